@@ -1,0 +1,165 @@
+"""Runtime switches shared by every chapter and experiment.
+
+Four environment variables steer a run; each has a safe default and a bad value
+raises a :class:`ValueError` that says what is allowed:
+
+``MUPBOOK_SCALE``   ``quick`` (default: seconds to a minute per chapter on a laptop
+                    CPU; CI and the tests use it) or ``full`` (the paper's sizes).
+``MUPBOOK_DEVICE``  ``auto`` (default: CUDA when available, else CPU), ``cpu``,
+                    ``cuda`` or ``cuda:N``.
+``MUPBOOK_DATA``    folder with the offline data sets (``omniglot/``, ``text/``);
+                    unset means the user cache folder, where loaders download to.
+``MUPBOOK_SEED``    default seed of :func:`seed_everything` (an integer, default 0).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import numpy as np
+import torch
+
+Scale = Literal["quick", "full"]
+SCALES: tuple[Scale, ...] = ("quick", "full")
+DEFAULT_SEED = 0
+
+T = TypeVar("T")
+
+
+def scale() -> Scale:
+    """The run size chosen by ``MUPBOOK_SCALE`` (default ``quick``)."""
+    value = os.environ.get("MUPBOOK_SCALE", "quick").strip().lower() or "quick"
+    if value not in SCALES:
+        raise ValueError(
+            f"MUPBOOK_SCALE={value!r} is not a scale; use one of {', '.join(SCALES)} "
+            "(quick: CPU-sized runs in seconds, full: the paper's sizes)."
+        )
+    return value  # type: ignore[return-value]
+
+
+def pick(quick: T, full: T) -> T:
+    """Return ``quick`` or ``full`` according to :func:`scale`."""
+    return full if scale() == "full" else quick
+
+
+def device(name: str | None = None) -> torch.device:
+    """The compute device: ``name`` if given, else ``MUPBOOK_DEVICE``, else auto.
+
+    ``auto`` picks CUDA when available, else the CPU. Asking for CUDA on a
+    machine without it is an error rather than a silent fall-back.
+    """
+    value = (name if name is not None else os.environ.get("MUPBOOK_DEVICE", "auto")).strip().lower()
+    if value in ("", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(value)
+    except RuntimeError as err:
+        raise ValueError(
+            f"device {value!r} is not understood; use auto, cpu, cuda or cuda:N"
+        ) from err
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {value!r} is not supported; use auto, cpu, cuda or cuda:N")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {value!r} was asked for but CUDA is not available here; "
+                "use MUPBOOK_DEVICE=cpu or auto"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {value!r} does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    return dev
+
+
+def default_seed() -> int:
+    """The seed given by ``MUPBOOK_SEED`` (default 0)."""
+    raw = os.environ.get("MUPBOOK_SEED", str(DEFAULT_SEED)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"MUPBOOK_SEED={raw!r} is not an integer") from None
+    return check_seed(value)
+
+
+def check_seed(seed: int) -> int:
+    """Validate a seed: a non-negative integer below 2**63."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {type(seed).__name__}")
+    if not 0 <= int(seed) < 2**63:
+        raise ValueError(f"seed must lie in [0, 2**63), got {seed}")
+    return int(seed)
+
+
+def seed_everything(seed: int | None = None) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA); return a seeded CPU generator.
+
+    Library functions take explicit generators; this is for notebooks and
+    scripts, so that a rerun gives the same numbers.
+    """
+    seed = default_seed() if seed is None else check_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return generator(seed)
+
+
+def generator(seed: int) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed``.
+
+    Random tensors are drawn on the CPU and then moved, so that a seed gives the
+    same initial weights on CPU and CUDA.
+    """
+    gen = torch.Generator(device="cpu")
+    gen.manual_seed(check_seed(seed))
+    return gen
+
+
+def in_colab() -> bool:
+    """True when running inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def user_cache_dir() -> Path:
+    """Where downloads are cached when ``MUPBOOK_DATA`` is unset."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mupbook"
+
+
+def data_dir(subdir: str | None = None) -> Path:
+    """The data folder: ``$MUPBOOK_DATA`` (must exist) or the user cache folder.
+
+    With ``subdir`` the sub-folder is returned (it need not exist yet when it is
+    the cache, where loaders download into it). A ``MUPBOOK_DATA`` that does not
+    name an existing folder is an error that says how to fix it.
+    """
+    if subdir is not None and (not subdir or Path(subdir).is_absolute() or ".." in Path(subdir).parts):
+        raise ValueError(f"subdir must be a relative folder name inside the data folder, got {subdir!r}")
+    raw = os.environ.get("MUPBOOK_DATA", "").strip()
+    if raw:
+        root = Path(raw).expanduser()
+        if not root.is_dir():
+            raise ValueError(
+                f"MUPBOOK_DATA={raw!r} is not an existing folder. Point it at the offline data "
+                "folder (the one holding omniglot/ and text/), or unset it to download into "
+                f"{user_cache_dir()}."
+            )
+    else:
+        root = user_cache_dir()
+    return root / subdir if subdir else root
+
+
+def describe() -> str:
+    """One line on where and how this run happens, for a chapter's header."""
+    dev = device()
+    where = "Colab" if in_colab() else "local"
+    gpu = f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""
+    return (
+        f"mupbook runtime: scale={scale()}, device={dev}{gpu}, {where}, "
+        f"torch {torch.__version__}, seed={default_seed()}"
+    )
