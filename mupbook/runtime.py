@@ -163,3 +163,28 @@ def describe() -> str:
         f"mupbook runtime: scale={scale()}, device={dev}{gpu}, {where}, "
         f"torch {torch.__version__}, seed={default_seed()}"
     )
+
+
+def colab_install_source() -> str:
+    """The source of every chapter's first cell (tagged ``remove-cell``).
+
+    On Colab it installs this version of mupbook from the repository tag
+    ``v<version>`` (falling back to the main branch, loudly, if that tag is not
+    published yet), pinning torch to the version Colab already has so that its
+    CUDA build is never replaced. Anywhere else it does nothing. The notebook
+    policy test checks that every chapter starts with exactly this text.
+    """
+    from . import REPO_URL, __version__
+
+    return f'''# Colab set-up: install mupbook, keeping Colab's own torch. Does nothing elsewhere.
+import sys
+if "google.colab" in sys.modules:
+    import subprocess, torch
+    for ref in ("v{__version__}", "main"):
+        cmd = [sys.executable, "-m", "pip", "install", "-q", f"torch=={{torch.__version__}}",
+               f"mupbook @ git+{REPO_URL}@{{ref}}"]
+        if subprocess.run(cmd).returncode == 0:
+            break
+        print(f"mupbook: could not install {{ref}}; trying the next ref")
+    else:
+        raise RuntimeError("could not install mupbook on Colab; see the pip messages above")'''

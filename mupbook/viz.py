@@ -1,0 +1,91 @@
+"""Shared plotting: one look for every chapter (log-log width sweeps, histograms)."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+
+from .fit import loglog_slope
+
+COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 4.6, height: float = 3.6, **kw):
+    """A figure with a grid of axes sized for the book's text column."""
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                        constrained_layout=True, squeeze=False, **kw)
+
+
+def loglog_sweep(
+    ax: Axes,
+    widths: np.ndarray,
+    series: Mapping[str, np.ndarray],
+    theory: Mapping[str, float] | None = None,
+    *,
+    xlabel: str = "width n",
+    ylabel: str = "size",
+) -> dict[str, float]:
+    """Plot quantities against width on log-log axes, with fitted and theoretical slopes.
+
+    ``series[label]`` has shape (widths,) or (seeds, widths): seeds are drawn
+    faintly, their geometric mean with markers and a fitted line (slope in the
+    legend). ``theory[label]`` draws a dashed line of that slope through the
+    first mean point. Non-finite values (diverged runs) are marked with a red x
+    on the axis instead of being dropped silently. Returns the fitted slopes.
+    """
+    widths = np.asarray(widths, dtype=float)
+    slopes: dict[str, float] = {}
+    for k, (label, values) in enumerate(series.items()):
+        color = COLORS[k % len(COLORS)]
+        vals = np.atleast_2d(np.asarray(values, dtype=float))
+        if vals.shape[1] != widths.size:
+            raise ValueError(f"{label}: {vals.shape[1]} values for {widths.size} widths")
+        for row in vals if vals.shape[0] > 1 else ():
+            ax.plot(widths, row, color=color, alpha=0.2, lw=0.8)
+        ok = np.all(np.isfinite(vals) & (vals > 0), axis=0)
+        mean = np.full(widths.size, np.nan)
+        mean[ok] = np.exp(np.log(vals[:, ok]).mean(axis=0))
+        text = label
+        if ok.sum() >= 2:
+            fit = loglog_slope(widths[ok], mean[ok])
+            slopes[label] = fit.slope
+            text = f"{label}: slope {fit.slope:+.2f}"
+            ax.plot(widths[ok], fit.predict(widths[ok]), color=color, lw=1.5)
+        ax.plot(widths[ok], mean[ok], "o", color=color, label=text, ms=5)
+        if theory and label in theory and ok.any():
+            first = np.argmax(ok)
+            ax.plot(widths, mean[first] * (widths / widths[first]) ** theory[label], "--",
+                    color=color, lw=1, alpha=0.8)
+        if (~ok).any():
+            ax.plot(widths[~ok], np.full((~ok).sum(), ax.get_ylim()[0]), "x", color="red",
+                    ms=9, mew=2, label=f"{label}: diverged", clip_on=False)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if theory:
+        ax.plot([], [], "k--", lw=1, label="theory")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="major", alpha=0.3)
+    return slopes
+
+
+def histograms(axes, data: Mapping[str, np.ndarray], bins: int = 50) -> None:
+    """One histogram per entry of ``data`` (label -> 1-D coordinates), on ``axes``."""
+    axes = np.atleast_1d(axes).ravel()
+    if len(axes) < len(data):
+        raise ValueError(f"{len(data)} histograms need as many axes, got {len(axes)}")
+    for k, (ax, (label, values)) in enumerate(zip(axes, data.items())):
+        values = np.asarray(values, dtype=float)
+        if not np.all(np.isfinite(values)):
+            ax.text(0.5, 0.5, "diverged: non-finite values", ha="center", va="center",
+                    color="red", transform=ax.transAxes)
+            ax.set_title(label)
+            continue
+        ax.hist(values, bins=bins, color=COLORS[k % len(COLORS)], alpha=0.8)
+        rms = float(np.sqrt(np.mean(values ** 2)))
+        ax.set_title(f"{label}\nrms {rms:.3g}", fontsize=10)
+        ax.set_xlabel("coordinate value")

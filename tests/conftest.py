@@ -1,0 +1,8 @@
+"""Test configuration: quick scale and CPU unless the caller says otherwise."""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("MUPBOOK_SCALE", "quick")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests' helper modules
