@@ -144,3 +144,104 @@ def as_abc(param: ABC | str, depth: int) -> ABC:
     if abc.depth != _check_depth(depth):
         raise ValueError(f"{abc.name} has {abc.depth} hidden layers but depth={depth} was asked for")
     return abc
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What Theorem 3.3 of TP4 says about an abc-parametrization.
+
+    ``r`` is the exponent of the feature updates: ``Delta x^L = Theta(n^-r)``.
+    ``r_layers[l-1] = r_l`` (l = 1..L); ``W^l`` is updated maximally iff ``r_l = 0``.
+    ``failures`` lists every broken condition in words (empty when stable and
+    nontrivial); ``regime`` is one of ``"unstable"``, ``"trivial"``, ``"kernel"``,
+    ``"feature learning"``.
+    """
+
+    abc: ABC
+    r: Fraction
+    r_layers: tuple[Fraction, ...]
+    stable: bool
+    nontrivial: bool
+    failures: tuple[str, ...]
+    readout_updated_maximally: bool
+    readout_initialized_maximally: bool
+
+    @property
+    def feature_learning(self) -> bool:
+        return self.stable and self.nontrivial and self.r == 0
+
+    @property
+    def kernel_regime(self) -> bool:
+        return self.stable and self.nontrivial and self.r > 0
+
+    @property
+    def maximal_layers(self) -> tuple[int, ...]:
+        """Hidden layers l (1-based) whose weights W^l are updated maximally (r_l = 0)."""
+        return tuple(l + 1 for l, r in enumerate(self.r_layers) if r == 0)
+
+    @property
+    def regime(self) -> str:
+        if not self.stable:
+            return "unstable"
+        if not self.nontrivial:
+            return "trivial"
+        return "feature learning" if self.r == 0 else "kernel"
+
+    def __str__(self) -> str:
+        lines = [f"{self.abc}", f"regime: {self.regime} (r = {self.r})"]
+        lines += [f"  - {f}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def classify(a: Sequence[Number] | ABC, b: Sequence[Number] | None = None,
+             c: Number | None = None) -> Verdict:
+    """Classify an abc-parametrization by TP4 Theorem 3.3 (the Dynamical Dichotomy).
+
+    With ``L`` hidden layers (``a``, ``b`` of length L+1) and ``u = a_{L+1} + b_{L+1}``::
+
+        r   = min(u, 2 a_{L+1} + c) + c - 1 + min_{l<=L} (2 a_l + [l = 1])
+        r_l = min(u, 2 a_{L+1} + c) + c - 1 + 2 a_l + [l = 1]
+
+    stable iff (init) ``a_1 + b_1 = 0``, ``a_l + b_l = 1/2`` (2 <= l <= L), ``u >= 1/2``;
+    (training) ``r >= 0``, ``2 a_{L+1} + c >= 1``, ``u + r >= 1``. Nontrivial iff
+    ``u + r = 1`` or ``2 a_{L+1} + c = 1``. Feature learning iff also ``r = 0``;
+    kernel regime iff ``r > 0``. Accepts an :class:`ABC` or the three parts.
+    """
+    abc = a if isinstance(a, ABC) else ABC(tuple(a), tuple(b if b is not None else ()),
+                                           c if c is not None else _missing_c())
+    A, B, C, L = abc.a, abc.b, abc.c, abc.depth
+    u = A[L] + B[L]
+    head = min(u, 2 * A[L] + C) + C - 1
+    r_layers = tuple(head + 2 * A[l] + (1 if l == 0 else 0) for l in range(L))
+    r = min(r_layers)
+    fails: list[str] = []
+    if A[0] + B[0] != 0:
+        fails.append(f"unstable at init: a_1 + b_1 = {A[0] + B[0]} must be 0 "
+                     f"({'preactivations blow up' if A[0] + B[0] < 0 else 'preactivations vanish'})")
+    for l in range(1, L):
+        if A[l] + B[l] != HALF:
+            fails.append(f"unstable at init: a_{l + 1} + b_{l + 1} = {A[l] + B[l]} must be 1/2 "
+                         f"({'blows up' if A[l] + B[l] < HALF else 'vanishes'} with width)")
+    if u < HALF:
+        fails.append(f"unstable at init: a_{L + 1} + b_{L + 1} = {u} must be >= 1/2 (the output blows up)")
+    if r < 0:
+        fails.append(f"unstable in training: r = {r} must be >= 0 (feature updates blow up)")
+    if 2 * A[L] + C < 1:
+        fails.append(f"unstable in training: 2 a_{L + 1} + c = {2 * A[L] + C} must be >= 1 "
+                     "(the readout's own update blows up the output)")
+    if u + r < 1:
+        fails.append(f"unstable in training: a_{L + 1} + b_{L + 1} + r = {u + r} must be >= 1 "
+                     "(the readout at init times the feature updates blows up the output)")
+    stable = not fails
+    nontrivial = u + r == 1 or 2 * A[L] + C == 1
+    if stable and not nontrivial:
+        fails.append(f"trivial: neither a_{L + 1} + b_{L + 1} + r = {u + r} nor "
+                     f"2 a_{L + 1} + c = {2 * A[L] + C} equals 1, so the function never moves "
+                     "in the limit")
+    return Verdict(abc, r, r_layers, stable, nontrivial, tuple(fails),
+                   readout_updated_maximally=2 * A[L] + C == 1,
+                   readout_initialized_maximally=u + r == 1)
+
+
+def _missing_c() -> Fraction:
+    raise ValueError("classify needs a, b and c (or one ABC)")

@@ -4,7 +4,10 @@ from fractions import Fraction as F
 
 import pytest
 
-from mupbook.abc import ABC, as_abc, mfp, mup, ntp, preset, sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mupbook.abc import ABC, as_abc, classify, mfp, mup, ntp, preset, sp
 
 
 def test_presets_match_table_1_for_depth_3():
@@ -50,3 +53,114 @@ def test_as_abc_checks_depth():
     assert as_abc("muP", 2) == mup(2)
     with pytest.raises(ValueError, match="hidden layers"):
         as_abc(mup(3), 2)
+
+
+# --- classify: TP4 Theorem 3.3 --------------------------------------------------------
+
+@pytest.mark.parametrize("p, regime, r", [
+    (sp(2), "kernel", F(1, 2)), (ntp(2), "kernel", F(1, 2)), (mfp(), "feature learning", 0),
+    (mup(1), "feature learning", 0), (mup(4), "feature learning", 0),
+    (sp(2, c=0), "unstable", -1),
+])
+def test_classify_gives_table_1_verdicts(p, regime, r):
+    v = classify(p)
+    assert v.regime == regime and v.r == r
+    assert v.feature_learning == (regime == "feature learning")
+    assert v.kernel_regime == (regime == "kernel")
+
+
+def test_mup_updates_every_layer_maximally_and_sp_none_of_the_hidden_ones():
+    v = classify(mup(3))
+    assert v.maximal_layers == (1, 2, 3) and v.readout_updated_maximally
+    assert v.readout_initialized_maximally
+    assert classify(sp(3)).maximal_layers == () and classify(ntp(3)).maximal_layers == ()
+
+
+def test_plain_sp_says_which_inequalities_broke():
+    v = classify(sp(2, c=0))
+    assert not v.stable
+    assert any("r = -1 must be >= 0" in f for f in v.failures)
+    assert any("2 a_3 + c = 0 must be >= 1" in f for f in v.failures)
+
+
+def test_failed_init_condition_is_named():
+    v = classify((0, 0, F(1, 2)), (0, 0, F(1, 2)), 0)  # hidden a + b = 0, not 1/2
+    assert not v.stable and any("a_2 + b_2 = 0 must be 1/2" in f for f in v.failures)
+
+
+def test_trivial_parametrization_is_reported():
+    v = classify((0, 1), (0, F(1, 2)), 0)  # readout too small to ever move the output
+    assert v.stable and not v.nontrivial and v.regime == "trivial"
+    assert any(f.startswith("trivial") for f in v.failures)
+
+
+def test_classify_takes_three_parts_or_one_abc():
+    assert classify(mup(2).a, mup(2).b, mup(2).c).regime == "feature learning"
+    with pytest.raises(ValueError, match="a, b and c"):
+        classify((0, 0), (0, 0))
+
+
+@pytest.mark.parametrize("args", [((0,), (0,), 0), ((0, 0), (0, 0, 0), 0), ((0, "z"), (0, 0), 0)])
+def test_classify_refuses_bad_input(args):
+    with pytest.raises(ValueError):
+        classify(*args)
+
+
+exponents = st.fractions(min_value=-2, max_value=2, max_denominator=4)
+
+
+@st.composite
+def abcs(draw):
+    L = draw(st.integers(1, 4))
+    return ABC(tuple(draw(exponents) for _ in range(L + 1)),
+               tuple(draw(exponents) for _ in range(L + 1)), draw(exponents))
+
+
+@settings(max_examples=300, deadline=None)
+@given(abcs(), exponents)
+def test_verdict_is_invariant_under_the_abc_symmetry(p, t):
+    v, w = classify(p), classify(p.shifted(t))
+    assert (v.r, v.r_layers, v.stable, v.nontrivial, v.regime) == \
+           (w.r, w.r_layers, w.stable, w.nontrivial, w.regime)
+    assert len(v.failures) == len(w.failures)
+
+
+@settings(max_examples=300, deadline=None)
+@given(abcs())
+def test_dichotomy_every_stable_nontrivial_abc_is_kernel_xor_feature_learning(p):
+    v = classify(p)
+    if v.stable and v.nontrivial:
+        assert v.kernel_regime != v.feature_learning
+        assert not v.failures
+    else:
+        assert not v.kernel_regime and not v.feature_learning and v.failures
+
+
+@settings(max_examples=300, deadline=None)
+@given(abcs())
+def test_mup_is_the_unique_stable_abc_with_every_layer_maximal(p):
+    v = classify(p)
+    everything_maximal = (v.stable and len(v.maximal_layers) == p.depth
+                          and v.readout_updated_maximally and v.readout_initialized_maximally)
+    t = p.a[0] - mup(p.depth).a[0]
+    assert everything_maximal == (p == ABC(mup(p.depth).shifted(t).a, mup(p.depth).shifted(t).b,
+                                           mup(p.depth).shifted(t).c, p.name))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 4), exponents, st.integers(0, 8), st.sampled_from([-F(1, 4), F(1, 4)]))
+def test_moving_any_single_mup_exponent_loses_maximality(L, t, which, eps):
+    p = mup(L).shifted(t)
+    v = classify(p)
+    assert v.stable and len(v.maximal_layers) == L and v.readout_updated_maximally
+    a, b, c = list(p.a), list(p.b), p.c
+    k = which % (2 * (L + 1) + 1)
+    if k < L + 1:
+        a[k] += eps
+    elif k < 2 * (L + 1):
+        b[k - L - 1] += eps
+    else:
+        c += eps
+    w = classify(a, b, c)
+    assert not (w.stable and len(w.maximal_layers) == L and w.readout_updated_maximally
+                and w.readout_initialized_maximally)
