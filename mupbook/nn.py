@@ -1,16 +1,26 @@
-"""Width-parametrized models under an abc-parametrization (TP4 section 3).
+"""Width-parametrized MLPs: every tensor knows how it scales with width.
 
-:class:`AbcMLP` stores the trainable ``w^l`` (initialized ``N(0, n^(-2 b_l))``) and
-applies the multipliers ``n^(-a_l)`` in the forward pass, so that plain SGD with
-learning rate ``eta n^(-c)`` (:meth:`AbcMLP.sgd`) is exactly the abc dynamics.
-The input layer also divides by ``sqrt(d_in)`` (a width-independent constant), so
-that preactivations are O(1) whatever the input dimension.
+An MLP here is a list of parameter tensors, each with a :class:`Scaling`: its init
+standard deviation, a forward multiplier, and the factors by which SGD and Adam
+multiply the base learning rate ``eta``. Two families fill these in:
+
+* :class:`AbcMLP`: TP4's abc-parametrizations (section 3): ``W^l = n^(-a_l) w^l``,
+  ``w^l ~ N(0, n^(-2 b_l))``, SGD at ``eta n^(-c)``; any ``ABC`` or preset.
+* :class:`MuMLP`: TP5's muP and SP with a base width ``n_0`` at which they agree,
+  for SGD and Adam(W), in the paper's form (TP5 Table 3) or in the form the ``mup``
+  package implements (Table 8: the readout gets a forward multiplier ``1/m``,
+  ``m = n / n_0``). Both forms give the same training trajectory.
+
+Shapes: input (B, d_in) -> hidden (B, n) x depth -> output (B, d_out). Layer ``l``
+computes ``h^l = mult_l * x^(l-1) @ w_l^T + bias_l`` and ``x^l = phi(h^l)``.
+Biases, where enabled, start at zero.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Literal
 
 import torch
 from torch import nn
@@ -20,8 +30,10 @@ from .abc import ABC, as_abc
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
     "tanh": torch.tanh,
+    "gelu": torch.nn.functional.gelu,
     "linear": lambda x: x,
 }
+Kind = Literal["vector", "matrix", "scalar"]
 
 
 def check_width(width: int, what: str = "width") -> int:
@@ -45,12 +57,122 @@ def check_float_dtype(dtype: torch.dtype) -> torch.dtype:
     return dtype
 
 
-class AbcMLP(nn.Module):
-    """An MLP with ``depth`` hidden layers of width ``n`` under an abc-parametrization.
+@dataclass(frozen=True)
+class Scaling:
+    """How one parameter tensor scales: stored ``w ~ N(0, init_std^2)`` (0: zeros),
+    used as ``multiplier * w``, trained at ``eta * sgd_lr`` (SGD) or ``eta * adam_lr``
+    (Adam; ``None`` where the parametrization does not define it)."""
 
-    Shapes: input (B, d_in) -> hidden (B, n) -> output (B, d_out). Layer ``l``
-    computes ``h^l = n^(-a_l) w^l x^(l-1)`` (no biases; TP4's setting), ``x^l = phi(h^l)``.
-    ``forward(x, return_features=True)`` also returns the list ``[x^1, ..., x^L]``.
+    kind: Kind
+    init_std: float
+    multiplier: float
+    sgd_lr: float
+    adam_lr: float | None
+
+
+class ScaledMLP(nn.Module):
+    """An MLP whose weights and biases follow given :class:`Scaling` rules."""
+
+    def __init__(
+        self,
+        dims: list[int],
+        weight_scalings: list[Scaling],
+        bias_scalings: list[Scaling] | None,
+        *,
+        activation: str = "relu",
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        check_float_dtype(dtype)
+        self.phi = activation_fn(activation)
+        self.activation = activation
+        self.weight_scalings = weight_scalings
+        self.bias_scalings = bias_scalings
+        weights, biases = [], []
+        for l, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
+            s = weight_scalings[l]
+            w = torch.randn(fan_out, fan_in, generator=generator, dtype=dtype) * s.init_std
+            weights.append(nn.Parameter(w.to(device)))
+            if bias_scalings is not None:
+                biases.append(nn.Parameter(torch.zeros(fan_out, dtype=dtype, device=device)))
+        self.weights = nn.ParameterList(weights)
+        self.biases = nn.ParameterList(biases) if bias_scalings is not None else None
+
+    @property
+    def depth(self) -> int:
+        return len(self.weights) - 1
+
+    def effective_weight(self, layer: int) -> torch.Tensor:
+        """``multiplier * w`` of 1-based ``layer`` (shape fan_out x fan_in)."""
+        if not 1 <= layer <= len(self.weights):
+            raise ValueError(f"layer must be in 1..{len(self.weights)}, got {layer}")
+        return self.weight_scalings[layer - 1].multiplier * self.weights[layer - 1]
+
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Output (B, d_out); with ``return_features`` also ``[x^1, ..., x^L]``, each (B, n)."""
+        d_in = self.weights[0].shape[1]
+        if x.ndim != 2 or x.shape[1] != d_in:
+            raise ValueError(f"input must have shape (batch, {d_in}), got {tuple(x.shape)}")
+        feats = []
+        h = x
+        for l, w in enumerate(self.weights):
+            h = self.weight_scalings[l].multiplier * (h @ w.T)
+            if self.biases is not None:
+                h = h + self.bias_scalings[l].multiplier * self.biases[l]
+            if l < len(self.weights) - 1:
+                h = self.phi(h)
+                feats.append(h)
+        return (h, feats) if return_features else h
+
+    def named_scalings(self) -> list[tuple[str, nn.Parameter, Scaling]]:
+        """Every parameter with its name and scaling."""
+        out = [(f"weights.{l}", w, s) for l, (w, s) in enumerate(zip(self.weights, self.weight_scalings))]
+        if self.biases is not None:
+            out += [(f"biases.{l}", b, s) for l, (b, s) in enumerate(zip(self.biases, self.bias_scalings))]
+        return out
+
+    def param_groups(self, optimizer: Literal["sgd", "adam"], lr: float,
+                     weight_decay: float = 0.0) -> list[dict]:
+        """One optimizer group per parameter, ``lr = eta * factor``; weight decay is
+        divided by the same factor so that ``lr * weight_decay`` does not change with
+        width (the ``mup`` package's convention for decoupled decay)."""
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning rate must be a positive finite number, got {lr!r}")
+        if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+        if optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+        groups = []
+        for name, p, s in self.named_scalings():
+            factor = s.sgd_lr if optimizer == "sgd" else s.adam_lr
+            if factor is None:
+                raise ValueError(f"{type(self).__name__} defines no {optimizer} learning rates "
+                                 "(abc-parametrizations are for SGD; use MuMLP for Adam)")
+            groups.append({"params": [p], "lr": lr * factor, "weight_decay": weight_decay / factor,
+                           "name": name})
+        return groups
+
+    def sgd(self, lr: float, *, momentum: float = 0.0, weight_decay: float = 0.0) -> torch.optim.SGD:
+        """SGD with this parametrization's per-parameter learning rates."""
+        return torch.optim.SGD(self.param_groups("sgd", lr, weight_decay), lr=lr, momentum=momentum)
+
+    def adam(self, lr: float, *, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+             weight_decay: float = 0.0) -> torch.optim.AdamW:
+        """AdamW (decoupled weight decay) with per-parameter learning rates."""
+        return torch.optim.AdamW(self.param_groups("adam", lr, weight_decay), lr=lr, betas=betas,
+                                 eps=eps)
+
+
+class AbcMLP(ScaledMLP):
+    """An MLP with ``depth`` hidden layers of width ``n`` under an abc-parametrization (TP4).
+
+    Weight ``l``: multiplier ``n^(-a_l)`` (the input layer also ``/ sqrt(d_in)``),
+    init std ``n^(-b_l)``, SGD learning rate ``eta n^(-c)``. Hidden biases scale like
+    the input weights (vector-like, ``a_1``); the output bias is width-independent.
     """
 
     def __init__(
@@ -62,56 +184,124 @@ class AbcMLP(nn.Module):
         *,
         depth: int = 2,
         activation: str = "relu",
+        bias: bool = False,
         generator: torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
     ) -> None:
-        super().__init__()
-        check_width(d_in, "d_in")
-        check_width(width, "width")
-        check_width(d_out, "d_out")
+        for v, what in ((d_in, "d_in"), (width, "width"), (d_out, "d_out")):
+            check_width(v, what)
         self.abc = as_abc(param, depth)
         self.width = width
-        self.phi = activation_fn(activation)
-        check_float_dtype(dtype)
-        dims = [d_in] + [width] * depth + [d_out]
-        self.multipliers: list[float] = []
-        weights = []
-        for l, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
-            std = float(width) ** -float(self.abc.b[l])
-            w = torch.randn(fan_out, fan_in, generator=generator, dtype=dtype) * std
-            weights.append(nn.Parameter(w.to(device)))
-            mult = float(width) ** -float(self.abc.a[l])
-            self.multipliers.append(mult / math.sqrt(d_in) if l == 0 else mult)
-        self.weights = nn.ParameterList(weights)
-
-    def effective_weight(self, layer: int) -> torch.Tensor:
-        """``W^l = n^(-a_l) w^l`` for 1-based ``layer`` (shape fan_out x fan_in)."""
-        if not 1 <= layer <= len(self.weights):
-            raise ValueError(f"layer must be in 1..{len(self.weights)}, got {layer}")
-        return self.multipliers[layer - 1] * self.weights[layer - 1]
-
-    def forward(
-        self, x: torch.Tensor, return_features: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        if x.ndim != 2 or x.shape[1] != self.weights[0].shape[1]:
-            raise ValueError(
-                f"input must have shape (batch, {self.weights[0].shape[1]}), got {tuple(x.shape)}"
-            )
-        feats = []
-        h = x
-        for l in range(len(self.weights) - 1):
-            h = self.phi(self.multipliers[l] * (h @ self.weights[l].T))
-            feats.append(h)
-        out = self.multipliers[-1] * (h @ self.weights[-1].T)
-        return (out, feats) if return_features else out
+        n = float(width)
+        lr = n ** -float(self.abc.c)
+        kinds: list[Kind] = ["vector"] + ["matrix"] * (depth - 1) + ["vector"]
+        ws = [Scaling(kinds[l], n ** -float(self.abc.b[l]),
+                      n ** -float(self.abc.a[l]) / (math.sqrt(d_in) if l == 0 else 1.0), lr, None)
+              for l in range(depth + 1)]
+        bs = None
+        if bias:
+            hidden = Scaling("vector", 0.0, n ** -float(self.abc.a[0]), lr, None)
+            bs = [hidden] * depth + [Scaling("scalar", 0.0, 1.0, lr, None)]
+        super().__init__([d_in] + [width] * depth + [d_out], ws, bs, activation=activation,
+                         generator=generator, dtype=dtype, device=device)
 
     def lr(self, eta: float) -> float:
         """The SGD learning rate ``eta n^(-c)`` of this width."""
         return float(eta) * float(self.width) ** -float(self.abc.c)
 
-    def sgd(self, eta: float) -> torch.optim.SGD:
-        """Plain SGD at the abc learning rate (same rate for every ``w^l``)."""
-        if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
-            raise ValueError(f"learning rate must be a positive finite number, got {eta!r}")
-        return torch.optim.SGD(self.parameters(), lr=self.lr(eta))
+    def sgd(self, eta: float, **kwargs) -> torch.optim.SGD:  # type: ignore[override]
+        """Plain SGD at the abc learning rate (same rate for every tensor)."""
+        return super().sgd(eta, **kwargs)
+
+
+def tp5_scalings(param: str, form: str, d_in: int, width: int, d_out: int, depth: int,
+                 base_width: int) -> tuple[list[Scaling], list[Scaling]]:
+    """Weight and bias scalings of TP5 Table 3 (``form="table3"``) or Table 8 (``"table8"``).
+
+    ``m = width / base_width``. SP: init var 1/fan_in, no multipliers, every learning
+    rate ``eta``. muP (Table 3): output init var ``1/(n_0 m^2)``; SGD lr ``eta m`` for
+    input weights and biases, ``eta`` hidden, ``eta / m`` output; Adam lr ``eta`` for
+    input weights and biases, ``eta / m`` hidden and output. Table 8 instead stores the
+    output with init var ``1/n_0``, multiplies it by ``1/m`` in the forward pass and
+    trains it at ``eta m`` (SGD) or ``eta`` (Adam).
+    """
+    m = width / base_width
+    inp_std, hid_std, out_sp_std = d_in ** -0.5, width ** -0.5, width ** -0.5
+    if param == "sp":
+        w = [Scaling("vector", inp_std, 1.0, 1.0, 1.0)]
+        w += [Scaling("matrix", hid_std, 1.0, 1.0, 1.0)] * (depth - 1)
+        w += [Scaling("vector", out_sp_std, 1.0, 1.0, 1.0)]
+        b = [Scaling("vector", 0.0, 1.0, 1.0, 1.0)] * depth + [Scaling("scalar", 0.0, 1.0, 1.0, 1.0)]
+        return w, b
+    w = [Scaling("vector", inp_std, 1.0, m, 1.0)]
+    w += [Scaling("matrix", hid_std, 1.0, 1.0, 1.0 / m)] * (depth - 1)
+    if form == "table3":
+        w += [Scaling("vector", base_width ** -0.5 / m, 1.0, 1.0 / m, 1.0 / m)]
+    else:
+        w += [Scaling("vector", base_width ** -0.5, 1.0 / m, m, 1.0)]
+    b = [Scaling("vector", 0.0, 1.0, m, 1.0)] * depth + [Scaling("scalar", 0.0, 1.0, 1.0, 1.0)]
+    return w, b
+
+
+class MuMLP(ScaledMLP):
+    """An MLP in TP5's muP or SP with a base width (SGD and Adam learning rates per tensor).
+
+    At ``width == base_width`` muP and SP are the same network. ``form`` picks TP5 Table 3
+    (the paper's) or Table 8 (the ``mup`` package's: ``MuReadout`` + ``MuSGD``/``MuAdam``);
+    they train identically.
+    """
+
+    def __init__(
+        self,
+        d_in: int,
+        width: int,
+        d_out: int,
+        param: Literal["mup", "sp"] = "mup",
+        *,
+        depth: int = 2,
+        activation: str = "relu",
+        bias: bool = True,
+        base_width: int = 64,
+        form: Literal["table3", "table8"] = "table8",
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> None:
+        for v, what in ((d_in, "d_in"), (width, "width"), (d_out, "d_out"),
+                        (base_width, "base_width")):
+            check_width(v, what)
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+        key = str(param).strip().lower().replace("μ", "mu")
+        if key not in ("mup", "sp"):
+            raise ValueError(f"MuMLP param must be 'mup' or 'sp', got {param!r} "
+                             "(for other parametrizations use AbcMLP)")
+        if form not in ("table3", "table8"):
+            raise ValueError(f"form must be 'table3' or 'table8', got {form!r}")
+        self.param, self.form, self.width, self.base_width = key, form, width, base_width
+        ws, bs = tp5_scalings(key, form, d_in, width, d_out, depth, base_width)
+        super().__init__([d_in] + [width] * depth + [d_out], ws, bs if bias else None,
+                         activation=activation, generator=generator, dtype=dtype, device=device)
+
+
+def parameter_kinds(model: nn.Module, base: nn.Module) -> dict[str, Kind]:
+    """Classify every parameter of ``model`` by comparing it with ``base``, the same
+    architecture at another width: the number of dimensions whose size differs is
+    0 (scalar-like: finite), 1 (vector-like) or 2 (matrix-like)."""
+    ours = dict(model.named_parameters())
+    theirs = dict(base.named_parameters())
+    if ours.keys() != theirs.keys():
+        missing = sorted(set(ours) ^ set(theirs))
+        raise ValueError(f"model and base have different parameters: {missing[:5]}")
+    kinds: dict[str, Kind] = {}
+    for name, p in ours.items():
+        q = theirs[name]
+        if p.ndim != q.ndim:
+            raise ValueError(f"{name}: {p.ndim} dimensions in model but {q.ndim} in base")
+        changed = sum(a != b for a, b in zip(p.shape, q.shape))
+        if changed > 2:
+            raise ValueError(f"{name}: {changed} dimensions change with width; only up to 2 "
+                             "(vector- or matrix-like) have a muP rule")
+        kinds[name] = ("scalar", "vector", "matrix")[changed]
+    return kinds

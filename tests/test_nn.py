@@ -51,7 +51,7 @@ def test_features_are_returned_per_hidden_layer():
 
 @pytest.mark.parametrize("kwargs, msg", [
     (dict(width=0), "width"), (dict(width=8.0), "width"), (dict(d_in=-1), "d_in"),
-    (dict(activation="gelu"), "activation"), (dict(dtype=torch.int64), "dtype"),
+    (dict(activation="swish"), "activation"), (dict(dtype=torch.int64), "dtype"),
     (dict(param="foo"), "unknown parametrization"),
 ])
 def test_bad_construction_is_refused(kwargs, msg):
