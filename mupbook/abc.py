@@ -245,3 +245,22 @@ def classify(a: Sequence[Number] | ABC, b: Sequence[Number] | None = None,
 
 def _missing_c() -> Fraction:
     raise ValueError("classify needs a, b and c (or one ABC)")
+
+
+#: Regimes in the order the phase diagrams colour them.
+REGIMES = ("unstable", "trivial", "kernel", "feature learning")
+
+
+def regime_map(template: ABC, a_out: Sequence[Number], c: Sequence[Number]) -> list[list[str]]:
+    """The regime of ``template`` with ``a_{L+1}`` and ``c`` replaced, on a grid:
+    ``out[i][j]`` for ``c[i]`` and ``a_out[j]`` (rows: c, columns: a_{L+1})."""
+    a_vals = [_as_fraction(v, "a_out") for v in a_out]
+    c_vals = [_as_fraction(v, "c") for v in c]
+    rows = []
+    for cv in c_vals:
+        row = []
+        for av in a_vals:
+            a = template.a[:-1] + (av,)
+            row.append(classify(ABC(a, template.b, cv)).regime)
+        rows.append(row)
+    return rows

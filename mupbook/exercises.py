@@ -124,6 +124,23 @@ def function(reference: Callable[..., Any], cases: Callable[[], list[tuple]], *,
     return checker
 
 
+def choice(expected: str, options: tuple[str, ...], hints: dict[str, str] | None = None,
+           explain: str = "") -> Callable[[Any], Feedback]:
+    """A checker for one answer out of ``options`` (case and spacing ignored)."""
+    norm = lambda s: " ".join(str(s).lower().replace("_", " ").replace("-", " ").split())  # noqa: E731
+    by_norm = {norm(o): o for o in options}
+
+    def checker(answer: Any) -> Feedback:
+        key = norm(answer)
+        if key not in by_norm:
+            return Feedback(False, f"answer with one of: {', '.join(options)}")
+        if key == norm(expected):
+            return Feedback(True, explain or expected)
+        return Feedback(False, (hints or {}).get(by_norm[key], f"{by_norm[key]} is not it"))
+
+    return checker
+
+
 # --- chapter 1: square-root cancellation -----------------------------------------------
 
 register(Exercise(
@@ -185,4 +202,103 @@ register(Exercise(
     }, explain="8 = sqrt(4096/64): dW x~ scales like n^(-1/2) while dW x stays Theta(1)"),
     reference=lambda: 8.0,
     wrong=(lambda: 1.0, lambda: 64.0),
+))
+
+
+# --- chapter 2: vector-like and matrix-like parameters -------------------------------
+
+register(Exercise(
+    id="ch02-readout-update",
+    question="The readout W (d_out x n) contracts the width. Its SGD update is correlated "
+             "with the features x. Entries of size n^-alpha: which alpha keeps dW x of order one?",
+    checker=numeric(1.0, abs_tol=0.01, hints={
+        0.5: "1/2 is right for the readout at init (independent terms); an update is correlated",
+        0.0: "alpha = 0 is for a finite contracted dimension; the readout sums over the width",
+    }, explain="1: n correlated terms add up linearly, so each must be 1/n"),
+    reference=lambda: 1.0,
+    wrong=(lambda: 0.5, lambda: 0.0),
+))
+
+
+def _kind_reference(small: tuple, large: tuple) -> str:
+    changed = sum(a != b for a, b in zip(small, large))
+    return ("scalar", "vector", "matrix")[changed]
+
+
+def _kind_checker(answer: Any) -> Feedback:
+    if not callable(answer):
+        return Feedback(False, f"expected a function, got {type(answer).__name__}")
+    cases = [((16, 3), (64, 3)), ((16, 16), (64, 64)), ((10, 16), (10, 64)), ((16,), (64,)),
+             ((10,), (10,)), ((3, 3, 16, 16), (3, 3, 64, 64)), ((16, 8, 3), (64, 8, 3))]
+    for small, large in cases:
+        want = _kind_reference(small, large)
+        try:
+            got = answer(small, large)
+        except Exception as err:
+            return Feedback(False, f"your function raised {type(err).__name__}: {err}")
+        if got is None:
+            return Feedback(False, "your function returned None; did you forget `return`?")
+        if got != want:
+            return Feedback(False, f"for shapes {small} -> {large} it said {got!r}, expected {want!r}")
+    return Feedback(True, "count the dimensions that grow with width: 0, 1 or 2")
+
+
+register(Exercise(
+    id="ch02-kind-of",
+    question="Write kind_of(shape_small, shape_large) returning 'scalar', 'vector' or 'matrix' "
+             "for a parameter whose shape is shape_small at one width and shape_large at another.",
+    checker=_kind_checker,
+    reference=lambda: _kind_reference,
+    wrong=(lambda: (lambda s, l: "matrix" if len(s) == 2 else "vector"),
+           lambda: (lambda s, l: ("scalar", "vector", "matrix")[min(len(s), 2)])),
+))
+
+register(Exercise(
+    id="ch02-adam-sp",
+    question="Under SP with a fixed Adam learning rate, the rms coordinate of dW x for a hidden "
+             "matrix W grows like n^s. What is s?",
+    checker=numeric(1.0, abs_tol=0.1, hints={
+        0.5: "Adam's update entries are about lr whatever the gradient: the sum over n correlated "
+             "terms is not cancelled",
+        0.0: "that is muP, which divides the hidden learning rate by the width",
+    }, explain="1: entries of size lr, n correlated terms"),
+    reference=lambda: 1.0,
+    wrong=(lambda: 0.5, lambda: 0.0),
+))
+
+
+# --- chapter 3: abc-parametrizations and the Dynamical Dichotomy -----------------------
+
+register(Exercise(
+    id="ch03-r-sp-one-layer",
+    question="What is r for SP (a = (0, 0), b = (0, 1/2), c = 1) with a single hidden layer?",
+    checker=numeric(1.5, abs_tol=0.01, hints={
+        0.5: "1/2 is SP's r for L >= 2, where the hidden matrix W^2 sets the minimum; with L = 1 "
+             "only the input layer (with its + 1) is in the min",
+        0.0: "r = 0 would be feature learning; SP is in the kernel regime",
+    }, explain="3/2: min(1/2, 1) + 1 - 1 + (2 * 0 + 1)"),
+    reference=lambda: 1.5,
+    wrong=(lambda: 0.5, lambda: 0.0),
+))
+
+register(Exercise(
+    id="ch03-shift-c",
+    question="Shift muP (any depth) by t = 1/2 with the symmetry (a + t, b - t, c - 2t). What is c?",
+    checker=numeric(-1.0, abs_tol=0.01, hints={
+        0.0: "c changes by -2t", 1.0: "c - 2t, not c + 2t", -0.5: "c changes by 2t, not t",
+    }, explain="-1: for depth 1 this is exactly the mean-field parametrization MFP"),
+    reference=lambda: -1.0,
+    wrong=(lambda: 0.0, lambda: 1.0),
+))
+
+register(Exercise(
+    id="ch03-regime",
+    question="Classify a = (0, 1/2, 1), b = (0, 0, 0), c = -1 (two hidden layers).",
+    checker=choice("feature learning", ("unstable", "trivial", "kernel", "feature learning"), hints={
+        "kernel": "compute r: min(1, 1) - 1 - 1 + min(0 + 1, 1) = 0",
+        "unstable": "check each condition: a_1 + b_1 = 0, a_2 + b_2 = 1/2, a_3 + b_3 = 1 >= 1/2, "
+                    "r = 0 >= 0, 2 a_3 + c = 1 >= 1, a_3 + b_3 + r = 1 >= 1",
+    }, explain="feature learning: it is muP shifted by t = 1/2"),
+    reference=lambda: "feature learning",
+    wrong=(lambda: "kernel", lambda: "unstable"),
 ))

@@ -89,3 +89,29 @@ def histograms(axes, data: Mapping[str, np.ndarray], bins: int = 50) -> None:
         rms = float(np.sqrt(np.mean(values ** 2)))
         ax.set_title(f"{label}\nrms {rms:.3g}", fontsize=10)
         ax.set_xlabel("coordinate value")
+
+
+REGIME_COLORS = {"unstable": "#d9d9d9", "trivial": "#fdd0a2", "kernel": "#9ecae1",
+                 "feature learning": "#a1d99b"}
+
+
+def phase_diagram(ax: Axes, a_out: np.ndarray, c: np.ndarray, regimes: list[list[str]],
+                  marks: Mapping[str, tuple[float, float]] | None = None) -> None:
+    """Colour the (a_{L+1}, c) plane by regime; ``marks`` labels points (a, c)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    names = list(REGIME_COLORS)
+    codes = np.array([[names.index(r) for r in row] for row in regimes])
+    da = (a_out[1] - a_out[0]) / 2 if len(a_out) > 1 else 0.5
+    dc = (c[1] - c[0]) / 2 if len(c) > 1 else 0.5
+    ax.imshow(codes, origin="lower", aspect="auto", interpolation="nearest",
+              cmap=ListedColormap(list(REGIME_COLORS.values())), vmin=0, vmax=len(names) - 1,
+              extent=(a_out[0] - da, a_out[-1] + da, c[0] - dc, c[-1] + dc))
+    for label, (a, cc) in (marks or {}).items():
+        ax.plot([a], [cc], "k*", ms=11)
+        ax.annotate(label, (a, cc), textcoords="offset points", xytext=(6, 6), fontsize=9)
+    ax.set_xlabel("$a_{L+1}$ (readout multiplier exponent)")
+    ax.set_ylabel("$c$ (learning-rate exponent)")
+    ax.legend(handles=[Patch(color=REGIME_COLORS[n], label=n) for n in names], fontsize=8,
+              loc="upper right")

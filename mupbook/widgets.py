@@ -57,3 +57,77 @@ def cancellation_explorer(max_log2_width: int = 14):
         s.observe(redraw, names="value")
     redraw()
     return w.VBox([w.HBox([log2_width, lr, seed]), out])
+
+
+def abc_explorer(depth: int = 2):
+    """Sliders for every ``a_l``, ``b_l`` and ``c`` (steps of 1/4); shows TP4 Theorem 3.3's
+    verdict, ``r``, the maximally updated layers and every broken condition."""
+    import ipywidgets as w
+    from fractions import Fraction
+    from html import escape
+
+    from .abc import classify, mup
+
+    start = mup(depth)
+    make = lambda name, v: w.FloatSlider(value=float(v), min=-2, max=2, step=0.25,  # noqa: E731
+                                         description=name, continuous_update=False,
+                                         layout=w.Layout(width="240px"))
+    a_s = [make(f"a{l + 1}", v) for l, v in enumerate(start.a)]
+    b_s = [make(f"b{l + 1}", v) for l, v in enumerate(start.b)]
+    c_s = make("c", start.c)
+    out = w.HTML()
+
+    def update(*_):
+        frac = lambda s: Fraction(s.value).limit_denominator(4)  # noqa: E731
+        v = classify([frac(s) for s in a_s], [frac(s) for s in b_s], frac(c_s))
+        color = {"feature learning": "green", "kernel": "steelblue"}.get(v.regime, "firebrick")
+        items = "".join(f"<li>{escape(f)}</li>" for f in v.failures)
+        out.value = (f"<b style='color:{color}'>{v.regime}</b> &nbsp; r = {v.r}, "
+                     f"r_l = ({', '.join(str(r) for r in v.r_layers)}); maximally updated hidden "
+                     f"layers: {list(v.maximal_layers) or 'none'}; readout updated maximally: "
+                     f"{v.readout_updated_maximally}<ul>{items}</ul>")
+
+    for s in a_s + b_s + [c_s]:
+        s.observe(update, names="value")
+    update()
+    return w.VBox([w.HBox([w.VBox(a_s), w.VBox(b_s), c_s]), out])
+
+
+def plot_contraction(contracted: str = "width", phase: str = "update", alpha: float = 0.5,
+                     widths: tuple[int, ...] = tuple(2 ** k for k in range(6, 13))):
+    """rms of ``W v`` against width for entries of size ``n^-alpha``, with the theory slope."""
+    from . import kinds
+
+    sizes = kinds.contraction_sizes(list(widths), contracted, phase, alpha)  # type: ignore[arg-type]
+    fig, axes = viz.figure()
+    slope = kinds.theory_slope(contracted, phase, alpha)  # type: ignore[arg-type]
+    viz.loglog_sweep(axes[0, 0], widths, {"W v": sizes}, theory={"W v": slope},
+                     ylabel="rms coordinate of W v")
+    need = kinds.NEEDED_ALPHA[(contracted, phase)]  # type: ignore[index]
+    axes[0, 0].set_title(f"contracting a {contracted} dim, {phase}: alpha = {alpha:g}\n"
+                         f"theory slope {slope:+.2f} (flat needs alpha = {need:g})", fontsize=10)
+    return fig
+
+
+def contraction_explorer():
+    """Pick the contracted dimension, init or update, and the entry exponent alpha."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    contracted = w.ToggleButtons(options=["finite", "width"], value="width", description="sum over")
+    phase = w.ToggleButtons(options=["init", "update"], value="update", description="W is")
+    alpha = w.FloatSlider(value=0.5, min=-0.5, max=1.5, step=0.25, description="alpha",
+                          continuous_update=False)
+    out = w.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig = plot_contraction(contracted.value, phase.value, alpha.value)
+            display(fig)
+            plt.close(fig)
+
+    for s in (contracted, phase, alpha):
+        s.observe(redraw, names="value")
+    redraw()
+    return w.VBox([contracted, phase, alpha, out])

@@ -8,39 +8,9 @@ from torch import nn
 
 from mupbook import runtime
 from mupbook.nn import MuMLP, parameter_kinds
+from mup_reference import copy_into_mup_package, mup_package_model
 
 D_IN, D_OUT, BASE = 12, 5, 16
-
-
-class MupPackageMLP(nn.Module):
-    """The same MLP written with the mup package (MuReadout + set_base_shapes)."""
-
-    def __init__(self, width, depth=2, bias=True):
-        super().__init__()
-        dims = [D_IN] + [width] * depth
-        self.hidden = nn.ModuleList(nn.Linear(a, b, bias=bias) for a, b in zip(dims[:-1], dims[1:]))
-        self.readout = mup.MuReadout(width, D_OUT, bias=bias)
-
-    def forward(self, x):
-        for layer in self.hidden:
-            x = torch.relu(layer(x))
-        return self.readout(x)
-
-
-def mup_package_model(width, depth=2, bias=True):
-    model = MupPackageMLP(width, depth, bias).double()
-    mup.set_base_shapes(model, MupPackageMLP(BASE, depth, bias).double(),
-                        delta=MupPackageMLP(BASE + 1, depth, bias).double())
-    return model
-
-
-def copy_into_mup_package(ours: MuMLP, theirs: MupPackageMLP) -> None:
-    layers = list(theirs.hidden) + [theirs.readout]
-    with torch.no_grad():
-        for l, layer in enumerate(layers):
-            layer.weight.copy_(ours.weights[l])
-            if layer.bias is not None:
-                layer.bias.copy_(ours.biases[l])
 
 
 def data(seed=0, n=32):
@@ -67,7 +37,7 @@ def test_table8_form_reproduces_the_mup_package_step_for_step(width, optimizer):
     x, y = data()
     ours = MuMLP(D_IN, width, D_OUT, "mup", base_width=BASE, form="table8",
                  generator=runtime.generator(1), dtype=torch.float64)
-    theirs = mup_package_model(width)
+    theirs = mup_package_model(D_IN, width, D_OUT, BASE)
     copy_into_mup_package(ours, theirs)
     if optimizer == "sgd":
         opt_ours, opt_theirs = ours.sgd(0.05), mup.MuSGD(theirs.parameters(), lr=0.05)
