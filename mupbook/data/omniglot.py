@@ -621,7 +621,7 @@ def sample_tasks(
 
     rows = pool.rows.to(dev)[classes.unsqueeze(-1), drawers]  # (B, N, S)
     gathers = _rotation_gathers(dev)[pool.rotation.to(dev)[classes]]  # (B, N, 784)
-    pixels = pool.images.to(dev)[rows.unsqueeze(-1), gathers.unsqueeze(2)]  # (B, N, S, 784)
+    pixels = pool.images.to(dev)[rows].gather(-1, gathers.unsqueeze(2).expand(-1, -1, s, -1))  # (B, N, S, 784)
     x = pixels.to(dtype) / 255
 
     def labels(m: int) -> torch.Tensor:
