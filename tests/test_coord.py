@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from mupbook import coord, runtime
+from mupbook import coord
 from mupbook.nn import MuMLP
 
 WIDTHS = [64, 128, 256, 512, 1024, 2048]

@@ -1,6 +1,5 @@
 """mupbook.nn.AbcMLP: the abc scalings hold in a real network."""
 
-import numpy as np
 import pytest
 import torch
 

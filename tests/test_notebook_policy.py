@@ -1,6 +1,5 @@
 """Every chapter follows the notebook policy (tests/notebook_policy.py, README)."""
 
-from pathlib import Path
 
 import nbformat
 import pytest
