@@ -93,18 +93,25 @@ def adam_update_sizes(
     *,
     lr: float = 1e-3,
     base_width: int = 64,
-    seed: int = 0,
+    seeds: Sequence[int] = (0,),
 ) -> np.ndarray:
     """rms coordinate of ``dW x`` for the hidden matrix of a 2-hidden-layer MLP after
-    one Adam step at a fixed ``lr``, per width, shape (widths,).
+    one Adam step at a fixed ``lr``, shape (seeds, widths).
 
     Adam's update entries are about ``lr`` in size whatever the gradient's size, so
     the correlated sum over the width makes ``dW x`` grow like ``n`` under SP; muP
     divides the matrix's learning rate by ``n / n_0`` (TP5 Table 3) and it stays flat.
     """
+    ws = check_widths(widths)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    return np.array([_adam_update_sizes(ws, param, lr, base_width, s) for s in seeds])
+
+
+def _adam_update_sizes(ws: np.ndarray, param: str, lr: float, base_width: int, seed: int
+                       ) -> np.ndarray:
     from .nn import MuMLP
 
-    ws = check_widths(widths)
     gen = runtime.generator(seed)
     xi = torch.randn(8, 16, generator=gen, dtype=torch.float64)
     y = torch.randn(8, 1, generator=gen, dtype=torch.float64)

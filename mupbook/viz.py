@@ -33,7 +33,7 @@ def loglog_sweep(
     ``series[label]`` has shape (widths,) or (seeds, widths): seeds are drawn
     faintly, their geometric mean with markers and a fitted line (slope in the
     legend). ``theory[label]`` draws a dashed line of that slope through the
-    first mean point. Non-finite values (diverged runs) are marked with a red x
+    centroid of the mean points. Non-finite values (diverged runs) are marked with a red x
     on the axis instead of being dropped silently. Returns the fitted slopes.
     """
     widths = np.asarray(widths, dtype=float)
@@ -56,8 +56,9 @@ def loglog_sweep(
             ax.plot(widths[ok], fit.predict(widths[ok]), color=color, lw=1.5)
         ax.plot(widths[ok], mean[ok], "o", color=color, label=text, ms=5)
         if theory and label in theory and ok.any():
-            first = np.argmax(ok)
-            ax.plot(widths, mean[first] * (widths / widths[first]) ** theory[label], "--",
+            # The theory line passes through the centroid of the points in log-log space.
+            lx, ly = np.log(widths[ok]).mean(), np.log(mean[ok]).mean()
+            ax.plot(widths, np.exp(ly + theory[label] * (np.log(widths) - lx)), "--",
                     color=color, lw=1, alpha=0.8)
         if (~ok).any():
             ax.plot(widths[~ok], np.full((~ok).sum(), ax.get_ylim()[0]), "x", color="red",
@@ -115,3 +116,14 @@ def phase_diagram(ax: Axes, a_out: np.ndarray, c: np.ndarray, regimes: list[list
     ax.set_ylabel("$c$ (learning-rate exponent)")
     ax.legend(handles=[Patch(color=REGIME_COLORS[n], label=n) for n in names], fontsize=8,
               loc="upper right")
+
+
+def table(header: list[str], rows: list[list[object]]):
+    """A small table as IPython Markdown (rendered in notebooks and in the book)."""
+    from IPython.display import Markdown
+
+    if any(len(r) != len(header) for r in rows):
+        raise ValueError("every row needs one entry per header column")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    return Markdown("\n".join(lines))

@@ -164,3 +164,12 @@ def test_moving_any_single_mup_exponent_loses_maximality(L, t, which, eps):
     w = classify(a, b, c)
     assert not (w.stable and len(w.maximal_layers) == L and w.readout_updated_maximally
                 and w.readout_initialized_maximally)
+
+
+def test_regime_map_puts_presets_in_their_regimes():
+    from mupbook.abc import regime_map
+    template = ABC((0, 0), (0, 0), 0)  # one hidden layer, input layer a = b = 0, b_2 = 0
+    grid = regime_map(template, [F(1, 2), 1, 0], [0, -1, 2])
+    assert grid[0][0] == "kernel"             # (a_2, c) = (1/2, 0): NTP
+    assert grid[1][1] == "feature learning"   # (1, -1): MFP, i.e. muP
+    assert grid[2][2] == "unstable"           # readout a = 0 and c = 2: r < 0
