@@ -98,7 +98,11 @@ REGIME_COLORS = {"unstable": "#d9d9d9", "trivial": "#fdd0a2", "kernel": "#9ecae1
 
 def phase_diagram(ax: Axes, a_out: np.ndarray, c: np.ndarray, regimes: list[list[str]],
                   marks: Mapping[str, tuple[float, float]] | None = None) -> None:
-    """Colour the (a_{L+1}, c) plane by regime; ``marks`` labels points (a, c)."""
+    """Colour the (a_{L+1}, c) plane by regime; ``marks`` labels points (a, c).
+
+    Unstable and trivial parametrizations fill regions; the nontrivial ones lie on
+    lines (an equality), so kernel and feature-learning grid points are also drawn
+    as markers on top, where single cells would be too thin to see."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -109,13 +113,16 @@ def phase_diagram(ax: Axes, a_out: np.ndarray, c: np.ndarray, regimes: list[list
     ax.imshow(codes, origin="lower", aspect="auto", interpolation="nearest",
               cmap=ListedColormap(list(REGIME_COLORS.values())), vmin=0, vmax=len(names) - 1,
               extent=(a_out[0] - da, a_out[-1] + da, c[0] - dc, c[-1] + dc))
+    for regime, marker, color in (("kernel", "o", "#3182bd"), ("feature learning", "*", "#31a354")):
+        rows, cols = np.nonzero(codes == names.index(regime))
+        ax.plot(a_out[cols], c[rows], marker, color=color, ms=5 if marker == "o" else 13, ls="none")
     for label, (a, cc) in (marks or {}).items():
-        ax.plot([a], [cc], "k*", ms=11)
+        ax.plot([a], [cc], "k+", ms=12, mew=2)
         ax.annotate(label, (a, cc), textcoords="offset points", xytext=(6, 6), fontsize=9)
     ax.set_xlabel("$a_{L+1}$ (readout multiplier exponent)")
     ax.set_ylabel("$c$ (learning-rate exponent)")
     ax.legend(handles=[Patch(color=REGIME_COLORS[n], label=n) for n in names], fontsize=8,
-              loc="upper right")
+              loc="lower left")
 
 
 def table(header: list[str], rows: list[list[object]]):
