@@ -54,3 +54,11 @@ def test_colab_cell_is_inert_outside_colab_and_keeps_torch_pinned():
     namespace: dict = {}
     exec(compile(src, "colab-cell", "exec"), namespace)  # outside Colab it must do nothing
     assert "subprocess" not in namespace
+
+
+def test_readme_links_every_chapter_on_colab():
+    readme = (ROOT / "README.md").read_text()
+    for entry in toc_files():
+        if entry.startswith("chapters/"):
+            url = f"https://colab.research.google.com/github/mupbook/mupbook/blob/main/{entry}.ipynb"
+            assert url in readme, f"README lacks the Colab link of {entry}"
