@@ -185,3 +185,30 @@ def plot_coord_check(check: CoordCheck, kind: Literal["size", "delta"] = "size",
                          ylabel=("mean |coordinate|" if kind == "size" else "mean |change since init|"))
         ax.set_title(f"{check.label} step {t}".strip(), fontsize=10)
     return fig
+
+
+def mlp_coord_check(
+    param: Literal["mup", "sp"],
+    optimizer: Literal["sgd", "adam"],
+    lr: float,
+    widths: Sequence[int] = (64, 128, 256, 512, 1024, 2048),
+    *,
+    steps: int = 5,
+    seeds: Sequence[int] = (0, 1, 2),
+    depth: int = 2,
+    base_width: int = 16,
+    progress: bool = True,
+) -> CoordCheck:
+    """The book's standard coordinate check: a ``MuMLP`` (32 inputs, 4 outputs, ReLU,
+    biases) in muP or SP on :func:`toy_batch`, float32.
+
+    The base width (16) lies below the sweep so that every width is "wide": at the
+    base width muP is SP, whose outputs at init are of order one.
+    """
+    from .nn import MuMLP
+
+    make = lambda n, g: MuMLP(32, n, 4, param, depth=depth, base_width=base_width,  # noqa: E731
+                              generator=g)
+    return coord_check(make, widths, *toy_batch(64, 32, 4, seed=0), steps=steps,
+                       optimizer=optimizer, lr=lr, seeds=seeds, label=f"{param} {optimizer}",
+                       progress=progress)

@@ -131,3 +131,38 @@ def contraction_explorer():
         s.observe(redraw, names="value")
     redraw()
     return w.VBox([contracted, phase, alpha, out])
+
+
+def coord_explorer(widths: tuple[int, ...] = (64, 128, 256, 512, 1024)):
+    """Run a coordinate check for the chosen parametrization, optimizer and learning rate;
+    show every layer's mean |coordinate| (or its change) against width at one step."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    from . import coord
+
+    param = w.ToggleButtons(options=["sp", "mup"], value="sp", description="param")
+    opt = w.ToggleButtons(options=["sgd", "adam"], value="sgd", description="optimizer")
+    lr = w.FloatLogSlider(value=0.1, base=10, min=-3, max=0.5, step=0.25, description="lr",
+                          continuous_update=False)
+    step = w.IntSlider(value=1, min=1, max=5, description="step", continuous_update=False)
+    kind = w.ToggleButtons(options=["size", "delta"], value="size", description="show")
+    out = w.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            try:
+                check = coord.mlp_coord_check(param.value, opt.value, lr.value, widths, steps=5,
+                                              seeds=(0,), progress=False)
+            except FloatingPointError as err:
+                print(f"diverged at every width: {err}")
+                return
+            fig = coord.plot_coord_check(check, kind.value, steps=[step.value])
+            display(fig)
+            plt.close(fig)
+
+    for s in (param, opt, lr, step, kind):
+        s.observe(redraw, names="value")
+    redraw()
+    return w.VBox([param, opt, lr, step, kind, out])

@@ -23,8 +23,7 @@ def factory(param):
 @pytest.mark.parametrize("optimizer, lr", [("sgd", 0.5), ("adam", 0.01)])
 def test_mup_coordinates_and_their_changes_are_flat_in_width(optimizer, lr):
     # Measured over three data seeds: every slope within 0.05; the test allows 0.1.
-    c = coord.coord_check(factory("mup"), WIDTHS, *batch(), steps=5, optimizer=optimizer, lr=lr,
-                          seeds=(0, 1, 2), progress=False)
+    c = coord.mlp_coord_check("mup", optimizer, lr, WIDTHS, steps=5, seeds=(0, 1, 2), progress=False)
     slopes = np.concatenate([c.slopes("size")[1:], c.slopes("delta")[1:]])  # steps 1..5
     assert np.all(np.abs(slopes) < 0.1), slopes
     # The output at init is muP's n^-1/2 (readout variance 1/(n_0 m^2)); it is the one
@@ -34,8 +33,7 @@ def test_mup_coordinates_and_their_changes_are_flat_in_width(optimizer, lr):
 
 
 def test_sp_with_fixed_learning_rate_blows_up_the_readout():
-    c = coord.coord_check(factory("sp"), WIDTHS, *batch(), steps=5, optimizer="sgd", lr=0.1,
-                          progress=False)
+    c = coord.mlp_coord_check("sp", "sgd", 0.1, WIDTHS, seeds=(0,), progress=False)
     assert c.slopes("delta")[1, -1] > 0.5  # the output's change grows with width
 
 

@@ -52,3 +52,10 @@ def test_table_refuses_ragged_rows():
     assert "| a | b |" in viz.table(["a", "b"], [[1, 2]]).data
     with pytest.raises(ValueError, match="one entry per header"):
         viz.table(["a", "b"], [[1]])
+
+
+def test_coord_explorer_builds_and_reports_total_divergence():
+    box = widgets.coord_explorer(widths=(64, 128))
+    out = box.children[-1]
+    box.children[2].value = 10 ** 0.5  # a large SP learning rate
+    assert len(box.children) == 6 and out is not None
