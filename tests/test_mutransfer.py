@@ -223,6 +223,7 @@ def test_cli_writes_valid_json_with_provenance(tmp_path):
     prov = doc["provenance"]
     assert prov["command"][-len(argv):] == argv
     assert prov["git_revision"] is None or len(prov["git_revision"]) == 40
+    assert prov["git_dirty"] in (None, True, False)
     assert {"platform", "torch", "device_name", "cpu_count"} <= set(prov["hardware"])
     assert prov["seeds"] == [4] and prov["date_utc"].endswith("+00:00")
     sweeps = mt.load_results(out)

@@ -249,6 +249,8 @@ class LrBatch:
                      if self.b else [])
         if optimizer == "adam":
             params = self.w + (self.b or [])
+            scalings = model.weight_scalings + (model.bias_scalings if self.b else [])
+            self.adam_rates = [(lrs * sc.adam_lr).tolist() for sc in scalings]  # float64
             self.m = [torch.zeros_like(p) for p in params]
             self.v = [torch.zeros_like(p) for p in params]
             self.g = [torch.empty_like(p) for p in params]
@@ -307,22 +309,23 @@ class LrBatch:
                 if self.b is not None:
                     self.b[l].sub_(self.b_lr[l] * self.b_mult[l] * deltas[l].sum(1))
             return losses
-        grads = [torch.bmm(deltas[l].transpose(1, 2), inputs[l], out=self.g[l]).mul_(self.w_mult[l])
-                 for l in range(self.L)]
-        lrs = list(self.w_lr)
+        # Multipliers scale the small (R, B, out) deltas, not the (R, out, in) gradients.
+        scaled = [d if mult == 1.0 else d * mult for d, mult in zip(deltas, self.w_mult)]
+        grads = [torch.bmm(scaled[l].transpose(1, 2), inputs[l], out=self.g[l]) for l in range(self.L)]
         if self.b is not None:
-            grads += [torch.sum(d, 1, out=g).mul_(mult)
+            grads += [torch.sum(d if mult == 1.0 else d * mult, 1, out=g)
                       for d, g, mult in zip(deltas, self.g[self.L:], self.b_mult)]
-            lrs += self.b_lr
         self.t += 1
         b1, b2 = self.betas
         bc1, bc2_sqrt = 1 - b1 ** self.t, math.sqrt(1 - b2 ** self.t)
-        for p, g, lr, m, v in zip(self.w + (self.b or []), grads, lrs, self.m, self.v):
+        for p, g, rates, m, v in zip(self.w + (self.b or []), grads, self.adam_rates, self.m, self.v):
             m.lerp_(g, 1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            # p -= (lr / bc1) m / (sqrt(v) / bc2_sqrt + eps), with g's buffer as the denominator
-            denom = torch.sqrt(v, out=g).add_(self.eps * bc2_sqrt).mul_(bc1 / (lr * bc2_sqrt))
-            p.addcdiv_(m, denom, value=-1.0)
+            # p -= (lr / bc1) m / (sqrt(v) / bc2_sqrt + eps)
+            #    = (lr bc2_sqrt / bc1) m / (sqrt(v) + eps bc2_sqrt), g's buffer as denominator
+            denom = torch.sqrt(v, out=g).add_(self.eps * bc2_sqrt)
+            for r, lr in enumerate(rates):
+                p[r].addcdiv_(m[r], denom[r], value=-lr * bc2_sqrt / bc1)
         return losses
 
     @torch.no_grad()
@@ -702,15 +705,24 @@ def run(cfg: Config, *, data: omniglot.Omniglot | None = None,
 # ------------------------------------------------------------------ results and CLI
 
 
-def git_revision() -> str | None:
-    """The checked-out commit of the repository holding this file, or None."""
+def _git(*args: str) -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent,
                              capture_output=True, text=True, timeout=10, check=True)
     except (OSError, subprocess.SubprocessError):
         return None
-    rev = out.stdout.strip()
-    return rev or None
+    return out.stdout.strip()
+
+
+def git_revision() -> str | None:
+    """The checked-out commit of the repository holding this file, or None."""
+    return _git("rev-parse", "HEAD") or None
+
+
+def git_dirty() -> bool | None:
+    """Whether that checkout has uncommitted changes to tracked files (None: no git)."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return None if status is None else bool(status)
 
 
 def hardware(device: torch.device | str | None = None) -> dict:
@@ -738,6 +750,7 @@ def results_dict(sweeps: Mapping[tuple[str, str], Sweep], cfg: Config, *, argv: 
         "provenance": {
             "command": ["python", "-m", "mupbook.experiments.mutransfer", *argv],
             "git_revision": git_revision(),
+            "git_dirty": git_dirty(),
             "hardware": hardware(device),
             "seeds": list(cfg.seeds),
             "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
