@@ -33,8 +33,9 @@ def loglog_sweep(
     ``series[label]`` has shape (widths,) or (seeds, widths): seeds are drawn
     faintly, their geometric mean with markers and a fitted line (slope in the
     legend). ``theory[label]`` draws a dashed line of that slope through the
-    centroid of the mean points. Non-finite values (diverged runs) are marked with a red x
-    on the axis instead of being dropped silently. Returns the fitted slopes.
+    centroid of the mean points. Widths where a seed's value is non-finite (a diverged
+    run) get a red x at the bottom edge, widths where it is 0 a grey triangle, instead of
+    being dropped silently. Returns the fitted slopes.
     """
     widths = np.asarray(widths, dtype=float)
     slopes: dict[str, float] = {}
@@ -60,9 +61,15 @@ def loglog_sweep(
             lx, ly = np.log(widths[ok]).mean(), np.log(mean[ok]).mean()
             ax.plot(widths, np.exp(ly + theory[label] * (np.log(widths) - lx)), "--",
                     color=color, lw=1, alpha=0.8)
-        if (~ok).any():
-            ax.plot(widths[~ok], np.full((~ok).sum(), ax.get_ylim()[0]), "x", color="red",
-                    ms=9, mew=2, label=f"{label}: diverged", clip_on=False)
+        # Marks at the bottom edge (x in data, y in axes coordinates): a red x where a run
+        # diverged (non-finite), a grey triangle where the quantity is exactly 0 (e.g. all
+        # ReLUs dead), which a log axis cannot show either.
+        bad = ~np.all(np.isfinite(vals), axis=0)
+        zero = ~ok & ~bad
+        for mask, marker, color, what in ((bad, "x", "red", "diverged"), (zero, "v", "grey", "is 0")):
+            if mask.any():
+                ax.plot(widths[mask], np.full(mask.sum(), 0.03), marker, color=color, ms=9, mew=2,
+                        label=f"{label}: {what}", transform=ax.get_xaxis_transform(), clip_on=False)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
