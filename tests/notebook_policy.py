@@ -27,7 +27,7 @@ ALLOWED_TAGS = {"remove-cell", "remove-input", "remove-output", "hide-input", "h
                 "raises-exception", "exercise", "solution"}
 NOTEBOOK_METADATA = {"kernelspec", "language_info"}
 ASSERTS = re.compile(r"^\s*(assert\b|\S*(expect_slope|check_slopes)\()", re.M)
-CHECK_CALL = re.compile(r"""check\(\s*["']([\w-]+)["']""")
+CHECK_CALL = re.compile(r"""(?<![\w.])check\(\s*["']([\w-]+)["']""")
 
 
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
