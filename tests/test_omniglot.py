@@ -496,7 +496,18 @@ def test_wrong_md5_is_an_error_and_leaves_no_cache_file(monkeypatch, tmp_path, c
 def test_interrupted_download_leaves_no_partial_file(monkeypatch, tmp_path, cache):
     zips = _fake_zips(tmp_path / "src", _random_ink)
     _serve(monkeypatch, zips, fail_after=1000)
-    with pytest.raises(ConnectionResetError):
+    with pytest.raises(ConnectionError, match="could not download .*MUPBOOK_DATA"):
+        O.load_omniglot(progress=False)
+    assert list(cache.iterdir()) == []
+
+
+def test_unreachable_server_says_what_to_do(monkeypatch, cache):
+    import urllib.error
+
+    def offline(url, dest, *, progress):
+        raise urllib.error.URLError("Name or service not known")
+    monkeypatch.setattr(O, "_fetch", offline)
+    with pytest.raises(ConnectionError, match="Check the internet connection.*MUPBOOK_DATA"):
         O.load_omniglot(progress=False)
     assert list(cache.iterdir()) == []
 

@@ -287,7 +287,14 @@ def download_zip(name: str, folder: Path, *, progress: bool = True) -> Path:
         return final
     tmp = _temp_path(Path(folder), f"{name}.zip")
     try:
-        _fetch(URL_PREFIX + f"{name}.zip", tmp, progress=progress)
+        try:
+            _fetch(URL_PREFIX + f"{name}.zip", tmp, progress=progress)
+        except OSError as err:  # URLError, timeouts, refused connections, a full disk
+            raise ConnectionError(
+                f"could not download {URL_PREFIX}{name}.zip ({err}). Check the internet "
+                f"connection and run again; or download it by hand into {folder}; or point "
+                "MUPBOOK_DATA at the offline data folder (the one holding omniglot/)."
+            ) from err
         got = md5sum(tmp)
         if got != ZIP_MD5[name]:
             raise ValueError(
