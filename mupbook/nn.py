@@ -31,6 +31,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
     "tanh": torch.tanh,
     "gelu": torch.nn.functional.gelu,
+    "erf": torch.erf,
     "linear": lambda x: x,
 }
 Kind = Literal["vector", "matrix", "scalar"]
