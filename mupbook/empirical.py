@@ -180,13 +180,17 @@ def empirical_nngp(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None =
     """``E[f(x1) f(x2)]`` over the readout's random init, given the hidden layers: (N1, N2).
 
     Equals ``m^2 s^2 <x^L(x1), x^L(x2)>`` with the readout's multiplier ``m`` and init std
-    ``s`` (a zero-initialized readout bias adds nothing). Averaged over independent
+    ``s``, plus the readout bias's variance ``(m_b s_b)^2`` (0 when it starts at zero). Averaged over independent
     networks (:func:`monte_carlo_kernels`) it is a Monte Carlo estimate of the NNGP.
     """
     model = _check_model(model)
     s = model.weight_scalings[-1]
     n = model.weights[-1].shape[1]
-    return (s.multiplier * s.init_std) ** 2 * n * feature_kernel(model, x1, x2)
+    k = (s.multiplier * s.init_std) ** 2 * n * feature_kernel(model, x1, x2)
+    if model.biases is not None:  # a random readout bias adds its variance to every entry
+        sb = model.bias_scalings[-1]
+        k = k + (sb.multiplier * sb.init_std) ** 2
+    return k
 
 
 def empirical_kernels(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = None) -> Kernels:

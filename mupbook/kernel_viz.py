@@ -19,7 +19,7 @@ from .empirical import KernelMovement, empirical_kernels, relative_error
 from .kernel_regression import Band, Sweep
 from .kernels import ACTIVATIONS as KERNEL_ACTIVATIONS
 from .kernels import mlp_kernels
-from .nn import AbcMLP, check_width
+from .nn import check_width, nt_mlp
 from .runtime import generator
 
 __all__ = [
@@ -43,9 +43,11 @@ def circle_inputs(num: int = 73) -> tuple[np.ndarray, torch.Tensor]:
 
 
 def plot_kernel_slice(width: int = 256, depth: int = 2, activation: str = "relu",
-                      seeds: Sequence[int] = (0, 1, 2), num: int = 73):
+                      seeds: Sequence[int] = (0, 1, 2), num: int = 73, *, w_std: float = 1.0,
+                      b_std: float = 0.0):
     """``K(x(0), x(theta))`` on the unit circle: the exact NNGP and NTK (black) and the
-    empirical kernels of ``len(seeds)`` networks ``AbcMLP(2, width, 1, "ntp")`` (colours)."""
+    empirical kernels of ``len(seeds)`` networks ``nt_mlp(2, width, 1, w_std=, b_std=)``
+    (colours; with the default stds this is ``AbcMLP(2, width, 1, "ntp")``)."""
     check_width(width)
     if activation not in KERNEL_ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(KERNEL_ACTIVATIONS)}, got {activation!r}")
@@ -53,11 +55,11 @@ def plot_kernel_slice(width: int = 256, depth: int = 2, activation: str = "relu"
         raise ValueError("seeds must name at least one network")
     theta, x = circle_inputs(num)
     x0 = x[num // 2: num // 2 + 1]  # theta = 0
-    exact = mlp_kernels(x0, x, depth=depth, activation=activation)
+    exact = mlp_kernels(x0, x, depth=depth, activation=activation, w_std=w_std, b_std=b_std)
     fig, axes = viz.figure(ncols=2, width=4.2, height=3.2)
     errors: dict[str, list[float]] = {"nngp": [], "ntk": []}
     for k, seed in enumerate(seeds):
-        net = AbcMLP(2, width, 1, "ntp", depth=depth, activation=activation,
+        net = nt_mlp(2, width, 1, depth=depth, activation=activation, w_std=w_std, b_std=b_std,
                      generator=generator(int(seed)), dtype=torch.float64)
         emp = empirical_kernels(net, x0, x)
         for ax, name in zip(axes[0], ("nngp", "ntk")):
@@ -73,14 +75,14 @@ def plot_kernel_slice(width: int = 256, depth: int = 2, activation: str = "relu"
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(r"$K(x(0), x(\theta))$")
     axes[0, 1].legend(fontsize=7)
-    fig.suptitle(f"depth {depth}, {activation}: empirical kernels of NTP networks vs the exact kernels",
-                 fontsize=10)
+    fig.suptitle(f"depth {depth}, {activation}, W_std {w_std:g}, b_std {b_std:g}: "
+                 "empirical kernels of NTP networks vs the exact kernels", fontsize=10)
     return fig
 
 
 def kernel_explorer(max_log2_width: int = 12):
-    """Sliders for the width (2^4 .. 2^max), depth (1..4) and activation; redraws
-    :func:`plot_kernel_slice`. Watch the coloured curves close in on the black ones."""
+    """Sliders for the width (2^4 .. 2^max), depth (1..4), activation, W_std and b_std;
+    redraws :func:`plot_kernel_slice`. Watch the coloured curves close in on the black ones."""
     import ipywidgets as w  # imported here: the library itself does not need widgets
     from IPython.display import display
 
@@ -90,19 +92,24 @@ def kernel_explorer(max_log2_width: int = 12):
                              continuous_update=False)
     depth = w.IntSlider(value=2, min=1, max=4, description="depth", continuous_update=False)
     activation = w.Dropdown(options=list(KERNEL_ACTIVATIONS), value="relu", description="activation")
+    w_std = w.FloatSlider(value=1.0, min=0.25, max=2.5, step=0.25, description="W_std",
+                          continuous_update=False)
+    b_std = w.FloatSlider(value=0.0, min=0.0, max=1.5, step=0.25, description="b_std",
+                          continuous_update=False)
     out = w.Output()
 
     def redraw(*_):
         with out:
             out.clear_output(wait=True)
-            fig = plot_kernel_slice(2 ** log2_width.value, depth.value, activation.value)
+            fig = plot_kernel_slice(2 ** log2_width.value, depth.value, activation.value,
+                                    w_std=w_std.value, b_std=b_std.value)
             display(fig)
             plt.close(fig)
 
-    for s in (log2_width, depth, activation):
+    for s in (log2_width, depth, activation, w_std, b_std):
         s.observe(redraw, names="value")
     redraw()
-    return w.VBox([w.HBox([log2_width, depth, activation]), out])
+    return w.VBox([w.HBox([log2_width, depth, activation]), w.HBox([w_std, b_std]), out])
 
 
 def plot_movement(moves: Mapping[str, KernelMovement]):

@@ -13,7 +13,7 @@ multiply the base learning rate ``eta``. Two families fill these in:
 
 Shapes: input (B, d_in) -> hidden (B, n) x depth -> output (B, d_out). Layer ``l``
 computes ``h^l = mult_l * x^(l-1) @ w_l^T + bias_l`` and ``x^l = phi(h^l)``.
-Biases, where enabled, start at zero.
+Biases, where enabled, start at zero unless their scaling gives an init std.
 """
 
 from __future__ import annotations
@@ -97,7 +97,10 @@ class ScaledMLP(nn.Module):
             w = torch.randn(fan_out, fan_in, generator=generator, dtype=dtype) * s.init_std
             weights.append(nn.Parameter(w.to(device)))
             if bias_scalings is not None:
-                biases.append(nn.Parameter(torch.zeros(fan_out, dtype=dtype, device=device)))
+                sb = bias_scalings[l]
+                b = (torch.randn(fan_out, generator=generator, dtype=dtype) * sb.init_std
+                     if sb.init_std > 0 else torch.zeros(fan_out, dtype=dtype))
+                biases.append(nn.Parameter(b.to(device)))
         self.weights = nn.ParameterList(weights)
         self.biases = nn.ParameterList(biases) if bias_scalings is not None else None
 
@@ -284,6 +287,40 @@ class MuMLP(ScaledMLP):
         ws, bs = tp5_scalings(key, form, d_in, width, d_out, depth, base_width)
         super().__init__([d_in] + [width] * depth + [d_out], ws, bs if bias else None,
                          activation=activation, generator=generator, dtype=dtype, device=device)
+
+
+def nt_mlp(
+    d_in: int,
+    width: int,
+    d_out: int,
+    *,
+    depth: int = 2,
+    activation: str = "relu",
+    w_std: float = 1.0,
+    b_std: float = 0.0,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> ScaledMLP:
+    """neural-tangents' ``stax`` MLP in the NTK parameterization: ``depth`` x
+    [Dense(w_std, b_std), activation] + Dense(w_std, b_std), i.e. every layer computes
+    ``w_std / sqrt(fan_in) * x @ W^T + b_std * b`` with ``W, b ~ N(0, 1)`` (biases only when
+    ``b_std > 0``). Its kernels converge to :func:`mupbook.kernels.mlp_kernels` with the
+    same arguments. With ``w_std = 1, b_std = 0`` it is ``AbcMLP(..., "ntp")``."""
+    for v, what in ((d_in, "d_in"), (width, "width"), (d_out, "d_out")):
+        check_width(v, what)
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"depth must be an integer >= 0, got {depth!r}")
+    for v, what in ((w_std, "w_std"), (b_std, "b_std")):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+            raise ValueError(f"{what} must be a finite number >= 0, got {v!r}")
+    dims = [d_in] + [width] * depth + [d_out]
+    kinds: list[Kind] = ["vector"] + ["matrix"] * max(depth - 1, 0) + (["vector"] if depth else [])
+    ws = [Scaling(k, 1.0, w_std / math.sqrt(fan_in), 1.0, None) for k, fan_in in zip(kinds, dims[:-1])]
+    bs = [Scaling("vector", 1.0, b_std, 1.0, None) for _ in range(depth)] + \
+         [Scaling("scalar", 1.0, b_std, 1.0, None)] if b_std > 0 else None
+    return ScaledMLP(dims, ws, bs, activation=activation, generator=generator, dtype=dtype,
+                     device=device)
 
 
 def parameter_kinds(model: nn.Module, base: nn.Module) -> dict[str, Kind]:

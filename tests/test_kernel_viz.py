@@ -44,17 +44,22 @@ def test_kernel_explorer_redraws_when_a_control_moves(monkeypatch):
     calls = []
     real = kernel_viz.plot_kernel_slice
 
-    def spy(width, depth, activation):
-        calls.append((width, depth, activation))
-        return real(width, depth, activation, seeds=(0,), num=7)
+    def spy(width, depth, activation, *, w_std, b_std):
+        calls.append((width, depth, activation, w_std, b_std))
+        return real(width, depth, activation, seeds=(0,), num=7, w_std=w_std, b_std=b_std)
 
     monkeypatch.setattr(kernel_viz, "plot_kernel_slice", spy)
     box = kernel_viz.kernel_explorer(max_log2_width=8)
     width, depth, activation = box.children[0].children
+    w_std, b_std = box.children[1].children
     width.value = 5
     depth.value = 1
     activation.value = "linear"
-    assert calls == [(64, 2, "relu"), (32, 2, "relu"), (32, 1, "relu"), (32, 1, "linear")]
+    w_std.value = 1.5
+    b_std.value = 0.5
+    assert calls == [(64, 2, "relu", 1.0, 0.0), (32, 2, "relu", 1.0, 0.0), (32, 1, "relu", 1.0, 0.0),
+                     (32, 1, "linear", 1.0, 0.0), (32, 1, "linear", 1.5, 0.0),
+                     (32, 1, "linear", 1.5, 0.5)]
     with pytest.raises(ValueError, match="max_log2_width"):
         kernel_viz.kernel_explorer(max_log2_width=30)
 
