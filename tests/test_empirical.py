@@ -116,7 +116,7 @@ def test_monte_carlo_kernels_average_the_empirical_kernels_of_the_seeds():
 # ----------------------------------------------------------------------------- convergence
 
 
-@pytest.mark.parametrize("activation", ["relu", "linear"])
+@pytest.mark.parametrize("activation", ["relu", "erf", "linear"])
 def test_empirical_kernels_converge_to_the_exact_ones_like_inverse_sqrt_width(activation):
     x = _rand(11, 10, 8)
     errs = empirical.kernel_errors(x, [2**k for k in range(6, 12)], depth=2, activation=activation,
