@@ -38,7 +38,7 @@ from . import runtime
 from .abc import ABC
 from .fit import SlopeFit, loglog_slope
 from .kernels import Kernels, mlp_kernels
-from .movement import DIVERGENCE_FACTOR, teacher_task
+from .movement import train_on_teacher
 from .nn import AbcMLP, ScaledMLP, check_width
 
 __all__ = [
@@ -362,34 +362,23 @@ def kernel_movement(
     steps = _check_positive_int(steps, "steps")
     if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    dev = runtime.device(None if device is None else str(device))
-    ntk = np.empty((len(seeds), len(ws)))
-    kern, feats = np.empty_like(ntk), np.empty_like(ntk)
-    losses = np.empty((len(seeds), len(ws), steps + 1))
-    name = param if isinstance(param, str) else param.name
-    for i, seed in enumerate(seeds):
-        x, y = (t.to(dev) for t in teacher_task(n_train, d_in, seed, dtype))
-        gen = runtime.generator(seed + 1)
-        for j, n in enumerate(ws):
-            net = AbcMLP(d_in, int(n), 1, param, depth=depth, activation=activation,
-                         generator=gen, dtype=dtype, device=dev)
-            ntk0, kern0 = empirical_ntk(net, x), feature_kernel(net, x)
-            feat0 = _features(net, x)
-            opt = net.sgd(lr)
-            for t in range(steps + 1):
-                loss = 0.5 * (net(x) - y).pow(2).mean()
-                losses[i, j, t] = loss.item()
-                if not losses[i, j, t] <= DIVERGENCE_FACTOR * losses[i, j, 0]:
-                    raise ValueError(f"training diverged ({name}, width {n}, seed {seed}, step {t}); "
-                                     f"lower lr (now {lr})")
-                if t < steps:
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-            ntk[i, j] = relative_error(empirical_ntk(net, x), ntk0)
-            kern[i, j] = relative_error(feature_kernel(net, x), kern0)
-            feats[i, j] = relative_error(_features(net, x), feat0)
-    return KernelMovement(ws, ntk, kern, feats, losses, name, float(lr), steps)
+
+    def probe(net: ScaledMLP, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return empirical_ntk(net, x), feature_kernel(net, x), _features(net, x)
+
+    runs = train_on_teacher(param, [int(n) for n in ws], probe, steps=steps, lr=lr, seeds=seeds,
+                            depth=depth, n_train=n_train, d_in=d_in, activation=activation,
+                            device=device, dtype=dtype, progress=False)
+    bad = np.argwhere(runs.diverged_at >= 0)
+    if bad.size:
+        i, j = bad[0]
+        raise ValueError(f"training diverged ({runs.name}, width {ws[j]}, seed {seeds[i]}, step "
+                         f"{runs.diverged_at[i, j]}); lower lr (now {lr})")
+    changes = np.array([[[relative_error(a, b) for a, b in zip(after, before)]
+                         for after, before in zip(row1, row0)]
+                        for row0, row1 in zip(runs.before, runs.after)])  # (seeds, widths, 3)
+    return KernelMovement(ws, changes[..., 0], changes[..., 1], changes[..., 2], runs.losses,
+                          runs.name, float(lr), steps)
 
 
 def _features(net: ScaledMLP, x: torch.Tensor) -> torch.Tensor:
