@@ -1,14 +1,14 @@
 # mupbook: two commands do everything, each setting up .venv itself.
 #   make book   execute every chapter and render the HTML book (strict: any warning fails)
 #   make test   library tests + every chapter under nbval, in quick mode
-# Other targets: make venv, make student (later), make strip, make clean.
+# Other targets: make venv, make student (student notebooks in _build/student), make strip, make clean.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv strip clean
+.PHONY: book test venv student strip clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,10 @@ book: $(STAMP)
 
 test: $(STAMP)
 	MUPBOOK_SCALE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider -ra
+
+# Student notebooks for Colab: no solutions, no MyST, exercise cells stubbed with checkers.
+student: $(STAMP)
+	$(BIN)/python tools/make_student.py chapters/*.ipynb --out _build/student
 
 strip: $(STAMP)
 	$(BIN)/python tests/notebook_policy.py --fix chapters/*.ipynb
