@@ -330,8 +330,6 @@ def make_student(nb: nbformat.NotebookNode, *, bib: dict[str, str] | None = None
             continue
         cell.metadata = {"tags": tags} if tags else {}
         if cell.cell_type == "markdown":
-            if "{solution}" in cell.source and not _FENCE_OPEN.search(cell.source):
-                continue
             cell.source = myst_to_markdown(cell.source, bib)
             cell.source = cell.source.replace(
                 "put your answer in place of `None`",
