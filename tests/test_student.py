@@ -209,9 +209,39 @@ def test_metadata_never_carries_a_solution():
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                   "solutions": {"ch01-variance-one": "SECRET-1"}},
         cells=[nbformat.v4.new_markdown_cell("# Title", metadata={"hidden": "SECRET-2"}),
-               nbformat.v4.new_markdown_cell("```{solution} x\nSECRET-3\n```", metadata={"tags": ["solution"]}),
+               nbformat.v4.new_markdown_cell("```{solution} x\nSECRET-3\n```",
+                                             metadata={"tags": ["solution"]}),
                nbformat.v4.new_code_cell("x = 1", metadata={"note": "SECRET-4"},
                                          outputs=[nbformat.v4.new_output("stream", text="SECRET-5")],
                                          execution_count=3)])
     text = nbformat.writes(ms.make_student(nb))
     assert "SECRET" not in text
+
+
+def _answered(source: str, replacement: str) -> str:
+    """``source`` with its ``raise NotImplementedError(...)`` statement replaced, as a student would."""
+    tree = ast.parse(source)
+    node = next(n for n in ast.walk(tree) if isinstance(n, ast.Raise))
+    lines = source.split("\n")
+    indent = lines[node.lineno - 1][:node.col_offset]
+    return "\n".join(lines[:node.lineno - 1] + [indent + replacement] + lines[node.end_lineno:])
+
+
+@pytest.mark.parametrize("chapter", [p.name for p in CHAPTERS])
+def test_a_student_who_answers_gets_correct(generated, chapter):
+    nb = nbformat.read(generated[chapter][1], as_version=4)
+    for cell in _exercise_cells(nb):
+        (ex_id,) = CHECK_CALL.findall(cell.source)
+        ref = EXERCISES[ex_id].reference()
+        fn = next((n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.FunctionDef)), None)
+        if callable(ref):
+            params = ", ".join(a.arg for a in fn.args.args)
+            source = _answered(cell.source, f"return _reference({params})")
+        else:
+            source = _answered(cell.source, f"return {ref!r}")
+        namespace = {"check": check, "_reference": ref}
+        tree = ast.parse(source)
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(ast.Module(tree.body[:-1], []), "<answered>", "exec"), namespace)  # noqa: S102
+        feedback = eval(compile(ast.Expression(tree.body[-1].value), "<check>", "eval"), namespace)  # noqa: S307
+        assert str(feedback).startswith("correct: "), (ex_id, feedback)
