@@ -1,5 +1,6 @@
 """Check the built HTML book: every chapter page has its figures, typeset-ready
-math, the Colab button for its own notebook, and no visible solution.
+math with MathJax served from the build (offline), the Colab button for its own
+notebook, and no visible solution.
 
     python tests/check_book.py _build/html
 """
@@ -27,6 +28,8 @@ def colab_url(chapter: str) -> str:
 
 def problems(html_dir: Path) -> list[str]:
     out = []
+    if not (html_dir / "_static" / "mathjax" / "tex-chtml.js").is_file():
+        out.append("_static/mathjax/tex-chtml.js missing: math would not render offline")
     for entry in toc_files():
         if not entry.startswith("chapters/"):
             continue
@@ -45,6 +48,8 @@ def problems(html_dir: Path) -> list[str]:
                 out.append(f"{page.name}: figure {src} missing or empty")
         if 'class="math' not in html:
             out.append(f"{page.name}: no math markup")
+        if 'src="../_static/mathjax/tex-chtml.js"' not in html:
+            out.append(f"{page.name}: MathJax is not served from the build (offline math)")
         if colab_url(entry) not in html:
             out.append(f"{page.name}: no Colab link to {colab_url(entry)}")
         if re.search(r'class="[^"]*solution', html):
