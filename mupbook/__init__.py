@@ -2,7 +2,7 @@
 infinite-width neural networks (muP, NNGP, NTK).
 
 Import submodules directly (``from mupbook import runtime``); importing the
-package itself loads nothing heavy beyond torch's absence check.
+package itself imports nothing else, so ``import mupbook`` is instant.
 """
 
 __version__ = "0.1.0"
