@@ -52,6 +52,14 @@ def problems(html_dir: Path) -> list[str]:
             out.append(f"{page.name}: MathJax is not served from the build (offline math)")
         if colab_url(entry) not in html:
             out.append(f"{page.name}: no Colab link to {colab_url(entry)}")
+        text = re.sub(r"<(pre|script|style)\b.*?</\1>", "", html, flags=re.S)
+        text = re.sub(r"<[^>]+>", " ", text)
+        if "$" in text:  # a math delimiter the parser did not take (e.g. $$ inside a paragraph)
+            i = text.index("$")
+            out.append(f"{page.name}: unparsed math near {text[max(0, i - 40):i + 40]!r}")
+        remote = re.findall(r'<script[^>]+src="(https?://[^"]+)"', html)
+        if remote:
+            out.append(f"{page.name}: loads scripts from the network: {remote}")
         if re.search(r'class="[^"]*solution', html):
             out.append(f"{page.name}: a solution is visible")
         if "Traceback" in html or "Error</span>" in html:

@@ -41,6 +41,21 @@ def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def display_math_is_separated(source: str) -> bool:
+    """True unless a ``$$`` line opens right after text or closes right before text."""
+    lines = source.split("\n")
+    inside = False
+    for i, line in enumerate(lines):
+        if line.strip() != "$$":
+            continue
+        if not inside and i > 0 and lines[i - 1].strip():
+            return False
+        if inside and i + 1 < len(lines) and lines[i + 1].strip():
+            return False
+        inside = not inside
+    return True
+
+
 def toc_files() -> list[str]:
     text = (ROOT / "_toc.yml").read_text()
     return re.findall(r"file:\s*(\S+)", text)
@@ -90,6 +105,9 @@ def violations(path: Path) -> list[str]:
                     out.append(f"{where}: exercise {ex_id!r} has no checker in mupbook.exercises")
         if cell.cell_type == "markdown" and "{solution}" in cell.source and "solution" not in tags:
             out.append(f"{where}: a {{solution}} cell must be tagged solution")
+        if cell.cell_type == "markdown" and not display_math_is_separated(cell.source):
+            out.append(f"{where}: a $$ display-math block must be a paragraph of its own "
+                       "(blank lines around it), or the book renders it as raw text")
     if not has_assert:
         out.append("no assert cell: a chapter checks its claims in code")
     return out

@@ -62,3 +62,10 @@ def test_readme_links_every_chapter_on_colab():
         if entry.startswith("chapters/"):
             url = f"https://colab.research.google.com/github/mupbook/mupbook/blob/main/{entry}.ipynb"
             assert url in readme, f"README lacks the Colab link of {entry}"
+
+
+def test_display_math_must_be_its_own_paragraph():
+    from notebook_policy import display_math_is_separated
+    assert display_math_is_separated("text\n\n$$\nx = 1\n$$\n\nmore")
+    assert not display_math_is_separated("text\n$$\nx = 1\n$$\n\nmore")
+    assert not display_math_is_separated("text\n\n$$\nx = 1\n$$\nmore")
