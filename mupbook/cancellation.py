@@ -12,7 +12,7 @@ applied to an independent vector ``x~`` of the same size.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ import torch
 from . import runtime
 from .abc import ABC
 from .fit import SlopeFit, expect_slope, loglog_slope
-from .nn import AbcMLP, check_width
+from .nn import AbcMLP, check_width, check_widths
 
 
 def rms(v: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -36,16 +36,6 @@ def random_signs(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.T
     """
     signs = torch.randint(0, 2, (x.shape[0], k), generator=generator, dtype=x.dtype) * 2 - 1
     return x[:, None] * signs.to(x.device)
-
-
-def check_widths(widths: Iterable[int]) -> np.ndarray:
-    """Validate a list of widths: positive integers, at least two distinct values."""
-    ws = list(widths)
-    for w in ws:
-        check_width(w)
-    if len(set(ws)) < 2:
-        raise ValueError(f"a width sweep needs at least two distinct widths, got {ws}")
-    return np.asarray(ws, dtype=np.int64)
 
 
 def inner_products(widths: Sequence[int], trials: int = 256, seed: int = 0) -> dict[str, np.ndarray]:

@@ -17,9 +17,8 @@ import torch
 from tqdm.auto import tqdm
 
 from . import runtime
-from .cancellation import check_widths
 from .fit import loglog_slope
-from .nn import ScaledMLP
+from .nn import ScaledMLP, check_widths
 
 ModelFactory = Callable[[int, torch.Generator], ScaledMLP]
 

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from . import runtime
-from .cancellation import check_widths, rms
+from .cancellation import rms
+from .nn import check_widths
 
 Contracted = Literal["finite", "width"]
 Phase = Literal["init", "update"]

@@ -17,9 +17,8 @@ from tqdm.auto import tqdm
 
 from . import runtime
 from .abc import ABC
-from .cancellation import check_widths
 from .fit import SlopeFit, loglog_slope
-from .nn import AbcMLP, check_width
+from .nn import AbcMLP, check_width, check_widths
 
 T = TypeVar("T")
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable, Iterable, Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -42,6 +43,16 @@ def check_width(width: int, what: str = "width") -> int:
     if isinstance(width, bool) or not isinstance(width, int) or width < 1:
         raise ValueError(f"{what} must be a positive integer, got {width!r}")
     return width
+
+
+def check_widths(widths: Iterable[int]) -> np.ndarray:
+    """Validate a width sweep: positive integers, at least two distinct values; (W,) int64."""
+    ws = list(widths)
+    for w in ws:
+        check_width(w)
+    if len(set(ws)) < 2:
+        raise ValueError(f"a width sweep needs at least two distinct widths, got {ws}")
+    return np.asarray(ws, dtype=np.int64)
 
 
 def activation_fn(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
