@@ -58,12 +58,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as _dt
 import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -75,7 +72,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .. import runtime
+from .. import results, runtime
 from ..data import omniglot
 from ..nn import MuMLP, Scaling
 
@@ -705,36 +702,6 @@ def run(cfg: Config, *, data: omniglot.Omniglot | None = None,
 # ------------------------------------------------------------------ results and CLI
 
 
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip()
-
-
-def git_revision() -> str | None:
-    """The checked-out commit of the repository holding this file, or None."""
-    return _git("rev-parse", "HEAD") or None
-
-
-def git_dirty() -> bool | None:
-    """Whether that checkout has uncommitted changes to tracked files (None: no git)."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return None if status is None else bool(status)
-
-
-def hardware(device: torch.device | str | None = None) -> dict:
-    """Where the run happened: platform, Python, torch, device name, CPU count, threads."""
-    dev = runtime.device(None if device is None else str(device))
-    name = (torch.cuda.get_device_name(dev) if dev.type == "cuda"
-            else platform.processor() or platform.machine())
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "torch": torch.__version__, "device": str(dev), "device_name": name,
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
-
-
 def results_dict(sweeps: Mapping[tuple[str, str], Sweep], cfg: Config, *, argv: Sequence[str] = (),
                  device: torch.device | str | None = None, seconds: float | None = None) -> dict:
     """Everything a run produced, JSON-ready: configuration, every sweep, and provenance."""
@@ -747,15 +714,9 @@ def results_dict(sweeps: Mapping[tuple[str, str], Sweep], cfg: Config, *, argv: 
                                                   for i in s.best_lr_index()],
                                  "shift_in_grid_steps": s.to_dict(1)["shift_in_grid_steps"]}
                     for (p, o), s in sweeps.items()},
-        "provenance": {
-            "command": ["python", "-m", "mupbook.experiments.mutransfer", *argv],
-            "git_revision": git_revision(),
-            "git_dirty": git_dirty(),
-            "hardware": hardware(device),
-            "seeds": list(cfg.seeds),
-            "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "seconds": seconds,
-        },
+        "reproduction": [],
+        "provenance": results.provenance("mupbook.experiments.mutransfer", argv, seeds=cfg.seeds,
+                                         device=device, seconds=seconds),
     }
 
 
@@ -800,9 +761,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = results_dict(sweeps, cfg, argv=argv, device=args.device, seconds=seconds)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
-    tmp.replace(out)
+    results.write_json(out, doc)
     for key, s in doc["summary"].items():
         print(f"{key:10s} best log2 lr per width {s['best_log2_lr']}  shift {s['shift_in_grid_steps']}")
     print(f"wrote {out} ({seconds:.1f} s)")
