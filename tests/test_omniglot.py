@@ -458,7 +458,7 @@ def test_download_with_right_md5_is_converted_once_into_the_array_layout(monkeyp
     fetched = _serve(monkeypatch, _fake_zips(tmp_path / "src", _random_ink))
     data = O.load_omniglot(progress=False)
     assert sorted(Path(u).name for u in fetched) == ["images_background.zip", "images_evaluation.zip"]
-    assert sorted(p.name for p in cache.iterdir()) == [O.ARRAY_FILE]  # zips removed, no temp files
+    assert sorted(p.name for p in cache.iterdir()) == sorted([O.ARRAY_FILE, O.FULL_RES_FILE])  # zips removed, no temp files
     arrays = O.read_arrays(cache / O.ARRAY_FILE)
     with np.load(cache / O.ARRAY_FILE) as npz:
         assert {k: npz[k].dtype.str for k in npz.files if k != "pixel_meaning"} == {
@@ -472,8 +472,13 @@ def test_download_with_right_md5_is_converted_once_into_the_array_layout(monkeyp
     assert np.array_equal(arrays["images"][row], O.resize_to_28(_png_like_official(_random_ink(4, 7))))
     assert data.images.shape == (100, 28, 28)
     assert torch.equal(data.images * 255, torch.from_numpy(arrays["images"]).float())
+    full = O.read_full_res(cache / O.FULL_RES_FILE)
+    bits = np.unpackbits(full["images_packed"][row], count=105 * 105).reshape(105, 105)
+    assert np.array_equal(bits, _random_ink(4, 7))
+    bilinear = O.load_omniglot(progress=False, resize="bilinear")
+    assert torch.equal(bilinear.images[row] * 255, torch.from_numpy(O.bilinear_28(bits[None])[0]).float())
     O.load_omniglot(progress=False)
-    assert len(fetched) == 2  # the second load reads the cache
+    assert len(fetched) == 2  # later loads, bilinear included, read the cache
 
 
 def test_conversion_of_official_pngs_reproduces_the_offline_arrays(monkeypatch, tmp_path, cache, offline, arrays):
@@ -532,3 +537,43 @@ def test_official_md5s_are_pinned():
         "images_evaluation": "6b91aef0f799c5bb55b94e3f2daec811",
     }
     assert O.N_CHARACTERS == {"images_background": 964, "images_evaluation": 659}
+
+
+# ----------------------------------------------------------- the paper's bilinear inputs
+
+
+def test_bilinear_inputs_match_torch_antialiased_bilinear_within_one_grey_level(offline):
+    """An independent implementation (torch's antialiased bilinear, made to follow Pillow's
+    filter) agrees with the Pillow resize to one grey level of 255: rounding only."""
+    rows = np.arange(0, 32460, 331)
+    bits = _bits_105(offline, rows)
+    ours = O.bilinear_28(bits).astype(np.int64)
+    ink = torch.from_numpy(bits.astype(np.float64) * 255).unsqueeze(1)
+    ref = torch.nn.functional.interpolate(ink, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
+    assert np.abs(ref.squeeze(1).numpy() - ours).max() <= 1.0
+
+
+def test_bilinear_load_keeps_the_metadata_and_differs_from_lanczos(data):
+    bil = O.load_omniglot(progress=False, resize="bilinear")
+    for k in ("char_id", "drawer", "split", "alphabet", "character"):
+        assert torch.equal(getattr(bil, k), getattr(data, k))
+    gap = (bil.images - data.images).abs()
+    assert 0.01 < gap.mean() < 0.1  # same drawings, different filters
+    assert bil.images.min() == 0 and bil.images.max() == 1
+
+
+def test_unknown_resize_and_missing_full_res_file_are_errors(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="resize must be one of"):
+        O.load_omniglot(resize="nearest")
+    monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
+    (tmp_path / "omniglot").mkdir()
+    with pytest.raises(FileNotFoundError, match="omniglot/omniglot.npz"):
+        O.load_omniglot(resize="bilinear", progress=False)
+
+
+def test_truncated_full_res_file_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
+    (tmp_path / "omniglot").mkdir()
+    np.savez(tmp_path / "omniglot" / O.FULL_RES_FILE, images_packed=np.zeros((10, 1379), np.uint8))
+    with pytest.raises(ValueError, match="images_packed should be uint8"):
+        O.load_omniglot(resize="bilinear", progress=False)

@@ -15,6 +15,13 @@ characterNN), ``char_id`` (1..964 background, 965..1623 evaluation: the XXXX of 
 official file names XXXX_YY.png), ``drawer`` (1..20, the YY), ``split`` (0 background,
 1 evaluation). Row ``i = (char_id - 1) * 20 + (drawer - 1)``.
 
+Two 28x28 versions: ``resize="lanczos"`` (the array file above) and
+``resize="bilinear"``, the paper's pipeline (torchmeta: the PNG as 8-bit grayscale,
+inverted so ink = 255, then torchvision's ``Resize(28)``, i.e. Pillow's antialiased
+bilinear ``resize``), derived on load from the full-resolution file ``omniglot.npz``
+(``images_packed``: the 105x105 binary drawings, 1 = ink, packed with ``np.packbits``
+row by row; same metadata). TP4's Omniglot numbers are for bilinear inputs.
+
 Rotations follow ``torch.rot90(x, k, dims=(-2, -1))`` (= ``np.rot90``): ``rotDDD``
 means ``k = DDD / 90`` quarter turns counterclockwise as the image is displayed (row
 0 at the top). That is what Pillow's ``Image.rotate(DDD)`` does (prototypical
@@ -54,6 +61,9 @@ N_CHARACTERS: dict[str, int] = {"images_background": 964, "images_evaluation": 6
 N_DRAWERS = 20
 SIDE = 28
 ARRAY_FILE = "omniglot28.npz"
+FULL_RES_FILE = "omniglot.npz"
+FULL_SIDE = 105
+RESIZES = ("lanczos", "bilinear")
 SPLITS = ("train", "val", "test", "trainval")
 PIXEL_MEANING = (
     "uint8 ink intensity: 0 = white paper, 255 = full ink (i.e. 255 - grayscale). "
@@ -130,16 +140,24 @@ def load_omniglot(
     dtype: torch.dtype = torch.float32,
     device: str | torch.device | None = "cpu",
     progress: bool = True,
+    resize: str = "lanczos",
 ) -> Omniglot:
     """All 32,460 drawings (rows in ``char_id``-major, drawer-minor order).
 
     Reads ``$MUPBOOK_DATA/omniglot/omniglot28.npz`` when ``MUPBOOK_DATA`` is set, else
     the cache, downloading and converting the official zips on first use (see the
     module docstring). ``device=None`` means :func:`mupbook.runtime.device`.
+    ``resize="bilinear"`` gives the paper's inputs instead, resized on load (about 3 s)
+    from the full-resolution ``omniglot.npz``.
     """
     if not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating point dtype, got {dtype}")
-    arrays = read_arrays(array_file(progress=progress))
+    if resize not in RESIZES:
+        raise ValueError(f"resize must be one of {RESIZES}, got {resize!r}")
+    if resize == "lanczos":
+        arrays = read_arrays(array_file(progress=progress))
+    else:
+        arrays = bilinear_arrays(read_full_res(full_res_file(progress=progress)), progress=progress)
     return from_arrays(arrays, flatten=flatten, dtype=dtype, device=device)
 
 
@@ -189,6 +207,76 @@ def array_file(*, progress: bool = True) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         build_cache(folder, progress=progress)
     return path
+
+
+def full_res_file(*, progress: bool = True) -> Path:
+    """The path of ``omniglot.npz`` (105x105 drawings), downloading the zips if needed."""
+    folder = runtime.data_dir("omniglot")
+    path = folder / FULL_RES_FILE
+    if _offline_folder_set():
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"MUPBOOK_DATA is set but {path} does not exist. Point MUPBOOK_DATA at the "
+                f"offline data folder that holds omniglot/{FULL_RES_FILE}, or unset MUPBOOK_DATA "
+                f"to download the official Omniglot zips into {runtime.user_cache_dir() / 'omniglot'}."
+            )
+        return path
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        build_cache(folder, progress=progress)
+    return path
+
+
+def read_full_res(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``omniglot.npz`` file (packed 105x105 bits and metadata), checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; {_what_to_do(path)}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+        raise ValueError(f"{path} is not a readable array file ({err}); {_what_to_do(path)}") from err
+    packed = arrays.get("images_packed")
+    n = N_DRAWERS * sum(N_CHARACTERS.values())
+    width = (FULL_SIDE * FULL_SIDE + 7) // 8
+    if packed is None or packed.dtype != np.uint8 or packed.shape != (n, width):
+        got = "missing" if packed is None else f"{packed.dtype} {packed.shape}"
+        raise ValueError(f"{path}: images_packed should be uint8 {(n, width)}, got {got}; {_what_to_do(path)}")
+    problems = layout_problems({**arrays, "images": np.zeros((n, SIDE, SIDE), np.uint8)})
+    if problems:
+        raise ValueError(f"{path} does not have the Omniglot layout ({'; '.join(problems)}); {_what_to_do(path)}")
+    return arrays
+
+
+def bilinear_28(bits: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) ink images from (N, 105, 105) binary drawings (1 = ink).
+
+    Pillow's ``resize((28, 28), BILINEAR)`` of the 8-bit ink image, which is what
+    torchvision's ``Resize(28)`` does to the inverted grayscale PNG in the paper's code.
+    """
+    from PIL import Image
+
+    bilinear = getattr(Image, "Resampling", Image).BILINEAR
+    ink = np.asarray(bits, dtype=np.uint8) * np.uint8(255)
+    out = np.empty((len(ink), SIDE, SIDE), dtype=np.uint8)
+    for i, image in enumerate(ink):  # Pillow resizes one image at a time (~0.1 ms each)
+        out[i] = np.asarray(Image.fromarray(image, mode="L").resize((SIDE, SIDE), bilinear))
+    return out
+
+
+def bilinear_arrays(full: Mapping[str, np.ndarray], *, progress: bool = True, chunk: int = 4096) -> dict[str, np.ndarray]:
+    """Array-file arrays with bilinear 28x28 images, from the arrays of ``omniglot.npz``."""
+    from tqdm.auto import tqdm
+
+    packed = full["images_packed"]
+    images = np.empty((len(packed), SIDE, SIDE), dtype=np.uint8)
+    for start in tqdm(range(0, len(packed), chunk), desc="bilinear 28x28", disable=not progress):
+        bits = np.unpackbits(packed[start:start + chunk], axis=1, count=FULL_SIDE * FULL_SIDE)
+        images[start:start + chunk] = bilinear_28(bits.reshape(-1, FULL_SIDE, FULL_SIDE))
+    arrays = {k: v for k, v in full.items() if k not in ("images_packed", "image_shape")}
+    arrays["images"] = images
+    return arrays
 
 
 def _what_to_do(path: Path) -> str:
@@ -334,13 +422,17 @@ def convert_zips(zips: Mapping[str, Path], *, progress: bool = True) -> dict[str
     _check_members(records)
     records.sort(key=lambda r: (r[0], r[1]))
     images = np.empty((len(records), SIDE, SIDE), dtype=np.uint8)
+    packed = np.empty((len(records), (FULL_SIDE * FULL_SIDE + 7) // 8), dtype=np.uint8)
     for i, rec in enumerate(tqdm(records, desc="converting Omniglot", disable=not progress)):
         with Image.open(BytesIO(rec[4])) as png:
             images[i] = resize_to_28(png)
+            ink = np.asarray(png.convert("L").resize((FULL_SIDE, FULL_SIDE))) < 128
+            packed[i] = np.packbits(ink.reshape(-1))
     names = list(dict.fromkeys(r[2] for r in records))  # in order of first char_id
     index = {a: i for i, a in enumerate(names)}
     return {
         "images": images,
+        "images_packed": packed,
         "pixel_meaning": np.array(PIXEL_MEANING),
         "alphabet": np.array([index[r[2]] for r in records], dtype=np.int16),
         "alphabet_names": np.array(names),
@@ -384,7 +476,8 @@ def save_arrays_atomically(path: Path, arrays: Mapping[str, np.ndarray]) -> None
 
 
 def build_cache(folder: Path, *, progress: bool = True) -> Path:
-    """Download, check and convert the official zips into ``folder/omniglot28.npz``.
+    """Download, check and convert the official zips into ``folder/omniglot28.npz`` and
+    ``folder/omniglot.npz`` (full resolution, for ``resize="bilinear"``).
 
     Only checked files ever appear under their final names; the zips are deleted
     once the array file is written.
@@ -395,7 +488,12 @@ def build_cache(folder: Path, *, progress: bool = True) -> Path:
     problems = layout_problems(arrays)
     if problems:
         raise ValueError(f"the converted Omniglot arrays are inconsistent: {'; '.join(problems)}")
-    save_arrays_atomically(folder / ARRAY_FILE, arrays)
+    full = {k: v for k, v in arrays.items() if k != "images"}
+    full["image_shape"] = np.array([FULL_SIDE, FULL_SIDE])
+    full["pixel_meaning"] = np.array("bit 1 = ink, 0 = paper; np.unpackbits(images_packed, axis=1, "
+                                     "count=105*105).reshape(-1, 105, 105)")
+    save_arrays_atomically(folder / FULL_RES_FILE, full)
+    save_arrays_atomically(folder / ARRAY_FILE, {k: v for k, v in arrays.items() if k != "images_packed"})
     for zip_path in zips.values():
         zip_path.unlink(missing_ok=True)
     return folder / ARRAY_FILE
