@@ -1,0 +1,603 @@
+"""MAML on Omniglot with 1-hidden-layer networks, their muP limit and their kernel limits.
+
+TP4 (Yang & Hu 2021), Section 9.2 and its MAML appendix: 5-way 1-shot Omniglot, first-
+order MAML, one inner SGD step of size 0.4 on the support set, 32 tasks per meta-batch
+whose query losses are *summed*, the meta-gradient clipped to norm 0.5, meta-SGD at lr
+0.1, 100 x 100 meta-steps, float64, keeping the best-validation checkpoint. Models:
+
+* ``limit``: the muP limit of a linear network (:func:`mupbook.limits.linear.mup_limit`,
+  a width-(784 + 5) network with block-identity initialization);
+* ``finite``: width-n linear networks sampled from it (muP), or under NTP / SP;
+* ``relu-nngp``, ``relu-ntk``, ``linear-nngp``, ``linear-ntk``: kernel-regime limits
+  trained in function space (:mod:`mupbook.limits.kernel_sgd`).
+
+Everything is batched over the tasks of a meta-batch: no Python loop over tasks. For a
+linear network one inner step never materializes per-task weights: with support inputs
+X_s (k, d) and ``D = dL/dH_s`` (k, m), the adapted first layer is ``W1 - lr D^T X_s``, so
+the query features are ``H_q = X_q W1^T + beta b - lr (X_q X_s^T + beta^2) D``: a k x k
+kernel per task instead of an m x d matrix. The readout (c x m per task) is adapted
+explicitly. First-order MAML detaches the inner updates; second-order differentiates
+through them. Kernel limits do the same in function space, with the kernel in place of
+``X_q X_s^T + beta^2``.
+
+Command line (writes JSON with the configuration, curves, accuracies and provenance)::
+
+    python -m mupbook.experiments.maml --model limit --scale full
+    python -m mupbook.experiments.maml --model finite --width 512 --scale full
+    python -m mupbook.experiments.maml --model relu-ntk --scale full --steps 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .. import results, runtime
+from ..data import omniglot
+from ..limits import kernel_sgd, linear
+
+MODELS = ("limit", "finite", *kernel_sgd.KERNELS)
+
+# TP4's tuned settings (TP4MAML/train_all.sh): width -> (meta_lr, s1, s2, beta).
+TP4_SETTINGS: dict[int | str, tuple[float, float, float, float]] = {
+    "limit": (0.1, 1.0, 2.0 ** -5, 1.0),
+    2: (0.05, 0.5, 0.5, 2.0),
+    8: (0.1, 0.5, 0.25, 1.0),
+    32: (0.4, 1.0, 0.125, 0.5),
+    128: (0.1, 1.0, 0.125, 1.0),
+    512: (0.1, 1.0, 2.0 ** -5, 1.0),
+    2048: (0.1, 1.0, 2.0 ** -5, 1.0),
+    8192: (0.1, 1.0, 2.0 ** -5, 1.0),
+}
+
+# TP4, Figure 1 (right) and Table 2: 5-way 1-shot first-order MAML meta-test accuracy (%).
+PAPER_1SHOT: dict[str, float] = {
+    "limit": 66.4, "finite-2": 55.4, "finite-8": 64.5, "finite-32": 66.2, "finite-128": 66.3,
+    "finite-512": 66.4, "finite-2048": 66.4, "finite-8192": 66.4,
+    "relu-nngp": 47.6, "relu-ntk": 47.8, "linear-nngp": 41.7, "linear-ntk": 41.7,
+}
+
+
+def tp4_settings(width: int | None) -> tuple[float, float, float, float]:
+    """(meta_lr, s1, s2, beta) TP4 used at ``width`` (None: the limit); other widths take
+    the setting of the nearest listed width below them."""
+    if width is None:
+        return TP4_SETTINGS["limit"]
+    listed = sorted(w for w in TP4_SETTINGS if isinstance(w, int))
+    below = [w for w in listed if w <= width]
+    return TP4_SETTINGS[below[-1] if below else listed[0]]
+
+
+@dataclass(frozen=True)
+class Config:
+    """One MAML run. ``model`` is one of :data:`MODELS`; ``width`` and ``param`` are for
+    ``finite``; ``meta_lr``, ``s1``, ``s2``, ``beta`` default to TP4's setting for the width."""
+
+    model: str = "limit"
+    width: int | None = None
+    param: str = "mup"
+    n_way: int = 5
+    k_shot: int = 1
+    q_train: int = 1
+    batch_tasks: int = 32
+    steps: int = 10_000
+    inner_lr: float = 0.4
+    inner_steps: int = 1
+    first_order: bool = True
+    meta_lr: float | None = None
+    clip: float = 0.5
+    s1: float | None = None
+    s2: float | None = None
+    beta: float | None = None
+    sigma_w: float = 1.0
+    sigma_b: float = 1.0
+    sigma_v: float = 1.0
+    val_every: int = 100
+    val_tasks: int = 320
+    test_tasks: int = 1000
+    test_inner_steps: tuple[int, ...] = (1, 20)
+    q_eval: int = 15
+    diverge_factor: float = 10.0
+    seed: int = 1
+    dtype: str = "float64"
+    resize: str = "bilinear"
+
+    def resolved(self) -> Config:
+        """The configuration with TP4's per-width defaults filled in, checked."""
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        if self.model == "finite" and (self.width is None or self.width < 1):
+            raise ValueError(f"a finite model needs a width >= 1, got {self.width!r}")
+        if self.model != "finite" and self.width is not None:
+            raise ValueError(f"width is only for model='finite', not {self.model!r}")
+        if self.param not in linear.PARAMETRIZATIONS:
+            raise ValueError(f"param must be one of {linear.PARAMETRIZATIONS}, got {self.param!r}")
+        for what in ("n_way", "k_shot", "q_train", "batch_tasks", "steps", "inner_steps", "val_every",
+                     "val_tasks", "test_tasks", "q_eval"):
+            v = getattr(self, what)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{what} must be a positive integer, got {v!r}")
+        if self.k_shot + max(self.q_train, self.q_eval) > omniglot.N_DRAWERS:
+            raise ValueError(f"k_shot + queries must be <= {omniglot.N_DRAWERS} drawings per class")
+        for what in ("inner_lr", "clip", "diverge_factor"):
+            v = getattr(self, what)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"{what} must be a finite number > 0, got {v!r}")
+        if not self.test_inner_steps or any(s < 1 for s in self.test_inner_steps):
+            raise ValueError(f"test_inner_steps must be positive integers, got {self.test_inner_steps!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if not self.first_order and self.model not in ("limit", "finite") and self.inner_steps > 1:
+            pass  # second order works for kernels too (autograd through the inner steps)
+        meta_lr, s1, s2, beta = tp4_settings(self.width if self.model == "finite" else None)
+        return dataclasses.replace(
+            self,
+            meta_lr=meta_lr if self.meta_lr is None else float(self.meta_lr),
+            s1=s1 if self.s1 is None else float(self.s1),
+            s2=s2 if self.s2 is None else float(self.s2),
+            beta=beta if self.beta is None else float(self.beta),
+        )
+
+    @property
+    def name(self) -> str:
+        """A short label: ``limit``, ``finite-512`` (``ntp-512`` ...), ``relu-ntk``."""
+        if self.model == "finite":
+            return f"{'finite' if self.param == 'mup' else self.param}-{self.width}"
+        return self.model
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["test_inner_steps"] = list(self.test_inner_steps)
+        return d
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+FULL = Config()
+QUICK = Config(steps=150, val_every=50, val_tasks=64, test_tasks=96, test_inner_steps=(1, 5), q_eval=5)
+CONFIGS = {"quick": QUICK, "full": FULL}
+
+
+def config(scale: str | None = None, **changes: Any) -> Config:
+    """The quick or full configuration (default: ``MUPBOOK_SCALE``) with ``changes``."""
+    scale = runtime.scale() if scale is None else scale
+    if scale not in CONFIGS:
+        raise ValueError(f"scale must be one of {tuple(CONFIGS)}, got {scale!r}")
+    return CONFIGS[scale].replace(**changes)
+
+
+# ------------------------------------------------------------------------------ data
+
+
+@dataclass(frozen=True)
+class Pools:
+    """The three few-shot pools: train (rotations as extra classes), val, test (rot000)."""
+
+    train: omniglot.FewShotPool
+    val: omniglot.FewShotPool
+    test: omniglot.FewShotPool
+
+
+def load_pools(resize: str = "bilinear", *, device: str | torch.device | None = "cpu",
+               progress: bool = False) -> Pools:
+    """Omniglot's Vinyals split as TP4 used it (``resize="bilinear"``: the paper's inputs)."""
+    data = omniglot.load_omniglot(progress=progress, resize=resize)
+    return Pools(omniglot.few_shot_pool(data, "train", device=device),
+                 omniglot.few_shot_pool(data, "val", rotations=False, device=device),
+                 omniglot.few_shot_pool(data, "test", rotations=False, device=device))
+
+
+def tasks_for_step(pool: omniglot.FewShotPool, cfg: Config, step: int, *, stream: int = 0,
+                   queries: int | None = None, batch: int | None = None) -> omniglot.Tasks:
+    """The meta-batch of step ``step``: a function of (seed, stream, step) alone, so a
+    resumed run sees the same tasks as an uninterrupted one."""
+    gen = runtime.generator((cfg.seed * 1_000_003 + stream * 7_919 + step) % (2 ** 63))
+    return omniglot.sample_tasks(pool, cfg.n_way, cfg.k_shot, cfg.q_train if queries is None else queries,
+                                 cfg.batch_tasks if batch is None else batch, generator=gen,
+                                 dtype=getattr(torch, cfg.dtype))
+
+
+def image_ids(tasks: omniglot.Tasks, k_shot: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pool-wide image ids (class * 20 + drawer) of the support (B, N*K) and query points."""
+    ids = tasks.classes.unsqueeze(-1) * omniglot.N_DRAWERS + tasks.drawers  # (B, N, K+Q)
+    B = ids.shape[0]
+    return ids[:, :, :k_shot].reshape(B, -1), ids[:, :, k_shot:].reshape(B, -1)
+
+
+# --------------------------------------------------------------------------- learners
+
+
+class Learner(Protocol):
+    def query_logits(self, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor, steps: int, lr: float,
+                     first_order: bool, grad: bool) -> torch.Tensor: ...
+
+    def meta_step(self, tasks: omniglot.Tasks, cfg: Config) -> tuple[float, float]: ...
+
+    def state(self) -> dict: ...
+
+    def load_state(self, state: dict) -> None: ...
+
+
+def _output_grad(logits: torch.Tensor, y: torch.Tensor, c: int) -> torch.Tensor:
+    """d(mean cross-entropy over a task's k points)/d(logits): (softmax - onehot) / k."""
+    return (logits.softmax(-1) - F.one_hot(y, c).to(logits.dtype)) / logits.shape[-2]
+
+
+def task_losses(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of each task: logits (B, k, c), y (B, k) -> (B,)."""
+    B, k, c = logits.shape
+    return F.cross_entropy(logits.reshape(B * k, c), y.reshape(B * k), reduction="none").reshape(B, k).mean(1)
+
+
+class LinearLearner:
+    """MAML over a :class:`~mupbook.limits.linear.Linear1LP` (limit or finite), batched."""
+
+    def __init__(self, net: linear.Linear1LP) -> None:
+        self.net = net.with_params(*(p.detach().clone().requires_grad_(True) for p in net.params()))
+
+    def query_logits(self, xs, ys, xq, steps, lr, first_order=True, grad=False):
+        """Query logits (B, kq, c) after ``steps`` inner SGD steps on each task's support."""
+        net = self.net
+        W1, b, W2 = net.params()
+        m1, m2 = net.lr_mult
+        beta, c = net.beta, net.c
+        with torch.set_grad_enabled(grad):
+            hs0 = xs @ W1.T + beta * b  # (B, ks, m)
+            hq0 = xq @ W1.T + beta * b  # (B, kq, m)
+            kss = m1 * (xs @ xs.transpose(1, 2) + beta ** 2)  # (B, ks, ks)
+            kqs = m1 * (xq @ xs.transpose(1, 2) + beta ** 2)  # (B, kq, ks)
+            w2 = W2.expand(xs.shape[0], -1, -1)  # (B, c, m)
+            dsum = torch.zeros_like(hs0)
+            for _ in range(steps):
+                hs = hs0 - lr * kss @ dsum
+                g = _output_grad(hs @ w2.transpose(1, 2), ys, c)  # (B, ks, c)
+                d = g @ w2  # dL/dH_s (B, ks, m)
+                dw2 = m2 * g.transpose(1, 2) @ hs  # (B, c, m)
+                if first_order:
+                    d, dw2 = d.detach(), dw2.detach()
+                w2 = w2 - lr * dw2
+                dsum = dsum + d
+            hq = hq0 - lr * kqs @ dsum
+            return hq @ w2.transpose(1, 2)
+
+    def meta_step(self, tasks, cfg):
+        """One meta-SGD step; returns (mean query loss per task, gradient norm before clipping)."""
+        logits = self.query_logits(tasks.support_x, tasks.support_y, tasks.query_x, cfg.inner_steps,
+                                   cfg.inner_lr, cfg.first_order, grad=True)
+        loss = task_losses(logits, tasks.query_y).sum()
+        params = self.net.params()
+        grads = torch.autograd.grad(loss, params)
+        norm = float(torch.sqrt(sum((g * g).sum() for g in grads)))
+        scale = min(1.0, cfg.clip / norm) if norm > 0 else 1.0
+        m1, m2 = self.net.lr_mult
+        with torch.no_grad():
+            for p, g, m in zip(params, grads, (m1, m1, m2)):
+                p.sub_(cfg.meta_lr * m * scale * g)
+        return float(loss.detach()) / logits.shape[0], norm
+
+    def state(self) -> dict:
+        return {"params": [p.detach().clone() for p in self.net.params()]}
+
+    def load_state(self, state: dict) -> None:
+        with torch.no_grad():
+            for p, v in zip(self.net.params(), state["params"]):
+                p.copy_(v)
+
+
+class KernelLearner:
+    """MAML over a kernel-regime limit: function-space SGD with a bounded dictionary."""
+
+    def __init__(self, kernel: kernel_sgd.Kernel, d: int, c: int, *, capacity: int, num_ids: int | None,
+                 device: str | torch.device | None = "cpu") -> None:
+        self.machine = kernel_sgd.KernelMachine(kernel, d, c, capacity=capacity, num_ids=num_ids, device=device)
+        self.kernel, self.c = kernel, c
+
+    def _adapt(self, xs, ys, xq, fs0, fq0, steps, lr, first_order):
+        kss = self.kernel.blocks(xs, xs)
+        kqs = self.kernel.blocks(xq, xs)
+        fs, gsum = fs0, torch.zeros_like(fs0)
+        for _ in range(steps):
+            g = _output_grad(fs, ys, self.c)
+            if first_order:
+                g = g.detach()
+            fs = fs - lr * kss @ g
+            gsum = gsum + g
+        return fq0 - lr * kqs @ gsum
+
+    def query_logits(self, xs, ys, xq, steps, lr, first_order=True, grad=False):
+        with torch.no_grad():
+            fs0, fq0 = self.machine(xs), self.machine(xq)
+        with torch.set_grad_enabled(grad):
+            return self._adapt(xs.double(), ys, xq.double(), fs0, fq0, steps, lr, first_order)
+
+    def meta_step(self, tasks, cfg):
+        xs, xq = tasks.support_x.double(), tasks.query_x.double()
+        fs0 = self.machine(xs).requires_grad_(not cfg.first_order)
+        fq0 = self.machine(xq).requires_grad_(True)
+        logits = self._adapt(xs, tasks.support_y, xq, fs0, fq0, cfg.inner_steps, cfg.inner_lr, cfg.first_order)
+        loss = task_losses(logits, tasks.query_y).sum()
+        ids_s, ids_q = image_ids(tasks, cfg.k_shot)
+        if cfg.first_order:
+            (gq,) = torch.autograd.grad(loss, [fq0])
+            points, coefs, ids = xq, gq, ids_q
+        else:
+            gs, gq = torch.autograd.grad(loss, [fs0, fq0])
+            points = torch.cat([xs, xq], dim=1)
+            coefs = torch.cat([gs, gq], dim=1)
+            ids = torch.cat([ids_s, ids_q], dim=1)
+        norm = float(self.machine.rkhs_norm(points, coefs))
+        scale = min(1.0, cfg.clip / norm) if norm > 0 else 1.0
+        self.machine.add(points, -cfg.meta_lr * scale * coefs.detach(), ids)
+        return float(loss.detach()) / logits.shape[0], norm
+
+    def state(self) -> dict:
+        return self.machine.state()
+
+    def load_state(self, state: dict) -> None:
+        self.machine.load_state(state)
+
+
+def build_learner(cfg: Config, *, pool_size: int | None = None, device: str | torch.device | None = "cpu") -> Learner:
+    """The learner a (resolved) configuration asks for, initialized with its seed.
+
+    Kernel limits preallocate one dictionary row per image of the training pool
+    (``pool_size`` images, ids shared across steps), the most they can ever need.
+    """
+    cfg = cfg.resolved()
+    d, c = omniglot.SIDE * omniglot.SIDE, cfg.n_way
+    dtype = getattr(torch, cfg.dtype)
+    if cfg.model == "limit":
+        return LinearLearner(linear.mup_limit(d, c, s1=cfg.s1, s2=cfg.s2, beta=cfg.beta, dtype=dtype, device=device))
+    if cfg.model == "finite":
+        return LinearLearner(linear.finite(d, c, cfg.width, param=cfg.param, generator=cfg.seed, s1=cfg.s1,
+                                           s2=cfg.s2, beta=cfg.beta, dtype=dtype, device=device))
+    if pool_size is None:
+        raise ValueError("a kernel limit needs pool_size (the number of training images) to size its dictionary")
+    kernel = kernel_sgd.Kernel(cfg.model, cfg.sigma_w, cfg.sigma_b, cfg.sigma_v)
+    return KernelLearner(kernel, d, c, capacity=pool_size, num_ids=pool_size, device=device)
+
+
+# ------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Meta-test accuracy over tasks: mean and the half-width of a 95% interval (in %)."""
+
+    mean: float
+    ci95: float
+    tasks: int
+
+    def __str__(self) -> str:
+        return f"{self.mean:.2f} +- {self.ci95:.2f} % ({self.tasks} tasks)"
+
+
+def task_accuracies(learner: Learner, pool: omniglot.FewShotPool, cfg: Config, *, tasks: int, inner_steps: int,
+                    stream: int, queries: int, progress: bool = False) -> np.ndarray:
+    """Per-task query accuracy (fraction) after ``inner_steps`` inner steps, ``tasks`` tasks
+    drawn in meta-batches from ``stream`` (fixed tasks for a given seed)."""
+    out = []
+    batches = math.ceil(tasks / cfg.batch_tasks)
+    for i in tqdm(range(batches), desc=f"eval ({inner_steps} inner steps)", disable=not progress, leave=False):
+        t = tasks_for_step(pool, cfg, i, stream=stream, queries=queries,
+                           batch=min(cfg.batch_tasks, tasks - i * cfg.batch_tasks))
+        logits = learner.query_logits(t.support_x, t.support_y, t.query_x, inner_steps, cfg.inner_lr, grad=False)
+        out.append((logits.argmax(-1) == t.query_y).double().mean(1).cpu())
+    return torch.cat(out).numpy()
+
+
+def summarize(acc: np.ndarray) -> Accuracy:
+    """Mean and 95% interval (1.96 standard errors over tasks) of per-task accuracies, in %."""
+    n = len(acc)
+    se = float(acc.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+    return Accuracy(100 * float(acc.mean()), 100 * 1.96 * se, n)
+
+
+# ---------------------------------------------------------------------------- training
+
+
+@dataclass
+class History:
+    """What training recorded: per-step query loss and gradient norm, validation curve."""
+
+    loss: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    val_steps: list[int] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    diverged_at: int | None = None
+    best_step: int = 0
+    best_val: float = -1.0
+
+
+@dataclass
+class Run:
+    """A finished run: configuration, history, test accuracies by inner steps, timing."""
+
+    cfg: Config
+    history: History
+    test: dict[int, Accuracy]
+    seconds: float
+    seconds_per_step: float
+    learner: Learner | None = None
+
+    def to_dict(self) -> dict:
+        h = self.history
+        return {"config": self.cfg.to_dict(), "name": self.cfg.name,
+                "history": {"loss": h.loss, "grad_norm": h.grad_norm, "val_steps": h.val_steps,
+                            "val_acc": h.val_acc, "diverged_at": h.diverged_at, "best_step": h.best_step,
+                            "best_val": h.best_val},
+                "test": {str(k): dataclasses.asdict(v) for k, v in self.test.items()},
+                "seconds": self.seconds, "seconds_per_step": self.seconds_per_step}
+
+
+def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu", progress: bool = True,
+          checkpoint: str | Path | None = None, checkpoint_every: int = 500) -> Run:
+    """Meta-train, validate every ``val_every`` steps, keep the best-validation state, test.
+
+    Training stops early when the query loss is not finite or exceeds ``diverge_factor``
+    times its first value (``History.diverged_at``); the best-validation state is then
+    restored. With ``checkpoint``, the state is saved every ``checkpoint_every`` steps and
+    a run finding the file resumes from it (same tasks, same result).
+    """
+    cfg = cfg.resolved()
+    pool_size = pools.train.num_classes * omniglot.N_DRAWERS
+    learner = build_learner(cfg, pool_size=pool_size, device=device)
+    hist, start_step, best = History(), 0, learner.state()
+    ckpt = None if checkpoint is None else Path(checkpoint)
+    if ckpt is not None and ckpt.is_file():
+        saved = torch.load(ckpt, weights_only=False)
+        if _resumable(saved["config"]) != _resumable(cfg.to_dict()):
+            raise ValueError(f"{ckpt} holds a checkpoint of another configuration; delete it or change --checkpoint")
+        learner.load_state(saved["learner"])
+        hist, start_step, best = saved["history"], saved["step"], saved["best"]
+    first_loss = hist.loss[0] if hist.loss else None
+    t0 = time.perf_counter()
+    bar = tqdm(range(start_step, cfg.steps), desc=f"MAML {cfg.name}", disable=not progress,
+               initial=start_step, total=cfg.steps)
+    trained = 0
+    for step in bar:
+        if hist.diverged_at is not None:
+            break
+        loss, norm = learner.meta_step(tasks_for_step(pools.train, cfg, step), cfg)
+        trained += 1
+        hist.loss.append(loss)
+        hist.grad_norm.append(norm)
+        first_loss = loss if first_loss is None else first_loss
+        if not math.isfinite(loss) or loss > cfg.diverge_factor * first_loss:
+            hist.diverged_at = step
+            bar.set_postfix_str(f"diverged at step {step}")
+            break
+        if (step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps:
+            acc = float(task_accuracies(learner, pools.val, cfg, tasks=cfg.val_tasks, inner_steps=cfg.inner_steps,
+                                        stream=1, queries=cfg.q_eval).mean())
+            hist.val_steps.append(step + 1)
+            hist.val_acc.append(100 * acc)
+            if 100 * acc > hist.best_val:
+                hist.best_val, hist.best_step, best = 100 * acc, step + 1, learner.state()
+            bar.set_postfix(loss=f"{loss:.3f}", val=f"{100 * acc:.1f}%", best=f"{hist.best_val:.1f}%")
+        if ckpt is not None and (step + 1) % checkpoint_every == 0:
+            _save_checkpoint(ckpt, cfg, learner, hist, step + 1, best)
+    train_seconds = time.perf_counter() - t0
+    bar.close()
+    learner.load_state(best)
+    test = {s: summarize(task_accuracies(learner, pools.test, cfg, tasks=cfg.test_tasks, inner_steps=s, stream=2,
+                                         queries=cfg.q_eval, progress=progress))
+            for s in cfg.test_inner_steps}
+    seconds = time.perf_counter() - t0
+    return Run(cfg, hist, test, seconds, train_seconds / max(trained, 1), learner)
+
+
+def _resumable(cfg: dict) -> dict:
+    """What must match to resume: everything but the number of steps (a run may be extended)."""
+    return {k: v for k, v in cfg.items() if k != "steps"}
+
+
+def _save_checkpoint(path: Path, cfg: Config, learner: Learner, hist: History, step: int, best: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"config": cfg.to_dict(), "learner": learner.state(), "history": hist, "step": step, "best": best}, tmp)
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------- results
+
+
+def reproduction_rows(run: Run) -> list[dict]:
+    """The paper's number for this model beside ours, one row per meta-test inner-step count."""
+    cfg = run.cfg
+    key = cfg.name if cfg.param == "mup" else None
+    paper = PAPER_1SHOT.get(key) if (cfg.n_way, cfg.k_shot, cfg.first_order) == (5, 1, True) and key else None
+    rows = []
+    for s, acc in run.test.items():
+        note = (f"{cfg.n_way}-way {cfg.k_shot}-shot, {'first' if cfg.first_order else 'second'}-order MAML, "
+                f"{len(run.history.loss)} meta-steps (best validation at {run.history.best_step})")
+        if run.history.diverged_at is not None:
+            note += f"; training diverged at step {run.history.diverged_at}, best-validation state kept"
+        rows.append(results.row(f"Omniglot {cfg.n_way}-way {cfg.k_shot}-shot, {cfg.name}, {s} inner steps at test",
+                                acc.mean, paper, unit="%", note=note, ci95=acc.ci95))
+    return rows
+
+
+def results_dict(runs: Sequence[Run], argv: Sequence[str], device: str | None, seconds: float) -> dict:
+    return {
+        "experiment": "maml",
+        "config": runs[0].cfg.to_dict() if len(runs) == 1 else [r.cfg.to_dict() for r in runs],
+        "runs": [r.to_dict() for r in runs],
+        "reproduction": [row for r in runs for row in reproduction_rows(r)],
+        "provenance": results.provenance("mupbook.experiments.maml", argv,
+                                         seeds=sorted({r.cfg.seed for r in runs}), device=device, seconds=seconds),
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m mupbook.experiments.maml",
+                                 description="First- or second-order MAML on Omniglot with 1-hidden-layer linear "
+                                             "networks, their muP limit, and ReLU/linear NNGP and NTK limits.")
+    ap.add_argument("--model", choices=MODELS, default="limit")
+    ap.add_argument("--width", type=int, nargs="+", help="widths for --model finite (one run each)")
+    ap.add_argument("--param", choices=linear.PARAMETRIZATIONS, default="mup")
+    ap.add_argument("--scale", choices=tuple(CONFIGS), default=None, help="default: MUPBOOK_SCALE, else quick")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed")
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--k-shot", type=int)
+    ap.add_argument("--inner-lr", type=float)
+    ap.add_argument("--meta-lr", type=float)
+    ap.add_argument("--second-order", action="store_true")
+    ap.add_argument("--test-tasks", type=int)
+    ap.add_argument("--val-tasks", type=int)
+    ap.add_argument("--out", default=None, help="JSON file (default results/maml_<model>.json)")
+    ap.add_argument("--checkpoint", default=None, help="checkpoint file to save to and resume from")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    ap.add_argument("--no-progress", action="store_true")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    base = config(args.scale, model=args.model, param=args.param)
+    changes = {"steps": args.steps, "k_shot": args.k_shot, "inner_lr": args.inner_lr, "meta_lr": args.meta_lr,
+               "test_tasks": args.test_tasks, "val_tasks": args.val_tasks}
+    base = base.replace(**{k: v for k, v in changes.items() if v is not None})
+    if args.second_order:
+        base = base.replace(first_order=False)
+    widths = args.width if args.model == "finite" else [None]
+    if args.model == "finite" and not widths:
+        raise SystemExit("--model finite needs --width")
+    seeds = args.seeds or [base.seed]
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    device = runtime.device(args.device)
+    pools = load_pools(base.resize, device=device)
+    start = time.perf_counter()
+    runs = []
+    for w in widths:
+        for s in seeds:
+            cfg = base.replace(width=w, seed=s)
+            ck = None if args.checkpoint is None else f"{args.checkpoint}.{cfg.name}.s{s}"
+            run = train(cfg, pools, device=device, progress=not args.no_progress, checkpoint=ck)
+            runs.append(run)
+            print(f"{cfg.name} seed {s}: " + "; ".join(f"{k} inner steps {v}" for k, v in run.test.items())
+                  + f" ({run.seconds_per_step * 1e3:.1f} ms/step)", flush=True)
+    name = runs[0].cfg.name if len(runs) == 1 else base.replace(width=widths[0]).name
+    out = Path(args.out or f"results/maml_{name}.json")
+    results.write_json(out, results_dict(runs, argv, str(device), time.perf_counter() - start))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,7 @@
+"""Exact infinite-width limits that run as finite computations.
+
+* :mod:`mupbook.limits.linear`: the muP limit of a 1-hidden-layer linear network is a
+  width-(d + d_o) network; ``sample(n)`` goes back to an equivalent width-n network.
+* :mod:`mupbook.limits.kernel_sgd`: the kernel-regime (NNGP/NTK) limits trained by SGD in
+  function space, with a dictionary of (point, coefficient) rows.
+"""

@@ -1,0 +1,169 @@
+"""Kernel-regime limits trained by SGD in function space (NNGP and NTK of TP4's MAML).
+
+In the NNGP or NTK limit a network's function moves only along its (fixed) kernel: one
+SGD step with output gradients ``g_j`` at points ``x_j`` changes the function by
+``df(x) = -lr sum_j K(x, x_j) g_j``. Starting from f = 0 (readout initialized at zero,
+as in TP4), the function after any number of steps is
+
+    f(x) = sum_i K(x, z_i) a_i        (z_i: points seen, a_i: (c,) coefficients),
+
+a *dictionary* of (point, coefficient) rows that grows with every step: the memory and
+the cost of evaluating f grow with the number of rows. :class:`KernelMachine` bounds
+both: rows are preallocated (``capacity`` rows, an error when full, on the device of
+the model: the GPU when there is one), and when points carry integer ids (an image of a
+finite pool, e.g. an Omniglot drawing and its rotation), repeated points share one row
+whose coefficients add up, since f is linear in them. With a pool of P images the
+dictionary therefore never exceeds P rows.
+
+Kernels (:class:`Kernel`): the 1-hidden-layer ReLU NNGP and NTK of TP4's MAML baselines,
+computed by :func:`mupbook.kernels.tp4_relu_1lp_kernels` (not written twice), and the
+same two for a linear network, ``sigma_w^2 <x, x'> + sigma_b^2`` plus, for the NTK,
+``sigma_v^2 <x, x'>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import kernels, runtime
+
+KERNELS = ("relu-nngp", "relu-ntk", "linear-nngp", "linear-ntk")
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One of :data:`KERNELS` with TP4's scales (``--sigma1``, ``--sigmab``, ``--sigma2``)."""
+
+    name: str
+    sigma_w: float = 1.0
+    sigma_b: float = 1.0
+    sigma_v: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.name not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {self.name!r}")
+        for what in ("sigma_w", "sigma_b", "sigma_v"):
+            v = getattr(self, what)
+            if not isinstance(v, (int, float)) or not v == v or v < 0 or v == float("inf"):
+                raise ValueError(f"{what} must be a finite number >= 0, got {v!r}")
+
+    def __call__(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The kernel matrix (N, M) of points x (N, d) and z (M, d), float64."""
+        if self.name.startswith("relu"):
+            k = kernels.tp4_relu_1lp_kernels(x, z, sigma_w=self.sigma_w, sigma_b=self.sigma_b,
+                                             sigma_v=self.sigma_v)
+            return k.nngp if self.name == "relu-nngp" else k.ntk
+        x, z = x.to(torch.float64), z.to(torch.float64)
+        dots = x @ z.T
+        out = self.sigma_w ** 2 * dots + self.sigma_b ** 2
+        return out + self.sigma_v ** 2 * dots if self.name == "linear-ntk" else out
+
+    def blocks(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Per-task kernels: x (B, N, d), z (B, M, d) -> (B, N, M), ``K(x[t], z[t])``."""
+        B, N, _ = x.shape
+        M = z.shape[1]
+        full = self(x.reshape(B * N, -1), z.reshape(B * M, -1)).reshape(B, N, B, M)
+        t = torch.arange(B, device=full.device)
+        return full[t, :, t, :]
+
+
+class KernelMachine:
+    """``f(x) = sum_i K(x, z_i) a_i`` with a preallocated, bounded dictionary (module docstring).
+
+    ``capacity``: the most rows; ``num_ids``: if given, points added with ids in
+    ``[0, num_ids)`` share a row per id (so ``capacity`` may be ``num_ids``).
+    """
+
+    def __init__(self, kernel: Kernel, d: int, c: int, *, capacity: int, num_ids: int | None = None,
+                 dtype: torch.dtype = torch.float64, device: str | torch.device | None = "cpu",
+                 chunk: int = 16384) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1 row, got {capacity}")
+        self.kernel, self.d, self.c, self.chunk = kernel, d, c, chunk
+        dev = runtime.device(None if device is None else str(device))
+        self.Z = torch.zeros(capacity, d, dtype=dtype, device=dev)
+        self.A = torch.zeros(capacity, c, dtype=torch.float64, device=dev)
+        self.count = 0
+        self.row_of = None if num_ids is None else torch.full((num_ids,), -1, dtype=torch.int64, device=dev)
+
+    @property
+    def capacity(self) -> int:
+        return self.Z.shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return self.Z.device
+
+    def nbytes(self) -> int:
+        """Memory held by the dictionary (all preallocated rows)."""
+        return self.Z.element_size() * self.Z.numel() + self.A.element_size() * self.A.numel()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """f at x (..., d) -> (..., c), float64; the dictionary is read in chunks of rows."""
+        flat = x.reshape(-1, self.d)
+        out = torch.zeros(flat.shape[0], self.c, dtype=torch.float64, device=self.device)
+        for start in range(0, self.count, self.chunk):
+            stop = min(self.count, start + self.chunk)
+            out += self.kernel(flat, self.Z[start:stop]) @ self.A[start:stop]
+        return out.reshape(*x.shape[:-1], self.c)
+
+    def rkhs_norm(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """The kernel norm of ``sum_j K(., x_j) a_j``: sqrt(sum_jk a_j . a_k K(x_j, x_k)).
+
+        This is the parameter-space norm of the corresponding weight change of the
+        infinite network, the norm TP4 clips meta-gradients to."""
+        x, a = x.reshape(-1, self.d), a.reshape(-1, self.c).to(torch.float64)
+        return torch.sqrt(((a @ a.T) * self.kernel(x, x)).sum().clamp_min(0))
+
+    def add(self, x: torch.Tensor, a: torch.Tensor, ids: torch.Tensor | None = None) -> None:
+        """f += sum_j K(., x_j) a_j. x (..., d), a (..., c), ids (...) int64 or None."""
+        x, a = x.reshape(-1, self.d), a.reshape(-1, self.c).to(torch.float64)
+        if ids is None or self.row_of is None:
+            self._append(x, a)
+            return
+        ids = ids.reshape(-1).to(self.device)
+        uniq, inverse = torch.unique(ids, return_inverse=True)
+        summed = torch.zeros(len(uniq), self.c, dtype=torch.float64, device=self.device).index_add_(0, inverse, a)
+        first = torch.full((len(uniq),), len(ids), dtype=torch.int64, device=self.device)
+        first.scatter_reduce_(0, inverse, torch.arange(len(ids), device=self.device), reduce="amin")
+        rows = self.row_of[uniq]
+        new = rows < 0
+        n_new = int(new.sum())
+        if self.count + n_new > self.capacity:
+            raise MemoryError(self._full_message(n_new))
+        rows[new] = torch.arange(self.count, self.count + n_new, device=self.device)
+        self.row_of[uniq[new]] = rows[new]
+        self.Z[rows[new]] = x[first[new]].to(self.Z.dtype)
+        self.count += n_new
+        self.A.index_add_(0, rows, summed)
+
+    def _append(self, x: torch.Tensor, a: torch.Tensor) -> None:
+        n = x.shape[0]
+        if self.count + n > self.capacity:
+            raise MemoryError(self._full_message(n))
+        self.Z[self.count:self.count + n] = x.to(self.Z.dtype)
+        self.A[self.count:self.count + n] = a
+        self.count += n
+
+    def _full_message(self, n: int) -> str:
+        return (f"the kernel dictionary is full: {self.count} of {self.capacity} rows used, {n} more "
+                f"needed ({self.nbytes() / 2**30:.2f} GiB preallocated). Give a larger capacity, "
+                "pass point ids so repeated points share rows, or train for fewer steps.")
+
+    def state(self) -> dict:
+        """A checkpoint (the used rows only)."""
+        return {"Z": self.Z[:self.count].clone(), "A": self.A[:self.count].clone(),
+                "row_of": None if self.row_of is None else self.row_of.clone()}
+
+    def load_state(self, state: dict) -> None:
+        n = state["Z"].shape[0]
+        if n > self.capacity:
+            raise ValueError(f"the checkpoint has {n} rows, more than the capacity {self.capacity}")
+        self.Z[:n], self.A[:n] = state["Z"].to(self.Z), state["A"].to(self.A)
+        self.Z[n:] = 0
+        self.A[n:] = 0
+        self.count = n
+        if state["row_of"] is not None:
+            self.row_of = state["row_of"].to(self.device).clone()

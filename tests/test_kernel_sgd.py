@@ -1,0 +1,73 @@
+"""mupbook.limits.kernel_sgd: kernels for TP4's baselines and the bounded dictionary."""
+import pytest
+import torch
+
+from mupbook import kernels
+from mupbook.limits.kernel_sgd import KERNELS, Kernel, KernelMachine
+
+
+def _x(n, d=12, seed=0):
+    return torch.rand(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def test_relu_kernels_are_the_tp4_1lp_kernels_of_the_kernels_module():
+    x, z = _x(6), _x(4, seed=1)
+    ref = kernels.tp4_relu_1lp_kernels(x, z, sigma_w=0.7, sigma_b=0.3, sigma_v=1.2)
+    assert torch.equal(Kernel("relu-nngp", 0.7, 0.3, 1.2)(x, z), ref.nngp)
+    assert torch.equal(Kernel("relu-ntk", 0.7, 0.3, 1.2)(x, z), ref.ntk)
+
+
+def test_linear_kernels_are_the_closed_forms():
+    x, z = _x(5), _x(3, seed=2)
+    dots = x @ z.T
+    assert torch.allclose(Kernel("linear-nngp", 2.0, 0.5)(x, z), 4 * dots + 0.25)
+    assert torch.allclose(Kernel("linear-ntk", 2.0, 0.5, 3.0)(x, z), 4 * dots + 0.25 + 9 * dots)
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_blocks_are_the_per_task_kernels(name):
+    k = Kernel(name)
+    x, z = _x(3 * 4).reshape(3, 4, 12), _x(3 * 2, seed=5).reshape(3, 2, 12)
+    blocks = k.blocks(x, z)
+    for t in range(3):
+        assert torch.allclose(blocks[t], k(x[t], z[t]))
+
+
+def test_machine_is_the_kernel_expansion_and_shared_ids_add_coefficients():
+    k = Kernel("relu-ntk")
+    m = KernelMachine(k, 12, 3, capacity=10, num_ids=10, chunk=2)
+    pts, coef = _x(4), torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    ids = torch.tensor([7, 2, 7, 5])
+    pts[2] = pts[0]  # the same image (id 7) twice
+    m.add(pts, coef, ids)
+    assert m.count == 3  # id 7 shares one row
+    probe = _x(5, seed=9)
+    want = k(probe, pts) @ coef
+    assert torch.allclose(m(probe), want)
+    m.add(pts[:1], coef[:1], ids[:1])
+    assert m.count == 3 and torch.allclose(m(probe), want + k(probe, pts[:1]) @ coef[:1])
+
+
+def test_rkhs_norm_is_the_quadratic_form():
+    k = Kernel("relu-nngp")
+    m = KernelMachine(k, 12, 2, capacity=4)
+    x, a = _x(4), torch.randn(4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    assert torch.isclose(m.rkhs_norm(x, a), torch.einsum("ic,ij,jc->", a, k(x, x), a).sqrt())
+
+
+def test_full_dictionary_is_an_error_that_says_what_to_do_and_state_round_trips():
+    m = KernelMachine(Kernel("linear-nngp"), 12, 2, capacity=3)
+    m.add(_x(3), torch.ones(3, 2))
+    with pytest.raises(MemoryError, match="dictionary is full: 3 of 3 rows"):
+        m.add(_x(1), torch.ones(1, 2))
+    state = m.state()
+    other = KernelMachine(Kernel("linear-nngp"), 12, 2, capacity=5)
+    other.load_state(state)
+    assert torch.allclose(other(_x(2, seed=4)), m(_x(2, seed=4)))
+
+
+def test_unknown_kernel_and_bad_scale_are_errors():
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        Kernel("rbf")
+    with pytest.raises(ValueError, match="sigma_w must be"):
+        Kernel("relu-ntk", sigma_w=-1.0)
