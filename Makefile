@@ -1,6 +1,8 @@
 # mupbook: two commands do everything, each setting up .venv itself.
 #   make book   execute every chapter and render the HTML book (strict: any warning fails)
-#   make test   library tests + every chapter under nbval, in quick mode
+#   make test   library tests + every chapter under nbval, in quick mode, then the built
+#               book in a headless Chromium (tests/test_book_browser.py; builds the book first
+#               if _build/html is missing or older than its sources)
 # Other targets: make venv, make student (student notebooks in _build/student), make strip, make clean.
 
 PYTHON ?= python3
@@ -29,9 +31,22 @@ book: $(STAMP)
 	rm -rf _build/html _build/.doctrees
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 	$(BIN)/python tests/check_book.py _build/html
+	touch $(BOOK_STAMP)
 
+# The built book is current when its stamp is newer than everything it is made from.
+BOOK_STAMP   := _build/html/.built
+BOOK_SOURCES := _config.yml _toc.yml $(wildcard book/*.md book/*.bib book/_ext/*.py \
+                chapters/*.ipynb results/*.json) $(shell find mupbook -name '*.py')
+
+$(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES)
+	$(MAKE) book
+
+# The browser test opens every page of the built book in headless Chromium (console
+# errors, typeset math, figures, Colab links, internal links; screenshots in _build/screenshots).
 test: $(STAMP)
-	MUPBOOK_SCALE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider -ra
+	MUPBOOK_SCALE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider -ra --ignore=tests/test_book_browser.py
+	$(MAKE) $(BOOK_STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -ra tests/test_book_browser.py --book-html _build/html
 
 # Student notebooks for Colab: no solutions, no MyST, exercise cells stubbed with checkers.
 student: $(STAMP)
