@@ -48,6 +48,9 @@ class Experiment:
     title: str
     expected: tuple[Expected, ...]
     note: str = ""
+    #: Further results files of this experiment (e.g. another configuration), shown after
+    #: the expected ones when they exist.
+    others: str = ""
 
 
 _OMNIGLOT = (
@@ -74,6 +77,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                   "python -m mupbook.experiments.word2vec --config text8 --storage bfloat16", _TEXT8),
          Expected("word2vec_offline.json",
                   "python -m mupbook.experiments.word2vec --config offline")),
+        others="word2vec_*.json",
         note="TP4 also reports fil9 (5 epochs: 44.39, 54.23, 55.67 and 56.42 for widths 64, "
              "256, 1024 and the muP limit); the book does not train on fil9."),
     Experiment(
@@ -200,9 +204,14 @@ def section(name: str, folder: str | Path = "results") -> str:
         raise FileNotFoundError(f"no results folder at {folder.resolve()}")
     exp = EXPERIMENTS[name]
     parts = []
+    shown: set[Path] = set()
     for expected in exp.expected:
         paths = sorted(folder.glob(expected.pattern))
+        shown.update(paths)
         parts += [file_markdown(p, f"results/{p.name}") for p in paths] or [not_yet_run(expected)]
+    if exp.others:
+        parts += [file_markdown(p, f"results/{p.name}")
+                  for p in sorted(folder.glob(exp.others)) if p not in shown]
     if exp.note:
         parts.append(exp.note)
     return "\n\n".join(parts)
@@ -211,7 +220,9 @@ def section(name: str, folder: str | Path = "results") -> str:
 def unclaimed_files(folder: str | Path = "results") -> list[Path]:
     """Results files that no experiment of :data:`EXPERIMENTS` claims (the page would miss them)."""
     folder = Path(folder)
-    claimed = {p for e in EXPERIMENTS.values() for x in e.expected for p in folder.glob(x.pattern)}
+    patterns = [x.pattern for e in EXPERIMENTS.values() for x in e.expected]
+    patterns += [e.others for e in EXPERIMENTS.values() if e.others]
+    claimed = {p for pattern in patterns for p in folder.glob(pattern)}
     return [p for p in sorted(folder.glob("*.json")) if p not in claimed]
 
 

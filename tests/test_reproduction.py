@@ -46,6 +46,16 @@ def test_a_missing_results_file_says_not_yet_run_with_its_command(tmp_path):
     assert "not yet run" in maml and "python -m mupbook.experiments.maml --model limit --scale full" in maml
 
 
+def test_another_configuration_of_an_experiment_is_shown_too(tmp_path):
+    _write(tmp_path, "word2vec_quick.json", [results.row("width 64", 1.0, None, unit="%")],
+           experiment="word2vec")
+    assert reproduction.unclaimed_files(tmp_path) == []
+    text = reproduction.section("word2vec", tmp_path)
+    assert "results/word2vec_quick.json" in text and text.count("not yet run") == 2
+    _write(tmp_path, "resnet.json", [], experiment="resnet")
+    assert [p.name for p in reproduction.unclaimed_files(tmp_path)] == ["resnet.json"]
+
+
 def test_a_run_without_paper_numbers_says_so(tmp_path):
     _write(tmp_path, "mutransfer.json", [], experiment="mutransfer")
     text = reproduction.section("mutransfer", tmp_path)
