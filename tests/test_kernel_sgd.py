@@ -56,12 +56,12 @@ def test_rkhs_norm_is_the_quadratic_form():
 
 
 def test_full_dictionary_is_an_error_that_says_what_to_do_and_state_round_trips():
-    m = KernelMachine(Kernel("linear-nngp"), 12, 2, capacity=3)
+    m = KernelMachine(Kernel("relu-nngp"), 12, 2, capacity=3)
     m.add(_x(3), torch.ones(3, 2))
     with pytest.raises(MemoryError, match="dictionary is full: 3 of 3 rows"):
         m.add(_x(1), torch.ones(1, 2))
     state = m.state()
-    other = KernelMachine(Kernel("linear-nngp"), 12, 2, capacity=5)
+    other = KernelMachine(Kernel("relu-nngp"), 12, 2, capacity=5)
     other.load_state(state)
     assert torch.allclose(other(_x(2, seed=4)), m(_x(2, seed=4)))
 
@@ -71,3 +71,18 @@ def test_unknown_kernel_and_bad_scale_are_errors():
         Kernel("rbf")
     with pytest.raises(ValueError, match="sigma_w must be"):
         Kernel("relu-ntk", sigma_w=-1.0)
+
+
+@pytest.mark.parametrize("name", ["linear-nngp", "linear-ntk"])
+def test_linear_kernels_fold_the_dictionary_into_weights_exactly(name):
+    k = Kernel(name, 1.3, 0.4, 0.8)
+    x, z = _x(5), _x(3, seed=6)
+    assert torch.allclose(k.features(x) @ k.features(z).T, k(x, z))
+    m = KernelMachine(k, 12, 2, capacity=10)
+    a = torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    m.add(z, a)
+    m.add(z[:1], a[:1])
+    assert m.count == 0 and m.weights.shape == (2, 13)
+    assert torch.allclose(m(x), k(x, z) @ a + k(x, z[:1]) @ a[:1])
+    with pytest.raises(ValueError, match="no finite feature map"):
+        Kernel("relu-ntk").features(x)

@@ -103,8 +103,8 @@ def test_kernel_first_order_maml_equals_explicit_function_space_sgd(name):
     kernel = Kernel(name)
     t = _tasks(seed=3)
     learner = maml.KernelLearner(kernel, D, C, capacity=500, num_ids=None)
-    learner.machine.add(t.query_x[0] * 0.5, torch.full((4, C), 0.01, dtype=torch.float64))  # some nonzero f
-    pts, coefs = learner.machine.Z[: learner.machine.count].clone(), learner.machine.A[: learner.machine.count].clone()
+    pts, coefs = t.query_x[0] * 0.5, torch.full((4, C), 0.01, dtype=torch.float64)
+    learner.machine.add(pts, coefs)  # start from some nonzero f
     cfg = maml.Config(model=name, meta_lr=0.3, clip=1e9, inner_steps=2, n_way=C).resolved()
     ref_loss, gq = _kernel_reference(kernel, pts, coefs, t, 2, cfg.inner_lr)
     loss, _ = learner.meta_step(t, cfg)

@@ -369,6 +369,41 @@ def build_learner(cfg: Config, *, pool_size: int | None = None, device: str | to
     return KernelLearner(kernel, d, c, capacity=pool_size, num_ids=pool_size, device=device)
 
 
+# ------------------------------------------------------------- finite widths -> limit
+
+
+def limit_gap(pools: Pools, widths: Sequence[int], *, steps: int = 50, batch_tasks: int = 1,
+              seeds: Sequence[int] = (0,), cfg: Config | None = None, progress: bool = False) -> np.ndarray:
+    """RMS gap between the query logits of sampled width-n networks and the limit's.
+
+    The limit and its samples (one draw of Omega per seed and width) are meta-trained by the
+    same ``steps`` first-order MAML steps on the same real tasks; then each adapts to the
+    same validation tasks and the query logits are compared. Returns (seeds, widths); the
+    gap should fall like n^-1/2.
+    """
+    cfg = (cfg or config("quick")).replace(batch_tasks=batch_tasks, model="limit", width=None).resolved()
+    probe = tasks_for_step(pools.val, cfg, 0, stream=9, queries=5)
+    train_tasks = [tasks_for_step(pools.train, cfg, s) for s in range(steps)]
+
+    def logits(net: linear.Linear1LP) -> torch.Tensor:
+        learner = LinearLearner(net)
+        for t in train_tasks:
+            learner.meta_step(t, cfg)
+        return learner.query_logits(probe.support_x, probe.support_y, probe.query_x, 1, cfg.inner_lr)
+
+    d, c = omniglot.SIDE * omniglot.SIDE, cfg.n_way
+    limit = linear.mup_limit(d, c, s1=cfg.s1, s2=cfg.s2, beta=cfg.beta, dtype=getattr(torch, cfg.dtype))
+    ref = logits(limit)
+    gaps = np.empty((len(seeds), len(widths)))
+    with tqdm(total=gaps.size, desc="widths -> limit", disable=not progress) as bar:
+        for j, n in enumerate(widths):
+            for i, seed in enumerate(seeds):
+                out = logits(limit.sample(int(n), generator=1000 * int(seed) + int(n)))
+                gaps[i, j] = float(((out - ref) ** 2).mean().sqrt())
+                bar.update()
+    return gaps
+
+
 # ------------------------------------------------------------------------- evaluation
 
 
@@ -557,6 +592,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--second-order", action="store_true")
     ap.add_argument("--test-tasks", type=int)
     ap.add_argument("--val-tasks", type=int)
+    ap.add_argument("--val-every", type=int)
+    ap.add_argument("--q-eval", type=int, help="query drawings per class at validation and test")
     ap.add_argument("--out", default=None, help="JSON file (default results/maml_<model>.json)")
     ap.add_argument("--checkpoint", default=None, help="checkpoint file to save to and resume from")
     ap.add_argument("--device", default=None)
@@ -570,7 +607,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     base = config(args.scale, model=args.model, param=args.param)
     changes = {"steps": args.steps, "k_shot": args.k_shot, "inner_lr": args.inner_lr, "meta_lr": args.meta_lr,
-               "test_tasks": args.test_tasks, "val_tasks": args.val_tasks}
+               "test_tasks": args.test_tasks, "val_tasks": args.val_tasks, "val_every": args.val_every,
+               "q_eval": args.q_eval}
     base = base.replace(**{k: v for k, v in changes.items() if v is not None})
     if args.second_order:
         base = base.replace(first_order=False)

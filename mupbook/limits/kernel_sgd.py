@@ -60,6 +60,20 @@ class Kernel:
         out = self.sigma_w ** 2 * dots + self.sigma_b ** 2
         return out + self.sigma_v ** 2 * dots if self.name == "linear-ntk" else out
 
+    @property
+    def finite_features(self) -> bool:
+        """Whether ``K(x, z) = phi(x) . phi(z)`` for a finite feature map (the linear kernels)."""
+        return self.name.startswith("linear")
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """phi(x) (..., d + 1) with ``K(x, z) = phi(x) . phi(z)``: linear kernels only."""
+        if not self.finite_features:
+            raise ValueError(f"the {self.name} kernel has no finite feature map")
+        w2 = self.sigma_w ** 2 + (self.sigma_v ** 2 if self.name == "linear-ntk" else 0.0)
+        x = x.to(torch.float64)
+        ones = torch.full((*x.shape[:-1], 1), self.sigma_b, dtype=torch.float64, device=x.device)
+        return torch.cat([w2 ** 0.5 * x, ones], dim=-1)
+
     def blocks(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Per-task kernels: x (B, N, d), z (B, M, d) -> (B, N, M), ``K(x[t], z[t])``."""
         B, N, _ = x.shape
@@ -73,7 +87,9 @@ class KernelMachine:
     """``f(x) = sum_i K(x, z_i) a_i`` with a preallocated, bounded dictionary (module docstring).
 
     ``capacity``: the most rows; ``num_ids``: if given, points added with ids in
-    ``[0, num_ids)`` share a row per id (so ``capacity`` may be ``num_ids``).
+    ``[0, num_ids)`` share a row per id (so ``capacity`` may be ``num_ids``). A kernel with
+    a finite feature map (the linear ones) keeps no dictionary at all: it folds every row
+    into the weights ``sum_i a_i phi(z_i)^T`` (c, d + 1), exactly the same function.
     """
 
     def __init__(self, kernel: Kernel, d: int, c: int, *, capacity: int, num_ids: int | None = None,
@@ -87,10 +103,15 @@ class KernelMachine:
         self.A = torch.zeros(capacity, c, dtype=torch.float64, device=dev)
         self.count = 0
         self.row_of = None if num_ids is None else torch.full((num_ids,), -1, dtype=torch.int64, device=dev)
+        self.weights = None
+        if kernel.finite_features:  # no dictionary needed: f(x) = weights phi(x)
+            self.Z, self.A, self.row_of = self.Z[:0], self.A[:0], None
+            self.weights = torch.zeros(c, d + 1, dtype=torch.float64, device=dev)
+            self._capacity = capacity
 
     @property
     def capacity(self) -> int:
-        return self.Z.shape[0]
+        return self._capacity if self.weights is not None else self.Z.shape[0]
 
     @property
     def device(self) -> torch.device:
@@ -103,6 +124,8 @@ class KernelMachine:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """f at x (..., d) -> (..., c), float64; the dictionary is read in chunks of rows."""
         flat = x.reshape(-1, self.d)
+        if self.weights is not None:
+            return (self.kernel.features(flat) @ self.weights.T).reshape(*x.shape[:-1], self.c)
         out = torch.zeros(flat.shape[0], self.c, dtype=torch.float64, device=self.device)
         for start in range(0, self.count, self.chunk):
             stop = min(self.count, start + self.chunk)
@@ -120,6 +143,9 @@ class KernelMachine:
     def add(self, x: torch.Tensor, a: torch.Tensor, ids: torch.Tensor | None = None) -> None:
         """f += sum_j K(., x_j) a_j. x (..., d), a (..., c), ids (...) int64 or None."""
         x, a = x.reshape(-1, self.d), a.reshape(-1, self.c).to(torch.float64)
+        if self.weights is not None:
+            self.weights += a.T @ self.kernel.features(x)
+            return
         if ids is None or self.row_of is None:
             self._append(x, a)
             return
@@ -154,10 +180,15 @@ class KernelMachine:
 
     def state(self) -> dict:
         """A checkpoint (the used rows only)."""
+        if self.weights is not None:
+            return {"weights": self.weights.clone()}
         return {"Z": self.Z[:self.count].clone(), "A": self.A[:self.count].clone(),
                 "row_of": None if self.row_of is None else self.row_of.clone()}
 
     def load_state(self, state: dict) -> None:
+        if self.weights is not None:
+            self.weights.copy_(state["weights"])
+            return
         n = state["Z"].shape[0]
         if n > self.capacity:
             raise ValueError(f"the checkpoint has {n} rows, more than the capacity {self.capacity}")
