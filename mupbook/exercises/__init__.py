@@ -141,4 +141,4 @@ def choice(expected: str, options: tuple[str, ...], hints: dict[str, str] | None
 
 
 # The chapters' exercises register themselves on import (one module per chapter).
-from . import ch01, ch02, ch03, ch04, ch05, ch06  # noqa: E402,F401
+from . import ch01, ch02, ch03, ch04, ch05, ch06, ch07  # noqa: E402,F401

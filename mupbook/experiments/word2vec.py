@@ -1,0 +1,777 @@
+"""Word2Vec at finite width, in the exact muP limit and in the NTK limit (TP4 section 9, Figure 5).
+
+**The model.** CBOW with negative sampling is a 1-hidden-layer linear network: word ``i``
+has an input embedding ``E_i`` and an output embedding ``U_i`` (rows of ``E``, ``U``: V x n).
+For a target ``t`` with context ``C`` (the words within a random reduced window) the
+hidden vector is the context mean ``h = |C|^-1 sum_{c in C} E_c`` and the loss is
+
+``L = -log s(U_t . h) - sum_{k=1}^{K} log s(-U_{w_k} . h)``,  ``w_k ~ count^0.75``.
+
+One SGD step at learning rate ``lr``, with ``g_j = lr (y_j - s(U_j . h))`` (``y = 1`` for the
+target, 0 for negatives): ``U_j += g_j h``; ``E_c += (sum_j g_j U_j) / |C|`` for every ``c``
+in ``C`` (TP4: the true gradient of the mean) or without the ``/ |C|`` (word2vec and gensim);
+weight decay ``wd`` shrinks each touched row once per touch, ``row -= lr wd row``. All of it
+batched: B positions at once, gathers and ``index_add_`` on the touched rows, no Python loop
+per word (updates within a batch use the weights from before it, like word2vec's threads).
+
+**Two recipes** behind one switch (:data:`RECIPES`): ``"tp4"`` (the paper's: E ~ N(0, 1/n),
+U = 0, lr 0.05, weight decay 0.001, divided input update) and ``"word2vec"`` (gensim's
+defaults: E ~ U(-0.5/n, 0.5/n), U = 0, lr 0.025, no weight decay, undivided update). Both
+decay the learning rate linearly to ``1e-4`` of its start over the whole run.
+
+**The muP limit is a width-V network.** Under the TP4 recipe every update of ``U`` is a
+combination of input embeddings and every update of ``E`` a combination of rows of ``U``,
+so ``E = A Ehat``, ``U = B Ehat`` with ``Ehat`` the initial embeddings and coefficients ``A``
+(init I), ``B`` (init 0), both V x V. As n -> oo, ``Ehat Ehat^T -> I`` (independent
+N(0, 1/n) rows), so all inner products, hence the whole training, are those of ``A``, ``B``:
+a width-V network with identity input embeddings (one-hot rows), trained by the same SGD.
+It costs 2 V^2 numbers (:func:`limit_memory_bytes`). The **NTK limit** freezes ``E`` at its
+initialization: in the limit the embeddings stay orthonormal, every analogy candidate ties
+at cosine 0 and the accuracy is 0 (TP4: trivial).
+
+Command line (writes ``results/word2vec_<config>.json``, with provenance)::
+
+    python -m mupbook.experiments.word2vec --config offline --out results/word2vec_offline.json
+    python -m mupbook.experiments.word2vec --config text8 --storage bfloat16   # a large GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .. import results, runtime
+from ..data import text, words
+
+#: The paper's analogy accuracies (%), TP4 Figure 5 / Table: text8 after 15 epochs, fil9 after 5.
+PAPER_TEXT8 = {"64": 33.35, "256": 41.58, "1024": 42.56, "limit": 43.3, "ntk": 0.0}
+PAPER_FIL9 = {"64": 44.39, "256": 54.23, "1024": 55.67, "limit": 56.42}
+STORAGES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+MIN_LR_RATIO = 1e-4
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How embeddings are initialized and trained (see the module docstring)."""
+
+    name: str
+    lr: float
+    weight_decay: float
+    divide_input: bool
+    init: str  # "gaussian": N(0, 1/n); "uniform": U(-0.5/n, 0.5/n)
+
+
+RECIPES = {
+    "tp4": Recipe("tp4", lr=0.05, weight_decay=1e-3, divide_input=True, init="gaussian"),
+    "word2vec": Recipe("word2vec", lr=0.025, weight_decay=0.0, divide_input=False, init="uniform"),
+}
+
+
+def recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {name!r}")
+    return RECIPES[name]
+
+
+# ------------------------------------------------------------------------ memory
+
+
+def limit_memory_bytes(vocab_size: int, storage: str = "float32") -> int:
+    """Bytes of the muP limit's two V x V embedding tables."""
+    return 2 * vocab_size * vocab_size * STORAGES[storage].itemsize
+
+
+def available_memory_bytes(device: torch.device) -> int | None:
+    """Free memory on ``device`` (CUDA: free device memory; CPU: MemAvailable), or None."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_limit_fits(vocab_size: int, storage: str, device: torch.device, headroom: float = 0.8) -> None:
+    """Raise MemoryError naming the memory needed when the limit's tables will not fit."""
+    need = limit_memory_bytes(vocab_size, storage)
+    free = available_memory_bytes(device)
+    if free is not None and need > headroom * free:
+        raise MemoryError(
+            f"the muP limit with V = {vocab_size:,} words needs 2 V^2 = {need / 2**30:.1f} GiB in "
+            f"{storage}, but {device} has {free / 2**30:.1f} GiB free. Cap the vocabulary "
+            "(max_vocab / --max-vocab), store in bfloat16 or float16 on a GPU (--storage), or use "
+            "a larger GPU.")
+
+
+# ------------------------------------------------------------------------- model
+
+
+class CBOW:
+    """A CBOW negative-sampling model: input ``E`` and output ``U`` embeddings, V x n.
+
+    ``freeze_input=True`` never updates ``E`` (the NTK regime). Tables may be stored in
+    float16/bfloat16 (``storage``); arithmetic is float32.
+    """
+
+    def __init__(self, inp: torch.Tensor, out: torch.Tensor, *, freeze_input: bool = False) -> None:
+        if inp.shape != out.shape or inp.ndim != 2:
+            raise ValueError(f"input and output embeddings must both be (V, n), got {tuple(inp.shape)}, "
+                             f"{tuple(out.shape)}")
+        self.inp, self.out, self.freeze_input = inp, out, freeze_input
+        self._scratch: dict[str, torch.Tensor] = {}
+
+    def _gather(self, name: str, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """``table[index]`` as float32 in a reused buffer (fresh large allocations page-fault)."""
+        k, n = index.numel(), table.shape[1]
+        buf = self._scratch.get(name)
+        if buf is None or buf.numel() < k * n:
+            buf = self._scratch[name] = torch.empty(int(k * 1.25) * n, device=table.device)
+        out = buf[: k * n].view(k, n)
+        if table.dtype == torch.float32:
+            return torch.index_select(table, 0, index, out=out)
+        return out.copy_(table.index_select(0, index))
+
+    @property
+    def vocab_size(self) -> int:
+        return self.inp.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.inp.shape[1]
+
+    @classmethod
+    def finite(cls, vocab_size: int, width: int, *, init: str = "gaussian", seed: int = 0,
+               device: torch.device | str = "cpu", storage: str = "float32",
+               freeze_input: bool = False) -> CBOW:
+        """Width ``n``: E ~ N(0, 1/n) (``gaussian``) or U(-0.5/n, 0.5/n) (``uniform``), U = 0."""
+        if width < 1 or vocab_size < 2:
+            raise ValueError(f"need width >= 1 and vocab_size >= 2, got {width}, {vocab_size}")
+        gen = runtime.generator(seed)
+        if init == "gaussian":
+            e = torch.randn(vocab_size, width, generator=gen) / math.sqrt(width)
+        elif init == "uniform":
+            e = (torch.rand(vocab_size, width, generator=gen) - 0.5) / width
+        else:
+            raise ValueError(f"init must be 'gaussian' or 'uniform', got {init!r}")
+        dtype = STORAGES[storage]
+        dev = torch.device(device)
+        return cls(e.to(dev, dtype), torch.zeros(vocab_size, width, device=dev, dtype=dtype),
+                   freeze_input=freeze_input)
+
+    @classmethod
+    def limit(cls, vocab_size: int, *, device: torch.device | str = "cpu", storage: str = "float32",
+              freeze_input: bool = False, check_memory: bool = True) -> CBOW:
+        """The exact infinite-width muP limit (``freeze_input``: the NTK limit): width V,
+        E = I (one-hot rows), U = 0."""
+        dev = torch.device(device)
+        if check_memory:
+            check_limit_fits(vocab_size, storage, dev)
+        dtype = STORAGES[storage]
+        return cls(torch.eye(vocab_size, device=dev, dtype=dtype),
+                   torch.zeros(vocab_size, vocab_size, device=dev, dtype=dtype), freeze_input=freeze_input)
+
+    def embeddings(self) -> torch.Tensor:
+        """The word vectors used for evaluation: the input embeddings (V, n), float32."""
+        return self.inp.float()
+
+    @torch.no_grad()
+    def step(self, batch: text.CbowBatch, negatives: torch.Tensor, lr: float, *,
+             weight_decay: float = 0.0, divide_input: bool = True) -> float:
+        """One SGD step on a batch (negatives: (B, K) ids); returns the summed loss before it."""
+        B = batch.target.shape[0]
+        n = self.width
+        ectx = self._gather("context", self.inp, batch.context)  # (M, n)
+        h = torch.zeros(B, n, device=ectx.device).index_add_(0, batch.owner, ectx)
+        h /= batch.count.unsqueeze(1).to(h.dtype)  # (B, n)
+        rows = torch.cat([batch.target.unsqueeze(1), negatives], dim=1)  # (B, 1+K)
+        urows = self._gather("rows", self.out, rows.reshape(-1)).view(B, -1, n)  # (B, 1+K, n)
+        f = torch.bmm(h.unsqueeze(1), urows.transpose(1, 2)).squeeze(1)  # (B, 1+K); faster than urows @ h
+        label = torch.zeros_like(f)
+        label[:, 0] = 1
+        sig = torch.sigmoid(f)
+        valid = torch.ones_like(f)
+        valid[:, 1:] = (negatives != batch.target.unsqueeze(1)).to(f.dtype)  # as word2vec: skip t
+        g = (label - sig) * valid * lr  # (B, 1+K)
+        loss = -(torch.nn.functional.logsigmoid(f[:, 0]).sum()
+                 + (torch.nn.functional.logsigmoid(-f[:, 1:]) * valid[:, 1:]).sum())
+        neu1e = torch.bmm(g.unsqueeze(1), urows).squeeze(1)  # (B, n), from the old U
+        # urows becomes the output update g_j h - lr wd U_j, in place (one pass, no temporary)
+        urows.baddbmm_(g.unsqueeze(2), h.unsqueeze(1), beta=-lr * weight_decay)
+        self.out.index_add_(0, rows.reshape(-1), urows.view(-1, n).to(self.out.dtype))
+        if not self.freeze_input:
+            if divide_input:
+                neu1e /= batch.count.unsqueeze(1).to(neu1e.dtype)
+            # ectx becomes the input update neu1e_owner - lr wd E_c, in place
+            ectx.mul_(-lr * weight_decay).add_(neu1e.index_select(0, batch.owner))
+            self.inp.index_add_(0, batch.context, ectx.to(self.inp.dtype))
+        return float(loss)
+
+
+def learning_rate(lr0: float, progress: float, min_ratio: float = MIN_LR_RATIO) -> float:
+    """Linear decay from ``lr0`` to ``min_ratio * lr0`` as ``progress`` goes 0 -> 1."""
+    return max(lr0 * (1.0 - progress), lr0 * min_ratio)
+
+
+@dataclass
+class TrainStats:
+    """Per-epoch mean loss per position, words (raw corpus tokens) per second, seconds."""
+
+    losses: list[float]
+    seconds: float
+    words_per_second: float
+    positions: int
+
+
+def train(model: CBOW, corpus: text.Corpus, *, epochs: int, lr: float, weight_decay: float,
+          divide_input: bool, window: int = 8, negatives: int = 25, sample: float = 1e-4,
+          batch_size: int = 1024, seed: int = 0, progress: bool = True, desc: str = "word2vec") -> TrainStats:
+    """Train ``model`` for ``epochs`` passes over ``corpus`` (subsampled anew each epoch).
+
+    The same ``seed`` gives every model the same subsampling, windows and negatives.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if negatives < 0:
+        raise ValueError(f"negatives must be >= 0, got {negatives}")
+    dev = model.inp.device
+    rng = np.random.default_rng(seed)
+    gen = runtime.generator(seed + 1)
+    sampler = text.NegativeSampler(corpus.vocab, device=dev)
+    losses, positions = [], 0
+    start = time.perf_counter()
+    with tqdm(total=epochs * corpus.raw_tokens, unit="word", unit_scale=True, desc=desc,
+              disable=not progress, mininterval=1.0) as bar:
+        for epoch in range(epochs):
+            ids, sent = text.subsample(corpus, sample, rng)
+            total, seen, done = 0.0, 0, 0
+            for batch in text.cbow_batches(ids, sent, window, batch_size, rng, dev):
+                b = batch.target.shape[0]
+                neg = sampler.sample((b, negatives), gen)
+                frac = (epoch + seen / max(len(ids), 1)) / epochs
+                total += model.step(batch, neg, learning_rate(lr, frac), weight_decay=weight_decay,
+                                    divide_input=divide_input)
+                seen += b
+                positions += b
+                advance = int(corpus.raw_tokens * seen / max(len(ids), 1)) - done
+                done += advance
+                bar.update(advance)
+                if bar.n and (time.perf_counter() - start) > 0:
+                    bar.set_postfix_str(f"{bar.n / (time.perf_counter() - start):,.0f} words/s", refresh=False)
+            bar.update(corpus.raw_tokens - done)
+            losses.append(total / max(seen, 1))
+            if not math.isfinite(losses[-1]):
+                raise FloatingPointError(f"the loss diverged in epoch {epoch + 1}; lower lr or batch_size")
+    seconds = time.perf_counter() - start
+    return TrainStats(losses, seconds, epochs * corpus.raw_tokens / seconds, positions)
+
+
+# -------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class Accuracy:
+    """Analogy accuracy (%, top-1 by cosine, the three query words excluded)."""
+
+    accuracy: float
+    correct: int
+    questions: int
+    per_section: dict[str, tuple[int, int]]  # name -> (correct, questions)
+
+
+def _unit_rows(emb: torch.Tensor) -> torch.Tensor:
+    emb = emb.float()
+    return emb / emb.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def predict_analogies(emb: torch.Tensor, questions: np.ndarray, restrict: int, chunk: int = 512) -> np.ndarray:
+    """For each (a, b, c, .) the word d maximizing cos(d, b - a + c) (unit vectors), over
+    the first ``restrict`` words, a, b and c excluded (3CosAdd, as word2vec and gensim)."""
+    w = _unit_rows(emb[:restrict])
+    q = torch.as_tensor(questions, device=w.device)
+    out = []
+    for s in range(0, len(q), chunk):
+        a, b, c = q[s:s + chunk, 0], q[s:s + chunk, 1], q[s:s + chunk, 2]
+        scores = (w[b] - w[a] + w[c]) @ w.T
+        scores.scatter_(1, q[s:s + chunk, :3], float("-inf"))
+        out.append(scores.argmax(1).cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+
+
+def analogy_accuracy(emb: torch.Tensor, qs: text.Analogies) -> Accuracy:
+    """Accuracy over the questions of ``qs`` (all four words in the restricted vocabulary)."""
+    if len(qs.questions) == 0:
+        raise ValueError("no analogy question has all four words in the vocabulary; raise max_vocab")
+    ok = predict_analogies(emb, qs.questions, qs.restrict) == qs.questions[:, 3]
+    per = {}
+    for s, name in enumerate(qs.sections):
+        m = qs.section == s
+        if m.any():
+            per[name] = (int(ok[m].sum()), int(m.sum()))
+    return Accuracy(100.0 * ok.mean(), int(ok.sum()), len(ok), per)
+
+
+def nearest(emb: torch.Tensor, vocab: text.Vocab, word: str, k: int = 8) -> list[tuple[str, float]]:
+    """The ``k`` nearest words to ``word`` by cosine (itself excluded)."""
+    w = _unit_rows(emb)
+    i = vocab.id(word)
+    sims = w @ w[i]
+    sims[i] = float("-inf")
+    top = sims.topk(min(k, len(vocab) - 1))
+    return [(vocab.words[j], float(s)) for s, j in zip(top.values.tolist(), top.indices.tolist())]
+
+
+@dataclass
+class Projection:
+    """2-D PCA of the unit-normalized embeddings of the cities and states in the vocabulary,
+    and the leave-one-out accuracy (%) of a linear probe separating them there."""
+
+    words: list[str]
+    is_city: np.ndarray
+    xy: np.ndarray
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"words": self.words, "is_city": self.is_city.astype(int).tolist(),
+                "xy": np.round(self.xy, 5).tolist(), "separation": self.score}
+
+
+def loo_linear_probe(xy: np.ndarray, labels: np.ndarray, ridge: float = 1e-3) -> float:
+    """Leave-one-out accuracy (%) of a least-squares linear classifier (with bias) on ``xy``."""
+    x = np.asarray(xy, dtype=np.float64)
+    x = (x - x.mean(0)) / (x.std(0) + 1e-12)
+    x = np.hstack([x, np.ones((len(x), 1))])
+    y = np.where(np.asarray(labels, dtype=bool), 1.0, -1.0)
+    right = 0
+    for i in range(len(x)):
+        keep = np.arange(len(x)) != i
+        a = x[keep]
+        w = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ y[keep])
+        right += (x[i] @ w > 0) == (y[i] > 0)
+    return 100.0 * right / len(x)
+
+
+def city_state_projection(emb: torch.Tensor, vocab: text.Vocab) -> Projection:
+    """PCA (2 components) of the cities' and states' unit embeddings, with its probe score."""
+    cities, states = words.cities_and_states()
+    cities = [w for w in cities if w in vocab]
+    states = [w for w in states if w in vocab and w not in cities]
+    if len(cities) < 2 or len(states) < 2:
+        raise ValueError(f"only {len(cities)} cities and {len(states)} states are in the vocabulary; "
+                         "raise max_vocab")
+    names = cities + states
+    x = _unit_rows(emb[torch.as_tensor(vocab.ids(names), device=emb.device)]).double().cpu().numpy()
+    x = x - x.mean(0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    xy = x @ vt[:2].T
+    is_city = np.array([True] * len(cities) + [False] * len(states))
+    return Projection(names, is_city, xy, loo_linear_probe(xy, is_city))
+
+
+# ------------------------------------------------------------------ configuration
+
+
+@dataclass(frozen=True)
+class Config:
+    """One Word2Vec experiment: corpus and vocabulary, models, recipe, training sizes."""
+
+    corpus: str = "auto"
+    max_tokens: int | None = None
+    min_count: int = 5
+    max_vocab: int | None = None
+    figure_words: bool = True  # keep the cities and states in a capped vocabulary
+    widths: tuple[int, ...] = (64, 256)
+    limit: bool = True
+    ntk: bool = True
+    recipe: str = "tp4"
+    lr: float | None = None  # None: the recipe's
+    weight_decay: float | None = None  # None: the recipe's
+    window: int = 8
+    negatives: int = 25
+    sample: float = 1e-4
+    epochs: int = 1
+    batch_size: int = 512
+    limit_batch_size: int = 256
+    storage: str = "float32"
+    seed: int = 0
+    restrict: int = text.ANALOGY_RESTRICT
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+    def check(self) -> Config:
+        recipe(self.recipe)
+        if self.corpus not in text.CORPORA:
+            raise ValueError(f"corpus must be one of {', '.join(text.CORPORA)}, got {self.corpus!r}")
+        if self.storage not in STORAGES:
+            raise ValueError(f"storage must be one of {', '.join(STORAGES)}, got {self.storage!r}")
+        if any(int(w) < 1 for w in self.widths):
+            raise ValueError(f"widths must be positive, got {self.widths}")
+        for k in ("epochs", "window", "batch_size", "limit_batch_size"):
+            if int(getattr(self, k)) < 1:
+                raise ValueError(f"{k} must be >= 1, got {getattr(self, k)}")
+        return self
+
+
+#: CPU, about a minute: the first 800,000 tokens, the 1,000 most frequent words (plus the
+#: cities and states), one epoch.
+QUICK = Config(max_vocab=1000, max_tokens=800_000, widths=(64,), epochs=1)
+#: The offline corpus on a CPU (a quarter of an hour, one thread): the 1,500 most frequent
+#: words (plus the cities and states), widths 64 and 256, 3 epochs.
+OFFLINE = Config(corpus="offline", max_vocab=1500, widths=(64, 256), epochs=3)
+#: The paper's run: text8, full vocabulary (V = 71,291), 15 epochs, a large GPU.
+TEXT8 = Config(corpus="text8", max_vocab=None, widths=(64, 256, 1024), epochs=15, storage="bfloat16",
+               batch_size=4096, limit_batch_size=1024)
+CONFIGS = {"quick": QUICK, "offline": OFFLINE, "text8": TEXT8, "full": TEXT8}
+
+
+def config(name: str | None = None) -> Config:
+    """A named configuration; ``None``: ``quick`` or ``full`` (= ``text8``) by MUPBOOK_SCALE."""
+    name = runtime.scale() if name is None else name
+    if name not in CONFIGS:
+        raise ValueError(f"config must be one of {', '.join(CONFIGS)}, got {name!r}")
+    return CONFIGS[name]
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@dataclass
+class ModelResult:
+    """One trained model: ``key`` ("ntk", "64", "256", ..., "limit"), its scores, its vectors."""
+
+    key: str
+    label: str
+    width: int
+    accuracy: Accuracy
+    projection: Projection | None
+    stats: TrainStats
+    embeddings: torch.Tensor = field(repr=False)
+
+    def summary(self) -> dict:
+        return {"label": self.label, "width": self.width, "accuracy": self.accuracy.accuracy,
+                "correct": self.accuracy.correct, "questions": self.accuracy.questions,
+                "per_section": {k: list(v) for k, v in self.accuracy.per_section.items()},
+                "separation": None if self.projection is None else self.projection.score,
+                "losses": self.stats.losses, "seconds": self.stats.seconds,
+                "words_per_second": (self.stats.words_per_second
+                                     if math.isfinite(self.stats.words_per_second) else None)}
+
+
+@dataclass
+class Run:
+    """Every model of a configuration, on one corpus and vocabulary."""
+
+    config: Config
+    corpus: str
+    vocab: text.Vocab
+    analogies: text.Analogies
+    raw_tokens: int
+    tokens: int
+    models: dict[str, ModelResult]
+
+    def accuracy(self, key: str) -> float:
+        return self.models[key].accuracy.accuracy
+
+
+def run(cfg: Config, *, corpus: text.Corpus | None = None, device: str | torch.device | None = None,
+        progress: bool = True) -> Run:
+    """Train every model of ``cfg`` (NTK limit, each width, muP limit) on the same data."""
+    cfg.check()
+    rec = recipe(cfg.recipe)
+    lr = rec.lr if cfg.lr is None else cfg.lr
+    wd = rec.weight_decay if cfg.weight_decay is None else cfg.weight_decay
+    dev = runtime.device(None if device is None else str(device))
+    if corpus is None:
+        cities, states = words.cities_and_states()
+        extra = [*cities, *states] if cfg.figure_words else []
+        corpus = text.load_corpus(cfg.corpus, min_count=cfg.min_count, max_vocab=cfg.max_vocab,
+                                  max_tokens=cfg.max_tokens, extra_words=extra, progress=progress)
+    V = len(corpus.vocab)
+    qs = text.analogies(corpus.vocab, cfg.restrict)
+    if (cfg.limit or cfg.ntk):
+        check_limit_fits(V, cfg.storage, dev)
+    plan: list[tuple[str, str]] = []
+    if cfg.ntk:
+        plan.append(("ntk", "NTK limit"))
+    plan += [(str(w), f"width {w}") for w in cfg.widths]
+    if cfg.limit:
+        plan.append(("limit", f"μP limit (width V = {V:,})"))
+    models: dict[str, ModelResult] = {}
+    for key, label in plan:
+        if key in ("ntk", "limit"):
+            model = CBOW.limit(V, device=dev, storage=cfg.storage, freeze_input=key == "ntk", check_memory=False)
+            bs = cfg.limit_batch_size
+        else:
+            model = CBOW.finite(V, int(key), init=rec.init, seed=cfg.seed + 2, device=dev, storage=cfg.storage)
+            bs = cfg.batch_size
+        if key == "ntk":  # its evaluated vectors (the input embeddings) are frozen: nothing to train
+            stats = TrainStats([], 0.0, float("nan"), 0)
+        else:
+            stats = train(model, corpus, epochs=cfg.epochs, lr=lr, weight_decay=wd, divide_input=rec.divide_input,
+                          window=cfg.window, negatives=cfg.negatives, sample=cfg.sample, batch_size=bs,
+                          seed=cfg.seed, progress=progress, desc=label)
+        emb = model.embeddings()
+        try:
+            proj = city_state_projection(emb, corpus.vocab)
+        except ValueError:
+            proj = None
+        models[key] = ModelResult(key, label, model.width, analogy_accuracy(emb, qs), proj, stats, emb)
+        del model
+    return Run(cfg, corpus.name, corpus.vocab, qs, corpus.raw_tokens, len(corpus), models)
+
+
+def results_dict(r: Run, *, argv: Sequence[str] = (), device: str | None = None,
+                 seconds: float | None = None) -> dict:
+    """The JSON document of a run (``results.write_json`` shape)."""
+    text8 = r.corpus == "text8" and r.config.max_vocab is None and r.config.max_tokens is None
+    rows = []
+    for key, m in r.models.items():
+        paper = PAPER_TEXT8.get(key)
+        note = (f"{r.corpus} corpus, V = {len(r.vocab):,}, {r.config.epochs} epochs, "
+                f"{m.accuracy.questions:,} of {r.analogies.total:,} questions in vocabulary")
+        if not text8:
+            note += (f"; the paper's {paper} is for text8 (17M tokens, full vocabulary, 15 epochs), "
+                     "a different corpus" if paper is not None else "")
+            paper = None
+        elif r.config.epochs != 15:
+            note += f"; the paper trains 15 epochs, this run {r.config.epochs}"
+        rows.append(results.row(f"Word2Vec analogy accuracy, {m.label}", m.accuracy.accuracy, paper,
+                                unit="%", note=note))
+    return {
+        "experiment": "word2vec",
+        "config": r.config.to_dict(),
+        "reproduction": rows,
+        "corpus": {"name": r.corpus, "raw_tokens": r.raw_tokens, "tokens_in_vocab": r.tokens,
+                   "vocab_size": len(r.vocab), "questions": len(r.analogies.questions),
+                   "questions_total": r.analogies.total},
+        "models": {k: m.summary() for k, m in r.models.items()},
+        "pca": {k: m.projection.to_dict() for k, m in r.models.items() if m.projection is not None},
+        "paper": {"text8": PAPER_TEXT8, "fil9": PAPER_FIL9},
+        "provenance": results.provenance("mupbook.experiments.word2vec", argv, seeds=[r.config.seed],
+                                         device=device, seconds=seconds),
+    }
+
+
+# ------------------------------------------------------------- the limit, exactly
+
+
+def orthonormal_equivalence(vocab_size: int = 40, width: int = 120, *, tokens: int = 4000,
+                            seed: int = 0) -> dict[str, float]:
+    """Train the muP limit (width V, E = I) and a width-n network whose input embeddings are
+    orthonormal rows ``Q`` (n > V, U = 0) on the same toy Zipf corpus, in float64.
+
+    Returns their final losses and ``max |E_wide - E_limit Q|``, ``max |U_wide - U_limit Q|``:
+    zero up to rounding, because the wide network's weights stay ``A Q``, ``B Q`` with (A, B)
+    the limit's. Random N(0, 1/n) rows are orthonormal only as n -> oo.
+    """
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, vocab_size + 1)
+    toks = [f"w{i}" for i in rng.choice(vocab_size, size=tokens, p=p / p.sum())]
+    corpus = text.encode(toks, text.build_vocab(toks, min_count=1))
+    V = len(corpus.vocab)
+    gen = runtime.generator(seed)
+    q, _ = torch.linalg.qr(torch.randn(width, V, generator=gen, dtype=torch.float64))
+    Q = q.T.contiguous()
+    limit = CBOW(torch.eye(V, dtype=torch.float64), torch.zeros(V, V, dtype=torch.float64))
+    wide = CBOW(Q.clone(), torch.zeros(V, width, dtype=torch.float64))
+    kw = {"epochs": 2, "lr": 0.05, "weight_decay": 1e-3, "divide_input": True, "window": 4, "negatives": 5, "sample": 1e-3,
+              "batch_size": 64, "seed": seed, "progress": False}
+    a, b = train(limit, corpus, **kw), train(wide, corpus, **kw)
+    return {"loss_limit": a.losses[-1], "loss_wide": b.losses[-1],
+            "max_err_input": float((wide.inp - limit.inp @ Q).abs().max()),
+            "max_err_output": float((wide.out - limit.out @ Q).abs().max())}
+
+
+# ------------------------------------------------------------------ saved results
+
+
+def load_results(name: str = "offline") -> dict | None:
+    """``results/word2vec_<name>.json`` (looked for in ``results/`` and ``../results/``),
+    validated; None when there is no such file (e.g. on Colab)."""
+    for folder in (Path("results"), Path("..") / "results"):
+        path = folder / f"word2vec_{name}.json"
+        if path.is_file():
+            return results.load(path)
+    return None
+
+
+def accuracy_points(doc_or_run: Mapping | Run) -> dict[str, float]:
+    """``{"ntk": acc, "64": acc, ..., "limit": acc}`` of a run or a results document."""
+    if isinstance(doc_or_run, Run):
+        return {k: m.accuracy.accuracy for k, m in doc_or_run.models.items()}
+    return {k: float(m["accuracy"]) for k, m in doc_or_run["models"].items()}
+
+
+# ------------------------------------------------------------------- neighbours
+
+
+def neighbours_table(r: Run, word: str, k: int = 6) -> list[list[str]]:
+    """Rows ``[model, "w1 (0.83), w2 (0.80), ..."]``: ``word``'s nearest words in each model."""
+    r.vocab.id(word)  # a clear error for a word outside the vocabulary
+    return [[m.label, ", ".join(f"{w} ({s:.2f})" for w, s in nearest(m.embeddings, r.vocab, word, k))]
+            for m in r.models.values()]
+
+
+def neighbours_explorer(r: Run, words_to_offer: Sequence[str] | None = None, k: int = 6):
+    """A dropdown of words; shows each model's nearest neighbours of the chosen word."""
+    import ipywidgets as W
+    from IPython.display import display
+
+    from .. import viz
+
+    if words_to_offer is None:
+        cities, states = words.cities_and_states()
+        common = [w for w in ("king", "man", "woman", "good", "war", "music", "city", "state", "film")
+                  if w in r.vocab]
+        words_to_offer = common + [w for w in cities + states if w in r.vocab]
+    pick = W.Dropdown(options=list(words_to_offer), description="word")
+    out = W.Output()
+
+    def show(*_):
+        out.clear_output(wait=True)
+        with out:
+            display(viz.table(["model", f"nearest {k} words (cosine)"], neighbours_table(r, pick.value, k)))
+
+    pick.observe(show, names="value")
+    show()
+    display(W.VBox([pick, out]))
+
+
+# ------------------------------------------------------------------------- plots
+
+
+def plot_pca(projections: Mapping[str, Projection | Mapping], axes=None, titles: Mapping[str, str] | None = None):
+    """Side-by-side PCA scatters (cities vs states), separation score in each title."""
+    import matplotlib.pyplot as plt
+
+    items = list(projections.items())
+    if axes is None:
+        _, axes = plt.subplots(1, len(items), figsize=(4.2 * len(items), 4.0), squeeze=False)
+        axes = axes[0]
+    for ax, (key, p) in zip(axes, items):
+        if isinstance(p, Mapping):
+            p = Projection(list(p["words"]), np.array(p["is_city"], dtype=bool), np.array(p["xy"]),
+                           float(p["separation"]))
+        for flag, color, name in ((True, "tab:blue", "city"), (False, "tab:red", "state")):
+            m = p.is_city == flag
+            ax.scatter(p.xy[m, 0], p.xy[m, 1], s=14, c=color, label=name)
+            for (x, y), w in zip(p.xy[m], np.array(p.words)[m]):
+                ax.annotate(w, (x, y), fontsize=6, alpha=0.7)
+        title = (titles or {}).get(key, key)
+        ax.set_title(f"{title}\nseparation {p.score:.0f}%", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].legend(fontsize=7, loc="best")
+    return axes[0].figure
+
+
+def plot_accuracy(points: Mapping[str, Mapping[str, float]], axes=None):
+    """Analogy accuracy against width, one line per source (``{"ours": {"64": acc, ...,
+    "limit": acc}, ...}``); each source's limit is a dashed horizontal line."""
+    import matplotlib.pyplot as plt
+
+    ax = axes if axes is not None else plt.subplots(figsize=(5.2, 3.6))[1]
+    for i, (name, pts) in enumerate(points.items()):
+        color = f"C{i}"
+        ws = sorted(int(k) for k in pts if k.isdigit())
+        ax.plot(ws, [pts[str(w)] for w in ws], "o-", color=color, label=f"{name}: finite width")
+        if "limit" in pts:
+            ax.axhline(pts["limit"], ls="--", color=color, label=f"{name}: μP limit")
+        if "ntk" in pts:
+            ax.axhline(pts["ntk"], ls=":", color=color, alpha=0.6, label=f"{name}: NTK limit")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("width n")
+    ax.set_ylabel("analogy accuracy (%)")
+    ax.legend(fontsize=7)
+    return ax.figure
+
+
+# --------------------------------------------------------------------- command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m mupbook.experiments.word2vec",
+                                description="Word2Vec at finite width, the muP limit and the NTK limit.")
+    p.add_argument("--config", default=None, choices=sorted(CONFIGS),
+                   help="named configuration (default: quick or full by MUPBOOK_SCALE)")
+    p.add_argument("--out", default=None, help="results JSON (default results/word2vec_<config>.json)")
+    p.add_argument("--corpus", choices=text.CORPORA)
+    p.add_argument("--max-vocab", type=int)
+    p.add_argument("--full-vocab", action="store_true", help="no vocabulary cap")
+    p.add_argument("--max-tokens", type=int)
+    p.add_argument("--widths", type=int, nargs="+")
+    p.add_argument("--no-limit", action="store_true")
+    p.add_argument("--no-ntk", action="store_true")
+    p.add_argument("--recipe", choices=sorted(RECIPES))
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--limit-batch-size", type=int)
+    p.add_argument("--storage", choices=sorted(STORAGES))
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--plot", default=None, help="also save the PCA figure here (PNG)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a configuration and write its results JSON. Returns 0."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    a = _parser().parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    name = a.config or runtime.scale()
+    cfg = config(name)
+    changes = {"corpus": a.corpus, "max_vocab": a.max_vocab, "max_tokens": a.max_tokens,
+               "widths": None if a.widths is None else tuple(a.widths), "recipe": a.recipe,
+               "epochs": a.epochs, "lr": a.lr, "batch_size": a.batch_size,
+               "limit_batch_size": a.limit_batch_size, "storage": a.storage, "seed": a.seed}
+    cfg = cfg.replace(**{k: v for k, v in changes.items() if v is not None})
+    if a.full_vocab:
+        cfg = cfg.replace(max_vocab=None)
+    if a.no_limit:
+        cfg = cfg.replace(limit=False)
+    if a.no_ntk:
+        cfg = cfg.replace(ntk=False)
+    start = time.perf_counter()
+    r = run(cfg, device=a.device, progress=not a.no_progress)
+    seconds = time.perf_counter() - start
+    doc = results_dict(r, argv=argv, device=a.device, seconds=seconds)
+    out = Path(a.out or f"results/word2vec_{'text8' if name == 'full' else name}.json")
+    results.write_json(out, doc)
+    for m in r.models.values():
+        sep = "-" if m.projection is None else f"{m.projection.score:.0f}%"
+        print(f"{m.label:32s} analogy {m.accuracy.accuracy:6.2f}% ({m.accuracy.correct}/{m.accuracy.questions})"
+              f"  cities/states separation {sep}  {m.stats.words_per_second:,.0f} words/s")
+    print(f"wrote {out} ({seconds:.1f} s)")
+    if a.plot:
+        plot_pca({k: m.projection for k, m in r.models.items() if m.projection is not None},
+                 titles={k: m.label for k, m in r.models.items()}).savefig(a.plot, dpi=150)
+        print(f"wrote {a.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

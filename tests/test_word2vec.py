@@ -1,0 +1,380 @@
+"""Word2Vec: data pipeline statistics, the SGD step, the limits, the loaders' error paths.
+
+No test touches the network: downloads are replaced by local stand-ins.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mupbook import results
+from mupbook.data import text, words
+from mupbook.experiments import word2vec as w2v
+
+
+def toy_tokens(n: int = 20_000, V: int = 50, seed: int = 0) -> list[str]:
+    """Zipf-distributed words w0, w1, ... (w0 the most frequent)."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, V + 1)
+    return [f"w{i}" for i in rng.choice(V, size=n, p=p / p.sum())]
+
+
+# ------------------------------------------------------------------- vocabulary
+
+
+def test_vocab_sorted_by_count_with_min_count_and_cap():
+    tokens = ["b", "a", "c", "a", "b", "a", "d", "d", "d", "d", "e"]
+    v = text.build_vocab(tokens, min_count=2)
+    assert v.words == ("d", "a", "b")  # counts 4, 3, 2; c and e appear once
+    assert v.counts.tolist() == [4, 3, 2]
+    assert text.build_vocab(tokens, min_count=1, max_vocab=2).words == ("d", "a")
+
+
+def test_vocab_ties_broken_by_first_occurrence():
+    assert text.build_vocab(["x", "y", "y", "x", "z"], min_count=1).words == ("x", "y", "z")
+
+
+def test_vocab_cap_keeps_extra_words_that_reach_min_count():
+    tokens = ["a"] * 5 + ["b"] * 4 + ["c"] * 3 + ["d"] * 2 + ["e"]
+    v = text.build_vocab(tokens, min_count=2, max_vocab=2, extra_words=["d", "e"])
+    assert v.words == ("a", "b", "d")
+
+
+def test_out_of_vocabulary_word_is_a_clear_error():
+    v = text.build_vocab(["a", "a", "b", "b"], min_count=1)
+    with pytest.raises(KeyError, match="'zebra' is not in the vocabulary"):
+        v.id("zebra")
+
+
+def test_encode_drops_unknown_words_and_numbers_sentences():
+    tokens = ["a", "q", "b"] * 5000  # 15,000 raw tokens: sentences 0 and 1
+    c = text.encode(tokens, text.build_vocab(tokens, min_count=1, max_vocab=2))
+    assert len(c) == 10_000 and c.raw_tokens == 15_000
+    assert c.vocab.words == ("a", "q")  # equal counts: first occurrence first
+    assert c.sentence.max() == 1 and (c.sentence == 0).sum() == 6667  # a, q among the first 10,000
+
+
+# ------------------------------------------------------------------ subsampling
+
+
+def test_keep_probability_is_word2vecs_formula():
+    counts = np.array([1000, 100, 10, 1])
+    t = 1e-3 * counts.sum()
+    want = np.minimum(1, (np.sqrt(counts / t) + 1) * t / counts)
+    np.testing.assert_allclose(text.keep_probabilities(counts, 1e-3), want)
+    assert text.keep_probabilities(counts, 0).tolist() == [1, 1, 1, 1]
+    assert text.keep_probabilities(counts, 1e-3)[-1] == 1.0  # rare words always kept
+
+
+def test_subsampling_keeps_each_word_at_its_rate():
+    tokens = toy_tokens(200_000)
+    c = text.encode(tokens, text.build_vocab(tokens, min_count=1))
+    ids, _ = text.subsample(c, 1e-3, np.random.default_rng(1))
+    kept = np.bincount(ids, minlength=len(c.vocab)) / c.vocab.counts
+    p = text.keep_probabilities(c.vocab.counts, 1e-3)
+    se = np.sqrt(p * (1 - p) / c.vocab.counts) + 1e-9
+    assert np.all(np.abs(kept - p) < 5 * se + 1e-3)
+    assert p[0] < 0.2  # the most frequent word is mostly dropped
+
+
+# ------------------------------------------------------------ negative sampling
+
+
+def test_negative_sampling_follows_unigram_to_the_three_quarters():
+    v = text.Vocab(("a", "b", "c", "d"), np.array([1000, 100, 10, 1]))
+    draws = text.NegativeSampler(v).sample((200_000,), torch.Generator().manual_seed(0))
+    freq = np.bincount(draws.numpy(), minlength=4) / 200_000
+    want = np.array([1000, 100, 10, 1]) ** 0.75
+    want = want / want.sum()
+    np.testing.assert_allclose(freq, want, atol=4 * np.sqrt(want * (1 - want) / 200_000).max())
+
+
+# ------------------------------------------------------------------ CBOW windows
+
+
+def test_cbow_contexts_stay_in_window_and_sentence_without_the_target():
+    ids = np.arange(30)
+    sentence = np.repeat([0, 1], [17, 13])
+    batches = list(text.cbow_batches(ids, sentence, 3, 7, np.random.default_rng(0)))
+    targets = torch.cat([b.target for b in batches]).numpy()
+    assert targets.tolist() == list(range(30))
+    sizes = []
+    for b in batches:
+        for k, t in enumerate(b.target.tolist()):
+            ctx = b.context[b.owner == k].numpy()
+            assert len(ctx) == int(b.count[k]) >= 1
+            assert t not in ctx and np.all(np.abs(ctx - t) <= 3)
+            assert np.all(sentence[ctx] == sentence[t])
+            sizes.append(len(ctx))
+    assert max(sizes) == 6 and min(sizes) <= 2  # reduced windows: some short, some full
+
+
+# --------------------------------------------------------------------- SGD step
+
+
+def one_position(target=0, context=(1, 2)):
+    return text.CbowBatch(torch.tensor([target]), torch.tensor(list(context)),
+                          torch.zeros(len(context), dtype=torch.int64), torch.tensor([len(context)]))
+
+
+@pytest.mark.parametrize("divide_input", [True, False])
+def test_one_sgd_step_matches_a_hand_computation(divide_input):
+    E = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    U = torch.tensor([[0.5, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, -1.0]])
+    m = w2v.CBOW(E.clone(), U.clone())
+    lr, wd = 0.1, 0.01
+    m.step(one_position(), torch.tensor([[3]]), lr, weight_decay=wd, divide_input=divide_input)
+    h = np.array([0.5, 1.0])  # mean of E1, E2
+    s = lambda x: 1 / (1 + math.exp(-x))
+    g_t, g_n = lr * (1 - s(0.25)), lr * (0 - s(-1.0))  # U0.h = 0.25, U3.h = -1
+    U0 = np.array([0.5, 0.0]) + g_t * h - lr * wd * np.array([0.5, 0.0])
+    U3 = np.array([0.0, -1.0]) + g_n * h - lr * wd * np.array([0.0, -1.0])
+    neu1e = g_t * np.array([0.5, 0.0]) + g_n * np.array([0.0, -1.0])
+    if divide_input:
+        neu1e = neu1e / 2
+    np.testing.assert_allclose(m.out[0].numpy(), U0, rtol=1e-6)
+    np.testing.assert_allclose(m.out[3].numpy(), U3, rtol=1e-6)
+    np.testing.assert_allclose(m.inp[1].numpy(), [1, 0] + neu1e - lr * wd * np.array([1, 0]), rtol=1e-6)
+    np.testing.assert_allclose(m.inp[2].numpy(), [0, 2] + neu1e - lr * wd * np.array([0, 2]), rtol=1e-6)
+    np.testing.assert_allclose(m.inp[[0, 3]].numpy(), E[[0, 3]].numpy())  # untouched rows
+
+
+def test_tp4_step_is_sgd_on_the_summed_negative_sampling_loss():
+    gen = torch.Generator().manual_seed(0)
+    V, n = 9, 5
+    E, U = torch.randn(V, n, generator=gen), torch.randn(V, n, generator=gen)
+    ids = torch.randint(0, V, (40,), generator=gen).numpy()
+    batch = next(text.cbow_batches(ids, np.zeros(40, dtype=np.int64), 3, 40, np.random.default_rng(0)))
+    neg = torch.randint(0, V, (len(batch.target), 4), generator=gen)
+    e, u = E.clone().requires_grad_(), U.clone().requires_grad_()
+    h = torch.zeros(len(batch.target), n).index_add(0, batch.owner, e[batch.context]) / batch.count[:, None]
+    keep = (neg != batch.target[:, None]).float()
+    f_t = (u[batch.target] * h).sum(1)
+    f_n = (u[neg] * h[:, None]).sum(2)
+    loss = -(torch.nn.functional.logsigmoid(f_t).sum() + (torch.nn.functional.logsigmoid(-f_n) * keep).sum())
+    loss.backward()
+    m = w2v.CBOW(E.clone(), U.clone())
+    got = m.step(batch, neg, 0.1, divide_input=True)
+    assert got == pytest.approx(float(loss.detach()), rel=1e-5)
+    torch.testing.assert_close(m.inp, E - 0.1 * e.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(m.out, U - 0.1 * u.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_learning_rate_decays_linearly_to_its_floor():
+    assert w2v.learning_rate(0.05, 0.0) == 0.05
+    assert w2v.learning_rate(0.05, 0.5) == pytest.approx(0.025)
+    assert w2v.learning_rate(0.05, 1.0) == pytest.approx(0.05 * w2v.MIN_LR_RATIO)
+
+
+# --------------------------------------------------------------------- the limits
+
+
+def toy_corpus(V: int = 30) -> text.Corpus:
+    tokens = toy_tokens(3000, V)
+    return text.encode(tokens, text.build_vocab(tokens, min_count=1))
+
+
+def train_kwargs(**kw):
+    return {"epochs": 2, "lr": 0.05, "weight_decay": 1e-3, "divide_input": True, "window": 3, "negatives": 5,
+                "sample": 1e-3, "batch_size": 64, "seed": 3, "progress": False} | kw
+
+
+def test_limit_equals_a_width_V_network_with_identity_input_embeddings():
+    c = toy_corpus()
+    V = len(c.vocab)
+    limit = w2v.CBOW.limit(V)
+    finite = w2v.CBOW(torch.eye(V), torch.zeros(V, V))
+    s1 = w2v.train(limit, c, **train_kwargs())
+    s2 = w2v.train(finite, c, **train_kwargs())
+    assert s1.losses == s2.losses
+    assert torch.equal(limit.inp, finite.inp) and torch.equal(limit.out, finite.out)
+
+
+def test_a_network_whose_embeddings_are_orthonormal_rows_trains_exactly_like_the_limit():
+    """E = Q (orthonormal rows, n > V), U = 0: E and U stay in span(Q), E = A Q, U = B Q,
+    and (A, B) follow the limit's trajectory: the limit is the n -> oo network."""
+    c = toy_corpus()
+    V, n = len(c.vocab), 80
+    q, _ = torch.linalg.qr(torch.randn(n, V, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    Q = q.T.contiguous()  # (V, n), Q Q^T = I
+    wide = w2v.CBOW(Q.clone(), torch.zeros(V, n, dtype=torch.float64))
+    limit = w2v.CBOW(torch.eye(V, dtype=torch.float64), torch.zeros(V, V, dtype=torch.float64))
+    s_wide = w2v.train(wide, c, **train_kwargs())
+    s_lim = w2v.train(limit, c, **train_kwargs())
+    np.testing.assert_allclose(s_wide.losses, s_lim.losses, rtol=1e-10)
+    torch.testing.assert_close(wide.inp, limit.inp @ Q)
+    torch.testing.assert_close(wide.out, limit.out @ Q)
+
+
+def test_gaussian_networks_approach_the_limit_as_width_grows():
+    c = toy_corpus()
+    V = len(c.vocab)
+    lim = w2v.CBOW.limit(V)
+    w2v.train(lim, c, **train_kwargs(epochs=1))
+    gram = lim.inp @ lim.inp.T
+    errs = []
+    for n in (64, 1024, 16384):
+        m = w2v.CBOW.finite(V, n, seed=0)
+        w2v.train(m, c, **train_kwargs(epochs=1))
+        errs.append(float((m.inp @ m.inp.T - gram).abs().max()))
+    assert errs[0] > errs[1] > errs[2]
+    assert errs[2] < 0.05
+
+
+def test_ntk_limit_keeps_its_embeddings_and_scores_zero():
+    c = toy_corpus()
+    m = w2v.CBOW.limit(len(c.vocab), freeze_input=True)
+    w2v.train(m, c, **train_kwargs(epochs=1))
+    assert torch.equal(m.inp, torch.eye(len(c.vocab)))
+    qs = text.Analogies(np.array([[3, 4, 5, 6], [7, 8, 9, 10]]), np.array([0, 0]), ("s",), 2, 0, len(c.vocab))
+    assert w2v.analogy_accuracy(m.embeddings(), qs).accuracy == 0.0
+
+
+def test_limit_that_does_not_fit_says_how_much_memory_it_needs(monkeypatch):
+    monkeypatch.setattr(w2v, "available_memory_bytes", lambda device: 2**30)
+    with pytest.raises(MemoryError, match=r"V = 71,291 words needs 2 V\^2 = 37.9 GiB in float32"):
+        w2v.CBOW.limit(71_291)
+    assert w2v.limit_memory_bytes(71_291, "bfloat16") == 2 * 71_291**2 * 2
+
+
+def test_low_precision_storage_trains_close_to_float32():
+    c = toy_corpus()
+    V = len(c.vocab)
+    a, b = w2v.CBOW.finite(V, 16, seed=0), w2v.CBOW.finite(V, 16, seed=0, storage="bfloat16")
+    assert b.inp.dtype == torch.bfloat16
+    la = w2v.train(a, c, **train_kwargs(epochs=1)).losses[0]
+    lb = w2v.train(b, c, **train_kwargs(epochs=1)).losses[0]
+    assert lb == pytest.approx(la, rel=0.02)
+
+
+# ------------------------------------------------------------------- evaluation
+
+
+def test_analogy_accuracy_finds_the_parallelogram_and_excludes_the_query_words():
+    # king - man + woman = queen exactly; "king" itself would win if not excluded
+    vocab = text.Vocab(("man", "woman", "king", "queen", "other"), np.array([5, 4, 3, 2, 1]))
+    emb = torch.tensor([[1.0, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1], [-1, 0, 0]])
+    qs = text.Analogies(np.array([[0, 2, 1, 3]]), np.array([0]), ("family",), 1, 0, 5)
+    acc = w2v.analogy_accuracy(emb, qs)
+    assert acc.accuracy == 100.0 and acc.per_section == {"family": (1, 1)}
+    assert w2v.nearest(emb, vocab, "king", k=1)[0][0] != "king"
+
+
+def test_analogy_questions_are_restricted_to_the_vocabulary(tmp_path):
+    f = tmp_path / "q.txt"
+    f.write_text(": capitals\nAthens Greece Paris France\nAthens Greece Rome Italy\n: other\na b c d\n")
+    vocab = text.Vocab(("athens", "greece", "paris", "france", "a", "b", "c", "d"), np.arange(8, 0, -1))
+    qs = text.analogies(vocab, path=f)
+    assert qs.questions.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]] and qs.skipped == 1 and qs.total == 3
+    assert text.analogies(vocab, restrict=4, path=f).questions.tolist() == [[0, 1, 2, 3]]
+
+
+def test_malformed_analogy_file_is_a_clear_error(tmp_path):
+    f = tmp_path / "q.txt"
+    f.write_text(": s\nonly three words\n")
+    with pytest.raises(ValueError, match="is not a question"):
+        text.read_analogy_file(f)
+
+
+def test_linear_probe_separates_separable_points_and_not_noise():
+    rng = np.random.default_rng(0)
+    y = np.repeat([True, False], 20)
+    x = rng.normal(size=(40, 2)) + np.where(y, 4.0, -4.0)[:, None] * np.array([1.0, 0.0])
+    assert w2v.loo_linear_probe(x, y) == 100.0
+    assert w2v.loo_linear_probe(rng.normal(size=(40, 2)), y) < 80.0
+
+
+def test_words_lists_are_facts():
+    assert len(words.STATES) == 50 and "Texas" in words.STATES
+    assert ("Chicago", "Illinois") in words.CITY_IN_STATE and len(words.CITY_IN_STATE) == 68
+    cities, states = words.cities_and_states()
+    assert "new york" not in states and "ohio" in states and "chicago" in cities
+
+
+# ------------------------------------------------------------------- loaders
+
+
+def test_offline_corpus_needs_the_data_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("MUPBOOK_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="set MUPBOOK_DATA"):
+        text.read_tokens("offline")
+    monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        text.read_tokens("offline")
+
+
+def test_offline_corpus_is_read_and_a_corrupt_one_is_a_clear_error(monkeypatch, tmp_path):
+    (tmp_path / "text").mkdir()
+    monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
+    with gzip.open(tmp_path / "text" / text.OFFLINE_FILE, "wt") as f:
+        f.write("the cat sat on the mat")
+    assert text.read_tokens("auto", max_tokens=3) == ["the", "cat", "sat"]
+    assert text.resolve_corpus("auto") == "offline"
+    (tmp_path / "text" / text.OFFLINE_FILE).write_bytes(b"not gzip at all")
+    with pytest.raises(ValueError, match="not a readable gzip file"):
+        text.read_tokens("offline")
+
+
+def test_truncated_text8_is_a_clear_error(monkeypatch, tmp_path):
+    (tmp_path / "text").mkdir()
+    monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
+    with zipfile.ZipFile(tmp_path / "text" / "text8.zip", "w") as zf:
+        zf.writestr("text8", " anarchism originated as a term")
+    with pytest.raises(ValueError, match="truncated or not text8"):
+        text.read_tokens("text8")
+    (tmp_path / "text" / "text8.zip").write_bytes(b"PK broken")
+    with pytest.raises(ValueError, match="not a readable text8 file"):
+        text.read_tokens("text8")
+
+
+def test_download_checks_sha256_and_leaves_no_partial_file(monkeypatch, tmp_path):
+    monkeypatch.setattr(text, "_fetch", lambda url, dest, progress: Path(dest).write_bytes(b"garbage"))
+    dest = tmp_path / "text8.zip"
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        text.download(text.TEXT8_URL, dest, text.TEXT8_ZIP_SHA256, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    import hashlib
+
+    good = hashlib.sha256(b"garbage").hexdigest()
+    assert text.download(text.TEXT8_URL, dest, good, progress=False).read_bytes() == b"garbage"
+
+
+def test_failed_download_says_what_to_do(monkeypatch, tmp_path):
+    def offline(url, dest, progress):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(text, "_fetch", offline)
+    with pytest.raises(ConnectionError, match="download it by hand"):
+        text.download(text.TEXT8_URL, tmp_path / "text8.zip", text.TEXT8_ZIP_SHA256, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_corpus_name_is_an_error():
+    with pytest.raises(ValueError, match="corpus must be one of"):
+        text.resolve_corpus("wikipedia")
+
+
+# ------------------------------------------------------------------ experiment
+
+
+def test_run_writes_a_valid_results_file(monkeypatch, tmp_path):
+    f = tmp_path / "q.txt"
+    f.write_text(": s\nw1 w2 w3 w4\nw2 w3 w4 w5\n")
+    monkeypatch.setattr(text, "analogy_path", lambda progress=True: f)
+    c = toy_corpus()
+    cfg = w2v.QUICK.replace(widths=(8,), epochs=1, window=3, negatives=5, sample=1e-3)
+    r = w2v.run(cfg, corpus=c, device="cpu", progress=False)
+    assert set(r.models) == {"ntk", "8", "limit"}
+    assert r.accuracy("ntk") == 0.0
+    doc = w2v.results_dict(r, argv=["--config", "quick"], device="cpu", seconds=1.0)
+    out = results.write_json(tmp_path / "word2vec_quick.json", doc)
+    back = results.load(out)
+    assert all(row["paper"] is None for row in back["reproduction"])  # not text8: never beside the paper
+    assert len(back["reproduction"]) == 3
