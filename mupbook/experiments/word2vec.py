@@ -136,13 +136,15 @@ class CBOW:
         self._scratch: dict[str, torch.Tensor] = {}
 
     def _gather(self, name: str, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """``table[index]`` as float32 in a reused buffer (fresh large allocations page-fault)."""
+        """``table[index]`` in the compute dtype (float32 for 16-bit storage), in a reused buffer
+        (fresh large allocations page-fault)."""
         k, n = index.numel(), table.shape[1]
+        dtype = torch.float32 if table.dtype in (torch.float16, torch.bfloat16) else table.dtype
         buf = self._scratch.get(name)
-        if buf is None or buf.numel() < k * n:
-            buf = self._scratch[name] = torch.empty(int(k * 1.25) * n, device=table.device)
+        if buf is None or buf.numel() < k * n or buf.dtype != dtype:
+            buf = self._scratch[name] = torch.empty(int(k * 1.25) * n, device=table.device, dtype=dtype)
         out = buf[: k * n].view(k, n)
-        if table.dtype == torch.float32:
+        if table.dtype == dtype:
             return torch.index_select(table, 0, index, out=out)
         return out.copy_(table.index_select(0, index))
 
@@ -196,7 +198,7 @@ class CBOW:
         B = batch.target.shape[0]
         n = self.width
         ectx = self._gather("context", self.inp, batch.context)  # (M, n)
-        h = torch.zeros(B, n, device=ectx.device).index_add_(0, batch.owner, ectx)
+        h = torch.zeros(B, n, device=ectx.device, dtype=ectx.dtype).index_add_(0, batch.owner, ectx)
         h /= batch.count.unsqueeze(1).to(h.dtype)  # (B, n)
         rows = torch.cat([batch.target.unsqueeze(1), negatives], dim=1)  # (B, 1+K)
         urows = self._gather("rows", self.out, rows.reshape(-1)).view(B, -1, n)  # (B, 1+K, n)
