@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -111,3 +111,19 @@ def plot_training(histories: Mapping[str, object], ax=None):
     ax.set_ylabel("validation accuracy (%)")
     ax.legend(fontsize=7)
     return ax
+
+
+def plot_recorded(recorded: Mapping[str, dict], inner_steps: int, ax=None):
+    """The paper's Figure 1 (Omniglot panel) from recorded full-size runs
+    (:func:`mupbook.experiments.maml.load_results`), with the paper's numbers beside ours."""
+    from .experiments import maml
+
+    one_shot = {k: r for k, r in recorded.items() if r["config"]["k_shot"] == 1 and r["config"]["n_way"] == 5}
+    table = maml.accuracy_table(one_shot, inner_steps)
+    finite = {int(k.split("-")[1]): v[:2] for k, v in table.items() if k.startswith("finite-")}
+    limits = {k: v[:2] for k, v in table.items() if not k.startswith(("finite-", "ntp-", "sp-"))}
+    paper_finite = {int(k.split("-")[1]): v for k, v in maml.PAPER_1SHOT.items() if k.startswith("finite")}
+    paper_limits = {k: v for k, v in maml.PAPER_1SHOT.items() if not k.startswith("finite")}
+    s = "s" if inner_steps > 1 else ""
+    return plot_accuracy_vs_width(finite, limits, paper_finite=paper_finite, paper_limits=paper_limits,
+                                  title=f"full size, from results/ ({inner_steps} inner step{s} at test)", ax=ax)

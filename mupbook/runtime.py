@@ -154,6 +154,26 @@ def data_dir(subdir: str | None = None) -> Path:
     return root / subdir if subdir else root
 
 
+def results_dir() -> Path | None:
+    """The project's ``results/`` folder (full-size results with provenance), or None.
+
+    ``$MUPBOOK_RESULTS`` if set; else the ``results/`` beside the installed package (a
+    checkout, as in the book build) or above the working directory (a chapter run from
+    ``chapters/``). None where there is none, e.g. on Colab with a pip-installed package.
+    """
+    raw = os.environ.get("MUPBOOK_RESULTS", "").strip()
+    if raw:
+        path = Path(raw).expanduser()
+        if not path.is_dir():
+            raise ValueError(f"MUPBOOK_RESULTS={raw!r} is not an existing folder")
+        return path
+    candidates = [Path(__file__).resolve().parent.parent, *Path.cwd().resolve().parents[:2], Path.cwd()]
+    for root in candidates:
+        if (root / "results").is_dir() and (root / "pyproject.toml").is_file():
+            return root / "results"
+    return None
+
+
 def describe() -> str:
     """One line on where and how this run happens, for a chapter's header."""
     dev = device()

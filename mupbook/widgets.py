@@ -166,3 +166,34 @@ def coord_explorer(widths: tuple[int, ...] = (64, 128, 256, 512, 1024)):
         s.observe(redraw, names="value")
     redraw()
     return w.VBox([param, opt, lr, step, kind, out])
+
+
+def fewshot_explorer(learners: dict, pool, inner_lr: float = 0.4, n_way: int = 5, k_shot: int = 1):
+    """Pick a batch of test tasks (seed) and the number of inner steps; see each model's
+    predictions on the query drawings (``learners``: ``{name: learner}`` of
+    :mod:`mupbook.experiments.maml`, ``pool``: a few-shot pool)."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    from . import fewshot_viz
+    from .data import omniglot
+    from .experiments import maml
+
+    seed = w.IntSlider(value=0, min=0, max=99, description="task seed")
+    steps = w.IntSlider(value=1, min=1, max=20, description="inner steps")
+    out = w.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            tasks = omniglot.sample_tasks(pool, n_way, k_shot, 1, 3, generator=1000 + seed.value,
+                                          dtype=next(iter(learners.values())).dtype)
+            preds = {name: maml.predictions(lr_, tasks, steps.value, inner_lr) for name, lr_ in learners.items()}
+            fig = fewshot_viz.plot_tasks(tasks, 3, preds)
+            display(fig)
+            plt.close(fig)
+
+    for s in (seed, steps):
+        s.observe(redraw, names="value")
+    redraw()
+    return w.VBox([w.HBox([seed, steps]), out])

@@ -197,3 +197,17 @@ def test_cli_writes_a_results_file_with_paper_numbers_and_provenance(pools, tmp_
     rows = doc["reproduction"]
     assert [r["paper"] for r in rows] == [64.5, 64.5] and all(0 <= r["ours"] <= 100 for r in rows)
     assert json.loads(out.read_text())["runs"][0]["name"] == "finite-8"
+
+
+def test_inner_step_size_is_chosen_on_validation_and_recorded(pools, tmp_path, monkeypatch):
+    cfg = maml.config("quick", val_every=10, val_tasks=32)
+    best, scores = maml.select_inner_lr(cfg, pools, [0.4, 1e-4], steps=10, progress=False)
+    assert set(scores) == {0.4, 1e-4} and best == max(scores, key=scores.get)
+    assert scores[0.4] > scores[1e-4]  # a step of 1e-4 barely adapts: near chance
+    out = tmp_path / "m.json"
+    maml.main(["--model", "limit", "--scale", "quick", "--steps", "10", "--k-shot", "2", "--inner-lr-search",
+               "0.4", "1e-4", "--search-steps", "10", "--test-tasks", "32", "--val-tasks", "32", "--out", str(out),
+               "--no-progress"])
+    doc = results.load(out)
+    assert doc["inner_lr_search"]["chosen"] == 0.4 and doc["runs"][0]["config"]["inner_lr"] == 0.4
+    assert all(r["paper"] is None for r in doc["reproduction"])  # the paper reports 1-shot only

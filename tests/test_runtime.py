@@ -106,3 +106,14 @@ def test_importing_mupbook_needs_no_plotting_or_widgets():
     code = ("import sys; sys.modules['matplotlib'] = None; sys.modules['ipywidgets'] = None; "
             "import mupbook, mupbook.runtime, mupbook.abc, mupbook.nn, mupbook.fit")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_results_dir_finds_the_checkout_or_the_environment_variable(monkeypatch, tmp_path):
+    monkeypatch.delenv("MUPBOOK_RESULTS", raising=False)
+    found = runtime.results_dir()
+    assert found is not None and found.name == "results" and (found.parent / "pyproject.toml").is_file()
+    monkeypatch.setenv("MUPBOOK_RESULTS", str(tmp_path))
+    assert runtime.results_dir() == tmp_path
+    monkeypatch.setenv("MUPBOOK_RESULTS", str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="not an existing folder"):
+        runtime.results_dir()

@@ -138,8 +138,6 @@ class Config:
             raise ValueError(f"test_inner_steps must be positive integers, got {self.test_inner_steps!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        if not self.first_order and self.model not in ("limit", "finite") and self.inner_steps > 1:
-            pass  # second order works for kernels too (autograd through the inner steps)
         meta_lr, s1, s2, beta = tp4_settings(self.width if self.model == "finite" else None)
         return dataclasses.replace(
             self,
@@ -247,6 +245,10 @@ class LinearLearner:
     def __init__(self, net: linear.Linear1LP) -> None:
         self.net = net.with_params(*(p.detach().clone().requires_grad_(True) for p in net.params()))
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.net.W1.dtype
+
     def query_logits(self, xs, ys, xq, steps, lr, first_order=True, grad=False):
         """Query logits (B, kq, c) after ``steps`` inner SGD steps on each task's support."""
         net = self.net
@@ -303,6 +305,8 @@ class KernelLearner:
                  device: str | torch.device | None = "cpu") -> None:
         self.machine = kernel_sgd.KernelMachine(kernel, d, c, capacity=capacity, num_ids=num_ids, device=device)
         self.kernel, self.c = kernel, c
+
+    dtype = torch.float64
 
     def _adapt(self, xs, ys, xq, fs0, fq0, steps, lr, first_order):
         kss = self.kernel.blocks(xs, xs)
@@ -534,6 +538,89 @@ def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu
     return Run(cfg, hist, test, seconds, train_seconds / max(trained, 1), learner)
 
 
+def run_suite(configs: Sequence[Config], pools: Pools, *, device: str | torch.device | None = "cpu",
+              progress: bool = True) -> dict[str, Run]:
+    """Train several configurations one after another; ``{cfg.name: Run}``."""
+    out: dict[str, Run] = {}
+    for cfg in tqdm(configs, desc="models", disable=not progress):
+        out[cfg.resolved().name] = train(cfg, pools, device=device, progress=False)
+    return out
+
+
+def select_inner_lr(cfg: Config, pools: Pools, candidates: Sequence[float], *, steps: int,
+                    device: str | torch.device | None = "cpu", progress: bool = True) -> tuple[float, dict[float, float]]:
+    """Pick the inner step size on the *validation* split (never on test): train ``steps``
+    meta-steps with each candidate and keep the one with the best validation accuracy.
+    Returns (best, {candidate: best validation accuracy %}); diverged runs count as their
+    best validation accuracy before diverging."""
+    if not candidates:
+        raise ValueError("give at least one candidate inner step size")
+    scores: dict[float, float] = {}
+    for lr in tqdm(candidates, desc="inner lr search", disable=not progress):
+        run = train(cfg.replace(inner_lr=float(lr), steps=steps, test_tasks=1, test_inner_steps=(1,)), pools,
+                    device=device, progress=False)
+        scores[float(lr)] = run.history.best_val
+    return max(scores, key=scores.__getitem__), scores
+
+
+def predictions(learner: Learner, tasks: omniglot.Tasks, inner_steps: int, inner_lr: float) -> torch.Tensor:
+    """Predicted query labels (B, N*Q) after ``inner_steps`` inner steps on each support set."""
+    logits = learner.query_logits(tasks.support_x, tasks.support_y, tasks.query_x, inner_steps, inner_lr)
+    return logits.argmax(-1)
+
+
+def load_results(folder: str | Path = "results") -> dict[str, dict]:
+    """Every run recorded in ``folder/maml_*.json``: ``{name: run dict}`` (the first seed of
+    a model under its name, further seeds as ``name/seedS``), with the file's provenance."""
+    out: dict[str, dict] = {}
+    for path in sorted(Path(folder).glob("maml_*.json")):
+        doc = results.load(path)
+        for r in doc["runs"]:
+            key = r["name"] if r["name"] not in out else f"{r['name']}/seed{r['config']['seed']}"
+            out[key] = {**r, "provenance": doc["provenance"], "file": path.name}
+    return out
+
+
+def accuracy_table(runs: dict[str, dict], inner_steps: int) -> dict[str, tuple[float, float, int]]:
+    """``{model name: (mean %, ci95, number of seeds)}`` at ``inner_steps`` test steps; several
+    seeds of one model are averaged (their spread, not the task interval, is then the bar:
+    1.96 standard errors over seeds)."""
+    grouped: dict[str, list[dict]] = {}
+    for r in runs.values():
+        grouped.setdefault(r["name"], []).append(r["test"][str(inner_steps)])
+    table = {}
+    for name, accs in grouped.items():
+        means = np.array([a["mean"] for a in accs])
+        if len(means) > 1:
+            table[name] = (float(means.mean()), float(1.96 * means.std(ddof=1) / math.sqrt(len(means))), len(means))
+        else:
+            table[name] = (float(means[0]), float(accs[0]["ci95"]), 1)
+    return table
+
+
+def _order(name: str) -> tuple:
+    if name.startswith(("finite-", "ntp-", "sp-")):
+        kind, width = name.rsplit("-", 1)
+        return (1, kind, int(width), "")
+    return (0 if name == "limit" else 2, "", 0, name)
+
+
+def comparison_table(recorded: dict[str, dict]) -> tuple[list[str], list[list[object]]]:
+    """Header and rows for the paper-vs-ours table of recorded 5-way 1-shot runs: the
+    paper's accuracy, ours at 20 and at 1 inner step (mean +- 95% interval), the meta-steps
+    run, and the number of seeds."""
+    one_shot = {k: r for k, r in recorded.items()
+                if (r["config"]["n_way"], r["config"]["k_shot"], r["config"]["first_order"]) == (5, 1, True)}
+    by_steps = {s: accuracy_table(one_shot, s) for s in (20, 1)}
+    rows = []
+    for name in sorted({r["name"] for r in one_shot.values()}, key=_order):
+        steps_run = max(len(r["history"]["loss"]) for r in one_shot.values() if r["name"] == name)
+        cells = [f"{by_steps[s][name][0]:.1f} ± {by_steps[s][name][1]:.1f}" if name in by_steps[s] else "-"
+                 for s in (20, 1)]
+        rows.append([name, PAPER_1SHOT.get(name, "-"), *cells, steps_run, by_steps[20].get(name, (0, 0, 1))[2]])
+    return ["model", "paper (%)", "ours, 20 inner steps", "ours, 1 inner step", "meta-steps run", "seeds"], rows
+
+
 def _resumable(cfg: dict) -> dict:
     """What must match to resume: everything but the number of steps (a run may be extended)."""
     return {k: v for k, v in cfg.items() if k != "steps"}
@@ -594,6 +681,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--val-tasks", type=int)
     ap.add_argument("--val-every", type=int)
     ap.add_argument("--q-eval", type=int, help="query drawings per class at validation and test")
+    ap.add_argument("--inner-lr-search", type=float, nargs="+", default=None,
+                    help="candidate inner step sizes, chosen on the validation split first")
+    ap.add_argument("--search-steps", type=int, default=1000, help="meta-steps per candidate of the search")
     ap.add_argument("--out", default=None, help="JSON file (default results/maml_<model>.json)")
     ap.add_argument("--checkpoint", default=None, help="checkpoint file to save to and resume from")
     ap.add_argument("--device", default=None)
@@ -621,6 +711,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = runtime.device(args.device)
     pools = load_pools(base.resize, device=device)
     start = time.perf_counter()
+    search = None
+    if args.inner_lr_search:
+        best_lr, scores = select_inner_lr(base.replace(width=widths[0]), pools, args.inner_lr_search,
+                                          steps=args.search_steps, device=device, progress=not args.no_progress)
+        print(f"inner step size on validation: {scores} -> {best_lr}", flush=True)
+        base = base.replace(inner_lr=best_lr)
+        search = {"candidates": [float(x) for x in args.inner_lr_search], "steps": args.search_steps,
+                  "best_val": {str(k): v for k, v in scores.items()}, "chosen": best_lr}
     runs = []
     for w in widths:
         for s in seeds:
@@ -631,8 +729,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{cfg.name} seed {s}: " + "; ".join(f"{k} inner steps {v}" for k, v in run.test.items())
                   + f" ({run.seconds_per_step * 1e3:.1f} ms/step)", flush=True)
     name = runs[0].cfg.name if len(runs) == 1 else base.replace(width=widths[0]).name
-    out = Path(args.out or f"results/maml_{name}.json")
-    results.write_json(out, results_dict(runs, argv, str(device), time.perf_counter() - start))
+    shots = "" if base.k_shot == 1 else f"_{base.k_shot}shot"
+    out = Path(args.out or f"results/maml_{name}{shots}.json")
+    doc = results_dict(runs, argv, str(device), time.perf_counter() - start)
+    if search is not None:
+        doc["inner_lr_search"] = search
+    results.write_json(out, doc)
     print(f"wrote {out}")
     return 0
 
