@@ -96,6 +96,16 @@ def test_negative_sampling_follows_unigram_to_the_three_quarters():
     np.testing.assert_allclose(freq, want, atol=4 * np.sqrt(want * (1 - want) / 200_000).max())
 
 
+def test_alias_tables_encode_the_distribution_exactly():
+    p = np.array([1000, 100, 10, 1, 1, 37.5]) ** 0.75
+    p /= p.sum()
+    keep, alias = text.alias_tables(p)
+    back = keep.copy()
+    np.add.at(back, alias, 1 - keep)
+    np.testing.assert_allclose(back / len(p), p, rtol=1e-12, atol=1e-15)
+    assert np.all((keep >= 0) & (keep <= 1))
+
+
 # ------------------------------------------------------------------ CBOW windows
 
 
@@ -114,6 +124,29 @@ def test_cbow_contexts_stay_in_window_and_sentence_without_the_target():
             assert np.all(sentence[ctx] == sentence[t])
             sizes.append(len(ctx))
     assert max(sizes) == 6 and min(sizes) <= 2  # reduced windows: some short, some full
+
+
+def test_cbow_offsets_point_at_each_positions_context():
+    ids = np.arange(100)
+    for b in text.cbow_batches(ids, np.zeros(100, dtype=np.int64), 4, 16, np.random.default_rng(0)):
+        starts = (torch.cumsum(b.count, 0) - b.count).tolist()
+        assert b.offsets.tolist() == starts
+        assert b.owner.tolist() == np.repeat(np.arange(len(b.count)), b.count.numpy()).tolist()
+
+
+def test_windows_do_not_depend_on_how_positions_are_chunked():
+    ids = np.arange(50)
+    sentence = np.repeat([0, 1, 2], [20, 1, 29])  # position 20 has no context and is skipped
+
+    def flat(chunk):  # window 1: no random reduction
+        bs = list(text.cbow_batches(ids, sentence, 1, 3, np.random.default_rng(0), chunk=chunk))
+        return ([b.target.tolist() for b in bs if len(b.target) == 3][:3],
+                torch.cat([b.target for b in bs]).tolist(), torch.cat([b.context for b in bs]).tolist())
+
+    small, large = flat(6), flat(1000)
+    assert small[1:] == large[1:]
+    assert 20 not in large[1] and len(large[1]) == 49
+    assert large[0][0] == [0, 1, 2]
 
 
 # --------------------------------------------------------------------- SGD step

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import tempfile
 import zipfile
@@ -328,13 +329,21 @@ def sentences(tokens: Sequence[str]) -> list[list[str]]:
 @dataclass(frozen=True)
 class CbowBatch:
     """B training positions: ``target`` (B,); context as flat pairs: ``context`` (M,) word
-    ids and ``owner`` (M,) the position (0..B-1) each belongs to; ``count`` (B,) context
-    sizes (>= 1)."""
+    ids and ``owner`` (M,) the position (0..B-1) each belongs to, grouped by position in
+    order (``owner`` nondecreasing); ``count`` (B,) context sizes (>= 1); ``offsets`` (B,)
+    where each position's context starts in ``context`` (None: derived from ``count``)."""
 
     target: torch.Tensor
     context: torch.Tensor
     owner: torch.Tensor
     count: torch.Tensor
+    offsets: torch.Tensor | None = None
+
+    def context_offsets(self) -> torch.Tensor:
+        """``offsets``, or the exclusive cumulative sum of ``count``."""
+        if self.offsets is not None:
+            return self.offsets
+        return torch.cumsum(self.count, 0) - self.count
 
 
 def subsample(corpus: Corpus, sample: float, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -343,23 +352,32 @@ def subsample(corpus: Corpus, sample: float, gen: np.random.Generator) -> tuple[
     return corpus.ids[keep], corpus.sentence[keep]
 
 
+#: positions whose windows :func:`cbow_batches` builds in one vectorized pass
+CBOW_CHUNK = 1 << 16
+
+
 def cbow_batches(ids: np.ndarray, sentence: np.ndarray, window: int, batch_size: int,
-                 gen: np.random.Generator, device: torch.device | str = "cpu") -> Iterator[CbowBatch]:
+                 gen: np.random.Generator, device: torch.device | str = "cpu",
+                 chunk: int = CBOW_CHUNK) -> Iterator[CbowBatch]:
     """CBOW (context, target) batches over the (subsampled) token stream, in order.
 
     Position i gets a reduced window r_i uniform in 1..window; its context is every
     token j != i with |i - j| <= r_i in the same sentence. Positions without context
-    are skipped (they would not change the weights).
+    are skipped (they would not change the weights). Windows are built for about
+    ``chunk`` positions at once (numpy, moved to ``device`` once), then cut into batches
+    of ``batch_size`` positions (the last of each chunk may be smaller).
     """
     if window < 1 or batch_size < 1:
         raise ValueError(f"window and batch_size must be >= 1, got {window}, {batch_size}")
     n = len(ids)
     offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])
-    for start in range(0, n, batch_size):
-        pos = np.arange(start, min(start + batch_size, n))
+    reach = np.abs(offsets)
+    step = batch_size * max(1, chunk // batch_size)
+    for start in range(0, n, step):
+        pos = np.arange(start, min(start + step, n))
         r = gen.integers(1, window + 1, size=len(pos))
         j = pos[:, None] + offsets[None, :]
-        valid = (np.abs(offsets)[None, :] <= r[:, None]) & (j >= 0) & (j < n)
+        valid = (reach[None, :] <= r[:, None]) & (j >= 0) & (j < n)
         jc = np.clip(j, 0, n - 1)
         valid &= sentence[jc] == sentence[pos][:, None]
         count = valid.sum(1)
@@ -367,24 +385,58 @@ def cbow_batches(ids: np.ndarray, sentence: np.ndarray, window: int, batch_size:
         if not has.any():
             continue
         valid, jc, pos, count = valid[has], jc[has], pos[has], count[has]
-        owner = np.broadcast_to(np.arange(len(pos))[:, None], valid.shape)[valid]
-        yield CbowBatch(torch.from_numpy(ids[pos]).to(device), torch.from_numpy(ids[jc[valid]]).to(device),
-                        torch.from_numpy(owner).to(device), torch.from_numpy(count).to(device))
+        P = len(pos)
+        local = np.arange(P) % batch_size  # index of each position inside its batch
+        ends = np.cumsum(count)
+        starts = ends - count
+        first = starts[np.arange(P) - local]  # where each position's batch starts in the context
+        target = torch.from_numpy(ids[pos]).to(device)
+        context = torch.from_numpy(ids[jc[valid]]).to(device)
+        owner = torch.from_numpy(np.repeat(local, count)).to(device)
+        count_t = torch.from_numpy(count).to(device)
+        offs = torch.from_numpy(starts - first).to(device)
+        for b0 in range(0, P, batch_size):
+            b1 = min(b0 + batch_size, P)
+            lo, hi = int(starts[b0]), int(ends[b1 - 1])
+            yield CbowBatch(target[b0:b1], context[lo:hi], owner[lo:hi], count_t[b0:b1], offs[b0:b1])
 
 
 class NegativeSampler:
-    """Draws negatives from ``count^0.75`` (inverse CDF on uniform numbers)."""
+    """Draws negatives from ``count^0.75`` exactly, by Walker's alias method (Vose's
+    construction): draw a word ``i`` uniformly, keep it with probability ``keep[i]``, else
+    take ``alias[i]``; two table lookups per draw, no search."""
 
     def __init__(self, vocab: Vocab, power: float = 0.75, device: torch.device | str = "cpu") -> None:
-        cdf = np.cumsum(vocab.unigram(power))
-        cdf[-1] = 1.0
-        self.cdf = torch.from_numpy(cdf).to(device)
+        keep, alias = alias_tables(vocab.unigram(power))
+        self.keep = torch.from_numpy(keep).to(device)
+        self.alias = torch.from_numpy(alias).to(device)
         self.V = len(vocab)
 
     def sample(self, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
         """int64 word ids of the given shape (``gen``: a CPU generator)."""
-        u = torch.rand(shape, generator=gen, dtype=torch.float64).to(self.cdf.device)
-        return torch.searchsorted(self.cdf, u, right=True).clamp_(max=self.V - 1)
+        n = math.prod(shape)
+        i = torch.randint(0, self.V, (n,), generator=gen).to(self.keep.device)
+        u = torch.rand(n, generator=gen, dtype=torch.float64).to(self.keep.device)
+        return torch.where(u < self.keep.index_select(0, i), i, self.alias.index_select(0, i)).view(shape)
+
+
+def alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker alias tables of a distribution ``p`` (V,): ``keep`` (V,) float64, ``alias`` (V,)
+    int64, such that ``P(i) = (keep[i] + sum_{j: alias[j] = i} (1 - keep[j])) / V`` (Vose)."""
+    p = np.asarray(p, dtype=np.float64)
+    V = len(p)
+    scaled = p * (V / p.sum())
+    keep = np.ones(V)
+    alias = np.arange(V, dtype=np.int64)
+    small = [i for i in range(V) if scaled[i] < 1.0]
+    large = [i for i in range(V) if scaled[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        keep[s], alias[s] = scaled[s], g
+        scaled[g] -= 1.0 - scaled[s]
+        (small if scaled[g] < 1.0 else large).append(g)
+    # what is left has scaled == 1 up to rounding: keep[i] = 1 (alias[i] = i, never used)
+    return keep, alias
 
 
 # -------------------------------------------------------------- analogy set
