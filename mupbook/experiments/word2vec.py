@@ -443,7 +443,7 @@ class Config:
 #: CPU, about 20 s on one thread: the first 800,000 tokens, the 1,000 most frequent words (plus the
 #: cities and states), one epoch.
 QUICK = Config(max_vocab=1000, max_tokens=800_000, widths=(64,), epochs=1)
-#: The offline corpus on a CPU (a quarter of an hour, one thread): the 1,500 most frequent
+#: The offline corpus on a CPU (about eight minutes, one thread): the 1,500 most frequent
 #: words (plus the cities and states), widths 64 and 256, 3 epochs.
 OFFLINE = Config(corpus="offline", max_vocab=1500, widths=(64, 256), epochs=3)
 #: The paper's run: text8, full vocabulary (V = 71,291), 15 epochs, a large GPU.
