@@ -195,8 +195,19 @@ def test_cli_writes_a_results_file_with_paper_numbers_and_provenance(pools, tmp_
     assert doc["experiment"] == "maml" and doc["provenance"]["command"][:3] == ["python", "-m",
                                                                               "mupbook.experiments.maml"]
     rows = doc["reproduction"]
-    assert [r["paper"] for r in rows] == [64.5, 64.5] and all(0 <= r["ours"] <= 100 for r in rows)
+    assert all(0 <= r["ours"] <= 100 for r in rows) and "seed 1, 1 inner step at test" in rows[0]["quantity"]
+    assert [r["paper"] for r in rows] == [None, None]  # quick tests with 1 and 5 steps; the paper's is 20
+    assert "--checkpoint" not in doc["provenance"]["command"]
     assert json.loads(out.read_text())["runs"][0]["name"] == "finite-8"
+
+
+def test_paper_number_sits_beside_the_20_step_figure_only():
+    run = {"name": "finite-8", "config": maml.Config(model="finite", width=8).to_dict(),
+           "history": {"loss": [1.0] * 3, "best_step": 2, "diverged_at": None},
+           "test": {"1": {"mean": 60.0, "ci95": 0.7, "tasks": 1000}, "20": {"mean": 65.0, "ci95": 0.7, "tasks": 1000}}}
+    rows = maml.reproduction_rows(run)
+    assert [r["paper"] for r in rows] == [None, 64.5]
+    assert "the paper's 64.5 % is for 20 inner steps" in rows[0]["note"] and "20 inner steps at test" in rows[1]["quantity"]
 
 
 def test_inner_step_size_is_chosen_on_validation_and_recorded(pools, tmp_path, monkeypatch):
@@ -211,3 +222,9 @@ def test_inner_step_size_is_chosen_on_validation_and_recorded(pools, tmp_path, m
     doc = results.load(out)
     assert doc["inner_lr_search"]["chosen"] == 0.4 and doc["runs"][0]["config"]["inner_lr"] == 0.4
     assert all(r["paper"] is None for r in doc["reproduction"])  # the paper reports 1-shot only
+
+
+def test_recorded_command_keeps_no_local_checkpoint_path():
+    argv = ["--model", "limit", "--checkpoint", "/somewhere/ck", "--steps", "5", "--checkpoint=/x/y"]
+    assert maml.recorded_argv(argv) == ["--model", "limit", "--checkpoint", "CHECKPOINT", "--steps", "5",
+                                        "--checkpoint=CHECKPOINT"]

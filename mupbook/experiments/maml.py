@@ -636,20 +636,50 @@ def _save_checkpoint(path: Path, cfg: Config, learner: Learner, hist: History, s
 # --------------------------------------------------------------------------- results
 
 
-def reproduction_rows(run: Run) -> list[dict]:
-    """The paper's number for this model beside ours, one row per meta-test inner-step count."""
-    cfg = run.cfg
-    key = cfg.name if cfg.param == "mup" else None
-    paper = PAPER_1SHOT.get(key) if (cfg.n_way, cfg.k_shot, cfg.first_order) == (5, 1, True) and key else None
+PAPER_INNER_STEPS = 20  # TP4's meta-test adapts with 20 inner steps (its README)
+
+
+def reproduction_rows(run: Run | dict) -> list[dict]:
+    """Our accuracy at each meta-test inner-step count; the paper's number sits beside the
+    20-step figure (TP4 evaluates with 20 inner steps), the others have none. ``run`` is a
+    :class:`Run` or its ``to_dict()``."""
+    d = run.to_dict() if isinstance(run, Run) else run
+    c, h = d["config"], d["history"]
+    name = d["name"]
+    key = name if c["param"] == "mup" else None
+    paper = PAPER_1SHOT.get(key) if (c["n_way"], c["k_shot"], c["first_order"]) == (5, 1, True) and key else None
     rows = []
-    for s, acc in run.test.items():
-        note = (f"{cfg.n_way}-way {cfg.k_shot}-shot, {'first' if cfg.first_order else 'second'}-order MAML, "
-                f"{len(run.history.loss)} meta-steps (best validation at {run.history.best_step})")
-        if run.history.diverged_at is not None:
-            note += f"; training diverged at step {run.history.diverged_at}, best-validation state kept"
-        rows.append(results.row(f"Omniglot {cfg.n_way}-way {cfg.k_shot}-shot, {cfg.name}, {s} inner steps at test",
-                                acc.mean, paper, unit="%", note=note, ci95=acc.ci95))
+    for s, acc in d["test"].items():
+        steps = int(s)
+        note = (f"{c['n_way']}-way {c['k_shot']}-shot, {'first' if c['first_order'] else 'second'}-order MAML, "
+                f"{len(h['loss'])} meta-steps (best validation at {h['best_step']}), {acc['tasks']} test tasks")
+        if h["diverged_at"] is not None:
+            note += f"; training diverged at step {h['diverged_at']}, best-validation state kept"
+        if paper is not None and steps != PAPER_INNER_STEPS:
+            note += f"; the paper's {paper} % is for {PAPER_INNER_STEPS} inner steps"
+        rows.append(results.row(
+            f"Omniglot {c['n_way']}-way {c['k_shot']}-shot, {name}, seed {c['seed']}, "
+            f"{steps} inner step{'s' if steps > 1 else ''} at test",
+            acc["mean"], paper if steps == PAPER_INNER_STEPS else None, unit="%", note=note, ci95=acc["ci95"]))
     return rows
+
+
+def recorded_argv(argv: Sequence[str]) -> list[str]:
+    """The command line as recorded in provenance: a checkpoint's local path is replaced by
+    ``CHECKPOINT`` (where a run kept its checkpoints is not part of its result)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            out.append("CHECKPOINT")
+            skip = False
+        elif a == "--checkpoint":
+            out.append(a)
+            skip = True
+        elif a.startswith("--checkpoint="):
+            out.append("--checkpoint=CHECKPOINT")
+        else:
+            out.append(a)
+    return out
 
 
 def results_dict(runs: Sequence[Run], argv: Sequence[str], device: str | None, seconds: float) -> dict:
@@ -658,7 +688,7 @@ def results_dict(runs: Sequence[Run], argv: Sequence[str], device: str | None, s
         "config": runs[0].cfg.to_dict() if len(runs) == 1 else [r.cfg.to_dict() for r in runs],
         "runs": [r.to_dict() for r in runs],
         "reproduction": [row for r in runs for row in reproduction_rows(r)],
-        "provenance": results.provenance("mupbook.experiments.maml", argv,
+        "provenance": results.provenance("mupbook.experiments.maml", recorded_argv(argv),
                                          seeds=sorted({r.cfg.seed for r in runs}), device=device, seconds=seconds),
     }
 
