@@ -228,3 +228,26 @@ def test_recorded_command_keeps_no_local_checkpoint_path():
     argv = ["--model", "limit", "--checkpoint", "/somewhere/ck", "--steps", "5", "--checkpoint=/x/y"]
     assert maml.recorded_argv(argv) == ["--model", "limit", "--checkpoint", "CHECKPOINT", "--steps", "5",
                                         "--checkpoint=CHECKPOINT"]
+
+
+def test_recorded_runs_group_by_model_and_setting_and_average_seeds(tmp_path):
+    def run(name, k_shot, seed, acc):
+        cfg = maml.Config(model="limit", k_shot=k_shot, seed=seed).to_dict()
+        return {"name": name, "config": cfg, "history": {"loss": [1.0], "best_step": 1, "diverged_at": None},
+                "test": {"20": {"mean": acc, "ci95": 0.7, "tasks": 1000}}}
+
+    for fname, runs in (("maml_limit.json", [run("limit", 1, 1, 65.0)]),
+                        ("maml_limit_seeds.json", [run("limit", 1, 2, 66.0), run("limit", 1, 3, 67.0)]),
+                        ("maml_limit_5shot.json", [run("limit", 5, 1, 73.0)])):
+        doc = {"experiment": "maml", "config": {}, "runs": runs,
+               "reproduction": [row for r in runs for row in maml.reproduction_rows(r)],
+               "provenance": results.provenance("mupbook.experiments.maml")}
+        results.write_json(tmp_path / fname, doc)
+    recorded = maml.load_results(tmp_path)
+    assert set(recorded) == {"limit", "limit/seed2", "limit/seed3", "limit (5-way 5-shot)"}
+    table = maml.accuracy_table(recorded, 20)
+    assert np.isclose(table["limit"][0], 66.0) and table["limit"][2] == 3
+    assert np.isclose(table["limit"][1], 1.96 * 1.0 / np.sqrt(3))  # spread over seeds
+    assert table["limit (5-way 5-shot)"][0] == 73.0
+    header, rows = maml.comparison_table(recorded)
+    assert [r[0] for r in rows] == ["limit"] and rows[0][-1] == 3

@@ -569,6 +569,15 @@ def predictions(learner: Learner, tasks: omniglot.Tasks, inner_steps: int, inner
     return logits.argmax(-1)
 
 
+def run_label(r: dict) -> str:
+    """A recorded run's model name, qualified unless it is the paper's setting (5-way 1-shot,
+    first order): ``limit``, ``finite-512``, ``limit (5-way 5-shot)``."""
+    c = r["config"]
+    if (c["n_way"], c["k_shot"], c["first_order"]) == (5, 1, True):
+        return r["name"]
+    return f"{r['name']} ({c['n_way']}-way {c['k_shot']}-shot{'' if c['first_order'] else ', second order'})"
+
+
 def load_results(folder: str | Path = "results") -> dict[str, dict]:
     """Every run recorded in ``folder/maml_*.json``: ``{name: run dict}`` (the first seed of
     a model under its name, further seeds as ``name/seedS``), with the file's provenance."""
@@ -576,18 +585,21 @@ def load_results(folder: str | Path = "results") -> dict[str, dict]:
     for path in sorted(Path(folder).glob("maml_*.json")):
         doc = results.load(path)
         for r in doc["runs"]:
-            key = r["name"] if r["name"] not in out else f"{r['name']}/seed{r['config']['seed']}"
-            out[key] = {**r, "provenance": doc["provenance"], "file": path.name}
+            label = run_label(r)
+            key = label if label not in out else f"{label}/seed{r['config']['seed']}"
+            out[key] = {**r, "provenance": doc["provenance"], "file": path.name,
+                        "inner_lr_search": doc.get("inner_lr_search")}
     return out
 
 
 def accuracy_table(runs: dict[str, dict], inner_steps: int) -> dict[str, tuple[float, float, int]]:
-    """``{model name: (mean %, ci95, number of seeds)}`` at ``inner_steps`` test steps; several
+    """``{run_label: (mean %, ci95, number of seeds)}`` at ``inner_steps`` test steps; several
     seeds of one model are averaged (their spread, not the task interval, is then the bar:
     1.96 standard errors over seeds)."""
     grouped: dict[str, list[dict]] = {}
     for r in runs.values():
-        grouped.setdefault(r["name"], []).append(r["test"][str(inner_steps)])
+        if str(inner_steps) in r["test"]:
+            grouped.setdefault(run_label(r), []).append(r["test"][str(inner_steps)])
     table = {}
     for name, accs in grouped.items():
         means = np.array([a["mean"] for a in accs])
