@@ -31,10 +31,8 @@ networks), torchvision's ``rotate`` (torchmeta's ``Rotation``) and
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -46,6 +44,7 @@ import numpy as np
 import torch
 
 from .. import runtime
+from . import download
 
 if TYPE_CHECKING:  # Pillow is imported only where images are converted
     from PIL import Image as PILImage
@@ -227,16 +226,21 @@ def full_res_file(*, progress: bool = True) -> Path:
     return path
 
 
-def read_full_res(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an ``omniglot.npz`` file (packed 105x105 bits and metadata), checked."""
-    path = Path(path)
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file; a missing or unreadable file says what to do."""
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; {_what_to_do(path)}")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            return {k: npz[k] for k in npz.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
         raise ValueError(f"{path} is not a readable array file ({err}); {_what_to_do(path)}") from err
+
+
+def read_full_res(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``omniglot.npz`` file (packed 105x105 bits and metadata), checked."""
+    path = Path(path)
+    arrays = _load_npz(path)
     packed = arrays.get("images_packed")
     n = N_DRAWERS * sum(N_CHARACTERS.values())
     width = (FULL_SIDE * FULL_SIDE + 7) // 8
@@ -291,13 +295,7 @@ def _what_to_do(path: Path) -> str:
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of an ``omniglot28.npz`` file, checked for layout and row order."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; {_what_to_do(path)}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
-        raise ValueError(f"{path} is not a readable array file ({err}); {_what_to_do(path)}") from err
+    arrays = _load_npz(path)
     problems = layout_problems(arrays)
     if problems:
         raise ValueError(f"{path} does not have the Omniglot layout ({'; '.join(problems)}); {_what_to_do(path)}")
@@ -333,33 +331,15 @@ def layout_problems(arrays: Mapping[str, np.ndarray]) -> list[str]:
 # ------------------------------------------------------ download and conversion (once)
 
 
-def _fetch(url: str, dest: Path, *, progress: bool) -> None:
-    """Stream ``url`` into the file ``dest`` with a tqdm progress bar."""
-    import urllib.request
-
-    from tqdm.auto import tqdm
-
-    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        with tqdm(total=total, unit="B", unit_scale=True, desc=Path(url).name, disable=not progress) as bar:
-            while chunk := response.read(1 << 16):
-                out.write(chunk)
-                bar.update(len(chunk))
+_fetch = download.fetch  # module attribute, so tests can replace it
 
 
 def md5sum(path: Path) -> str:
     """Hex md5 of a file."""
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return download.file_digest(path, "md5")
 
 
-def _temp_path(folder: Path, name: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
-    os.close(fd)
-    return Path(tmp)
+_temp_path = download.temp_path
 
 
 def download_zip(name: str, folder: Path, *, progress: bool = True) -> Path:

@@ -24,10 +24,8 @@ uniform in ``1..window``; negatives are drawn from ``count^0.75``.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import math
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -38,6 +36,7 @@ import numpy as np
 import torch
 
 from .. import runtime
+from . import download as _download
 
 TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
 #: sha256 and size of text8.zip and of its one member ``text8`` (as pinned by many
@@ -75,24 +74,10 @@ def _cache_folder() -> Path:
 
 def sha256sum(path: Path) -> str:
     """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return _download.file_digest(path, "sha256")
 
 
-def _fetch(url: str, dest: Path, *, progress: bool) -> None:
-    import urllib.request
-
-    from tqdm.auto import tqdm
-
-    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        with tqdm(total=total, unit="B", unit_scale=True, desc=Path(url).name, disable=not progress) as bar:
-            while chunk := response.read(1 << 16):
-                out.write(chunk)
-                bar.update(len(chunk))
+_fetch = _download.fetch  # module attribute, so tests can replace it
 
 
 def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Path:
@@ -105,9 +90,7 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Pat
     if dest.is_file() and sha256sum(dest) == sha256:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _download.temp_path(dest.parent, dest.name)
     try:
         try:
             _fetch(url, tmp, progress=progress)
