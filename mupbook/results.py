@@ -48,8 +48,9 @@ def git_revision() -> str | None:
 
 
 def git_dirty() -> bool | None:
-    """Whether that checkout has uncommitted changes to tracked files (None: no git)."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    """Whether that checkout's tracked files, other than the outputs in ``results/``, have
+    uncommitted changes (None: no git). A run that rewrites a results file is not dirty."""
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)results")
     return None if status is None else bool(status)
 
 
