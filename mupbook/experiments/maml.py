@@ -420,7 +420,7 @@ class Accuracy:
     tasks: int
 
     def __str__(self) -> str:
-        return f"{self.mean:.2f} +- {self.ci95:.2f} % ({self.tasks} tasks)"
+        return f"{self.mean:.2f} ± {self.ci95:.2f} % ({self.tasks} tasks)"
 
 
 def task_accuracies(learner: Learner, pool: omniglot.FewShotPool, cfg: Config, *, tasks: int, inner_steps: int,
