@@ -192,31 +192,23 @@ def array_file(*, progress: bool = True) -> Path:
     With ``MUPBOOK_DATA`` set the file must already be there; otherwise a missing
     cache file is built from the official zips (needs internet once).
     """
-    folder = runtime.data_dir("omniglot")
-    path = folder / ARRAY_FILE
-    if _offline_folder_set():
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"MUPBOOK_DATA is set but {path} does not exist. Point MUPBOOK_DATA at the "
-                f"offline data folder that holds omniglot/{ARRAY_FILE}, or unset MUPBOOK_DATA "
-                f"to download the official Omniglot zips into {runtime.user_cache_dir() / 'omniglot'}."
-            )
-        return path
-    if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        build_cache(folder, progress=progress)
-    return path
+    return _data_file(ARRAY_FILE, progress=progress)
 
 
 def full_res_file(*, progress: bool = True) -> Path:
     """The path of ``omniglot.npz`` (105x105 drawings), downloading the zips if needed."""
+    return _data_file(FULL_RES_FILE, progress=progress)
+
+
+def _data_file(name: str, *, progress: bool) -> Path:
+    """``name`` in the offline folder (must exist) or in the cache (built if missing)."""
     folder = runtime.data_dir("omniglot")
-    path = folder / FULL_RES_FILE
+    path = folder / name
     if _offline_folder_set():
         if not path.is_file():
             raise FileNotFoundError(
                 f"MUPBOOK_DATA is set but {path} does not exist. Point MUPBOOK_DATA at the "
-                f"offline data folder that holds omniglot/{FULL_RES_FILE}, or unset MUPBOOK_DATA "
+                f"offline data folder that holds omniglot/{name}, or unset MUPBOOK_DATA "
                 f"to download the official Omniglot zips into {runtime.user_cache_dir() / 'omniglot'}."
             )
         return path
