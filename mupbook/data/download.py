@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -41,3 +42,40 @@ def temp_path(folder: Path, name: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
     os.close(fd)
     return Path(tmp)
+
+
+def fetch_checked(url: str, dest: Path, algorithm: str, expected: str, *, offline_folder: str,
+                  fetch: Callable[..., None] = fetch, progress: bool = True) -> Path:
+    """``dest``, downloaded from ``url`` unless it is already there with the right digest.
+
+    The download goes to a temporary file beside ``dest`` that is renamed only once its
+    ``algorithm`` digest equals ``expected``; on any failure (no connection, a bad digest,
+    an interruption) it is removed and the error says what to do next. ``offline_folder``
+    names the sub-folder of the offline data (``omniglot``, ``text``) for that advice;
+    ``fetch`` is the downloader (the loaders pass theirs, so tests can replace it).
+    """
+    dest = Path(dest)
+    if dest.is_file() and file_digest(dest, algorithm) == expected:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(dest.parent, dest.name)
+    try:
+        try:
+            fetch(url, tmp, progress=progress)
+        except OSError as err:  # URLError, timeouts, refused connections, a full disk
+            raise ConnectionError(
+                f"could not download {url} ({err}). Check the internet connection and run again; "
+                f"or download it by hand into {dest.parent}; or point MUPBOOK_DATA at the offline "
+                f"data folder (the one holding {offline_folder}/)."
+            ) from err
+        got = file_digest(tmp, algorithm)
+        if got != expected:
+            raise ValueError(
+                f"the download of {url} has {algorithm} {got}, expected {expected}: it is truncated "
+                f"or corrupt. Run again to retry; if it keeps failing, download it by hand into "
+                f"{dest.parent}, or use the offline data via MUPBOOK_DATA."
+            )
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest

@@ -342,30 +342,8 @@ def download_zip(name: str, folder: Path, *, progress: bool = True) -> Path:
     """
     if name not in ZIP_MD5:
         raise ValueError(f"unknown Omniglot zip {name!r}; use one of {sorted(ZIP_MD5)}")
-    final = Path(folder) / f"{name}.zip"
-    if final.is_file() and md5sum(final) == ZIP_MD5[name]:
-        return final
-    tmp = _temp_path(Path(folder), f"{name}.zip")
-    try:
-        try:
-            _fetch(URL_PREFIX + f"{name}.zip", tmp, progress=progress)
-        except OSError as err:  # URLError, timeouts, refused connections, a full disk
-            raise ConnectionError(
-                f"could not download {URL_PREFIX}{name}.zip ({err}). Check the internet "
-                f"connection and run again; or download it by hand into {folder}; or point "
-                "MUPBOOK_DATA at the offline data folder (the one holding omniglot/)."
-            ) from err
-        got = md5sum(tmp)
-        if got != ZIP_MD5[name]:
-            raise ValueError(
-                f"the download of {name}.zip has md5 {got}, expected {ZIP_MD5[name]}: it is "
-                "truncated or corrupt. Run again to retry; if it keeps failing, download it by "
-                f"hand from {URL_PREFIX}{name}.zip into {folder}, or use the offline data via MUPBOOK_DATA."
-            )
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return final
+    return download.fetch_checked(URL_PREFIX + f"{name}.zip", Path(folder) / f"{name}.zip", "md5", ZIP_MD5[name],
+                                  offline_folder="omniglot", fetch=_fetch, progress=progress)
 
 
 def resize_to_28(image: PILImage.Image) -> np.ndarray:

@@ -86,30 +86,8 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Pat
     The download goes to a temporary file that is renamed only once its sha256 matches
     (so a partial or corrupt file never appears under the final name).
     """
-    dest = Path(dest)
-    if dest.is_file() and sha256sum(dest) == sha256:
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _download.temp_path(dest.parent, dest.name)
-    try:
-        try:
-            _fetch(url, tmp, progress=progress)
-        except OSError as err:
-            raise ConnectionError(
-                f"could not download {url} ({err}). Check the internet connection and run again, "
-                f"or download it by hand into {dest.parent}, or set MUPBOOK_DATA to the offline "
-                "data folder (the one holding text/)."
-            ) from err
-        got = sha256sum(tmp)
-        if got != sha256:
-            raise ValueError(
-                f"the download of {url} has sha256 {got}, expected {sha256}: it is truncated or "
-                f"corrupt. Run again to retry, or download it by hand into {dest.parent}."
-            )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
+    return _download.fetch_checked(url, dest, "sha256", sha256, offline_folder="text", fetch=_fetch,
+                                   progress=progress)
 
 
 def text8_path(*, progress: bool = True) -> Path:
