@@ -98,20 +98,16 @@ class KernelMachine:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1 row, got {capacity}")
         self.kernel, self.d, self.c, self.chunk = kernel, d, c, chunk
-        dev = runtime.device(None if device is None else str(device))
-        self.Z = torch.zeros(capacity, d, dtype=dtype, device=dev)
-        self.A = torch.zeros(capacity, c, dtype=torch.float64, device=dev)
+        self.capacity = capacity
         self.count = 0
-        self.row_of = None if num_ids is None else torch.full((num_ids,), -1, dtype=torch.int64, device=dev)
-        self.weights = None
-        if kernel.finite_features:  # no dictionary needed: f(x) = weights phi(x)
-            self.Z, self.A, self.row_of = self.Z[:0], self.A[:0], None
-            self.weights = torch.zeros(c, d + 1, dtype=torch.float64, device=dev)
-            self._capacity = capacity
-
-    @property
-    def capacity(self) -> int:
-        return self._capacity if self.weights is not None else self.Z.shape[0]
+        dev = runtime.device(None if device is None else str(device))
+        finite = kernel.finite_features  # then no dictionary is needed: f(x) = weights phi(x)
+        rows = 0 if finite else capacity
+        self.Z = torch.zeros(rows, d, dtype=dtype, device=dev)
+        self.A = torch.zeros(rows, c, dtype=torch.float64, device=dev)
+        self.row_of = (None if finite or num_ids is None
+                       else torch.full((num_ids,), -1, dtype=torch.int64, device=dev))
+        self.weights = torch.zeros(c, d + 1, dtype=torch.float64, device=dev) if finite else None
 
     @property
     def device(self) -> torch.device:
