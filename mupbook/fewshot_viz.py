@@ -118,8 +118,7 @@ def plot_recorded(recorded: Mapping[str, dict], inner_steps: int, ax=None):
     (:func:`mupbook.experiments.maml.load_results`), with the paper's numbers beside ours."""
     from .experiments import maml
 
-    one_shot = {k: r for k, r in recorded.items()
-                if (r["config"]["n_way"], r["config"]["k_shot"], r["config"]["first_order"]) == (5, 1, True)}
+    one_shot = {k: r for k, r in recorded.items() if maml.paper_setting(r["config"])}
     table = maml.accuracy_table(one_shot, inner_steps)
     finite = {int(k.split("-")[1]): v[:2] for k, v in table.items() if k.startswith("finite-")}
     limits = {k: v[:2] for k, v in table.items() if not k.startswith(("finite-", "ntp-", "sp-"))}

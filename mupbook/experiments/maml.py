@@ -569,11 +569,16 @@ def predictions(learner: Learner, tasks: omniglot.Tasks, inner_steps: int, inner
     return logits.argmax(-1)
 
 
+def paper_setting(config: dict) -> bool:
+    """Whether a recorded configuration is the paper's: 5-way 1-shot, first-order MAML."""
+    return (config["n_way"], config["k_shot"], config["first_order"]) == (5, 1, True)
+
+
 def run_label(r: dict) -> str:
     """A recorded run's model name, qualified unless it is the paper's setting (5-way 1-shot,
     first order): ``limit``, ``finite-512``, ``limit (5-way 5-shot)``."""
     c = r["config"]
-    if (c["n_way"], c["k_shot"], c["first_order"]) == (5, 1, True):
+    if paper_setting(c):
         return r["name"]
     return f"{r['name']} ({c['n_way']}-way {c['k_shot']}-shot{'' if c['first_order'] else ', second order'})"
 
@@ -621,8 +626,7 @@ def comparison_table(recorded: dict[str, dict]) -> tuple[list[str], list[list[ob
     """Header and rows for the paper-vs-ours table of recorded 5-way 1-shot runs: the
     paper's accuracy, ours at 20 and at 1 inner step (mean +- 95% interval), the meta-steps
     run, and the number of seeds."""
-    one_shot = {k: r for k, r in recorded.items()
-                if (r["config"]["n_way"], r["config"]["k_shot"], r["config"]["first_order"]) == (5, 1, True)}
+    one_shot = {k: r for k, r in recorded.items() if paper_setting(r["config"])}
     by_steps = {s: accuracy_table(one_shot, s) for s in (20, 1)}
     rows = []
     for name in sorted({r["name"] for r in one_shot.values()}, key=_order):
@@ -659,7 +663,7 @@ def reproduction_rows(run: Run | dict) -> list[dict]:
     c, h = d["config"], d["history"]
     name = d["name"]
     key = name if c["param"] == "mup" else None
-    paper = PAPER_1SHOT.get(key) if (c["n_way"], c["k_shot"], c["first_order"]) == (5, 1, True) and key else None
+    paper = PAPER_1SHOT.get(key) if paper_setting(c) and key else None
     rows = []
     for s, acc in d["test"].items():
         steps = int(s)
