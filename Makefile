@@ -1,7 +1,7 @@
 # mupbook: two commands do everything, each setting up .venv itself.
 #   make book   execute every chapter and render the HTML book (strict: any warning fails)
 #   make test   library tests + every chapter under nbval, in quick mode, then the built
-#               book in a headless Chromium (tests/test_book_browser.py; builds the book first
+#               book in a headless Chromium (tests/chapters/test_book_browser.py; builds the book first
 #               if _build/html is missing or older than its sources)
 # Other targets: make venv, make student (student notebooks in _build/student), make strip, make clean.
 
@@ -30,7 +30,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 book: $(STAMP)
 	rm -rf _build/html _build/.doctrees
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
-	$(BIN)/python tests/check_book.py _build/html
+	$(BIN)/python tools/check_book.py _build/html
 	touch $(BOOK_STAMP)
 
 # The built book is current when its stamp is newer than everything it is made from.
@@ -44,16 +44,16 @@ $(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES)
 # The browser test opens every page of the built book in headless Chromium (console
 # errors, typeset math, figures, Colab links, internal links; screenshots in _build/screenshots).
 test: $(STAMP)
-	MUPBOOK_SCALE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider -ra --ignore=tests/test_book_browser.py
+	MUPBOOK_SCALE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider -ra --ignore=tests/chapters/test_book_browser.py
 	$(MAKE) $(BOOK_STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -ra tests/test_book_browser.py --book-html _build/html
+	$(BIN)/python -m pytest -p no:cacheprovider -ra tests/chapters/test_book_browser.py --book-html _build/html
 
 # Student notebooks for Colab: no solutions, no MyST, exercise cells stubbed with checkers.
 student: $(STAMP)
 	$(BIN)/python tools/make_student.py chapters/*.ipynb --out _build/student
 
 strip: $(STAMP)
-	$(BIN)/python tests/notebook_policy.py --fix chapters/*.ipynb
+	$(BIN)/python tools/notebook_policy.py --fix chapters/*.ipynb
 
 clean:
 	rm -rf _build $(VENV) *.egg-info

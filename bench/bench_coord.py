@@ -1,4 +1,4 @@
-"""One coordinate check, mupbook.coord vs the mup package's get_coord_data.
+"""One coordinate check, mupbook.studies.coord_check vs the mup package's get_coord_data.
 
     .venv/bin/python bench/bench_coord.py [--widths 64 128 ... ] [--steps 5] [--repeats 3]
 
@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from mup.coord_check import get_coord_data  # noqa: E402
 from mup_reference import copy_into_mup_package, mup_package_model  # noqa: E402
 
-from mupbook import coord, runtime  # noqa: E402
+from mupbook import runtime  # noqa: E402
+from mupbook.studies import coord_check as coord  # noqa: E402
 from mupbook.nn import MuMLP  # noqa: E402
 
 D_IN, D_OUT, BASE, BATCH = 32, 10, 16, 64

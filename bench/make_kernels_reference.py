@@ -1,10 +1,10 @@
-"""Write tests/data/kernels_reference.npz: neural-tangents values that pin mupbook.kernels.
+"""Write tests/fixtures/kernels_reference.npz: neural-tangents values that pin mupbook.kernels.
 
 Run with an interpreter that has neural-tangents (tested with neural-tangents 0.6.5,
 jax/jaxlib 0.5.3, float64 enabled below); the tests only read the stored arrays, so CI never
 needs JAX or TensorFlow:
 
-    python bench/make_kernels_reference.py [--out tests/data/kernels_reference.npz]
+    python bench/make_kernels_reference.py [--out tests/fixtures/kernels_reference.npz]
 
 Stored:
 * ``x1`` (7, 5) with a duplicate row (3 == 1), an antipodal rescaled row (4 == -2 * 0) and
@@ -46,7 +46,7 @@ def kernel_fn(activation: str, depth: int, w_std: float, b_std: float):
 
 
 def main() -> None:
-    default_out = Path(__file__).resolve().parents[1] / "tests" / "data" / "kernels_reference.npz"
+    default_out = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "kernels_reference.npz"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()

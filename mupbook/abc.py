@@ -9,10 +9,13 @@ exactly rather than up to rounding.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from numbers import Rational
 from typing import Sequence
+
+from . import _checks
 
 Number = int | Fraction | str
 
@@ -28,6 +31,8 @@ def _as_fraction(value: object, what: str) -> Fraction:
     if isinstance(value, Rational):
         return Fraction(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{what} must be a finite number, got {value!r}")
         frac = Fraction(value)
         if frac.denominator > 64:
             raise ValueError(
@@ -90,9 +95,7 @@ HALF = Fraction(1, 2)
 
 
 def _check_depth(depth: int) -> int:
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth (number of hidden layers L) must be an integer >= 1, got {depth!r}")
-    return depth
+    return _checks.integer(depth, "depth (number of hidden layers L)", minimum=1)
 
 
 def sp(depth: int, c: Number = 1) -> ABC:
@@ -207,6 +210,9 @@ def classify(a: Sequence[Number] | ABC, b: Sequence[Number] | None = None,
     ``u + r = 1`` or ``2 a_{L+1} + c = 1``. Feature learning iff also ``r = 0``;
     kernel regime iff ``r > 0``. Accepts an :class:`ABC` or the three parts.
     """
+    if isinstance(a, (str, bytes)) or isinstance(b, (str, bytes)):
+        raise ValueError("a and b must be sequences of numbers, one per layer (e.g. [0, '1/2']), "
+                         f"not strings; got a={a!r}, b={b!r}")
     abc = a if isinstance(a, ABC) else ABC(tuple(a), tuple(b if b is not None else ()),
                                            c if c is not None else _missing_c())
     A, B, C, L = abc.a, abc.b, abc.c, abc.depth

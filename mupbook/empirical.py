@@ -1,4 +1,4 @@
-"""Empirical NNGP and NTK of finite networks, and how they move during training.
+"""Empirical NNGP and NTK of finite networks, and their convergence to the exact kernels.
 
 The NNGP is the limit of the *first forward pass*: the covariance of a random network's
 outputs. The NTK is the limit of the *first backward pass*: the inner product of two
@@ -21,9 +21,8 @@ inputs' parameter gradients. For a finite :class:`~mupbook.nn.ScaledMLP` (an
 ``Dense(W_std=1, parameterization="ntk")`` stack (input multiplier ``1/sqrt(d_in)``,
 hidden and readout ``n^-1/2``, weights ``N(0, 1)``), so its empirical kernels converge
 to :func:`mupbook.kernels.mlp_kernels` with ``w_std=1, b_std=0``: relative error
-``~ n^-1/2`` (:func:`kernel_errors`). :func:`kernel_movement` measures how far the NTK and
-the feature kernel move during training: in NTP the features move ``~ n^-1/2`` and the
-kernels ``~ n^-1``; in muP all move ``Theta(1)``.
+``~ n^-1/2`` (:func:`kernel_errors`). How far these kernels move during training is a
+study of its own: :func:`mupbook.studies.movement.kernel_movement`.
 """
 
 from __future__ import annotations
@@ -34,12 +33,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from . import runtime
+from . import _checks, runtime
 from .abc import ABC
 from .fit import SlopeFit, loglog_slope
 from .kernels import Kernels, mlp_kernels
-from .movement import train_on_teacher
-from .nn import AbcMLP, ScaledMLP, check_width
+from .nn import AbcMLP, ScaledMLP
 
 __all__ = [
     "empirical_nngp",
@@ -50,8 +48,6 @@ __all__ = [
     "relative_error",
     "KernelErrors",
     "kernel_errors",
-    "KernelMovement",
-    "kernel_movement",
 ]
 
 
@@ -76,32 +72,6 @@ def _check_x(x: object, name: str, model: ScaledMLP) -> torch.Tensor:
         raise ValueError(f"{name} has non-finite entries (nan or inf)")
     w = model.weights[0]
     return x.detach().to(dtype=w.dtype, device=w.device)
-
-
-def _check_seeds(seeds: Sequence[int]) -> list[int]:
-    try:
-        seeds = [runtime.check_seed(s) for s in seeds]
-    except TypeError:
-        raise ValueError(f"seeds must be a sequence of integers, got {type(seeds).__name__}") from None
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
-    return seeds
-
-
-def _check_widths(widths: Sequence[int], minimum: int = 2) -> np.ndarray:
-    try:
-        ws = [check_width(int(w) if isinstance(w, np.integer) else w) for w in widths]
-    except TypeError:
-        raise ValueError(f"widths must be a sequence of positive integers, got {widths!r}") from None
-    if len(ws) < minimum or len(set(ws)) != len(ws):
-        raise ValueError(f"widths must hold at least {minimum} distinct widths, got {ws}")
-    return np.array(sorted(ws))
-
-
-def _check_positive_int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -216,10 +186,9 @@ def monte_carlo_kernels(
     estimates :func:`mupbook.kernels.mlp_kernels` (``w_std=1, b_std=0``) with an error
     ``~ (width * len(seeds))^-1/2``. ``x1``, ``x2``: (N1, d) and (N2, d) tensors.
     """
-    check_width(width)
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
-    seeds = _check_seeds(seeds)
+    width = _checks.positive_int(width, "width")
+    depth = _checks.positive_int(depth, "depth")
+    seeds = _checks.seeds(seeds)
     if not isinstance(x1, torch.Tensor) or x1.ndim != 2:
         raise ValueError(f"x1 must be a 2-D torch.Tensor (N, d), got {getattr(x1, 'shape', type(x1).__name__)}")
     dev = runtime.device(None if device is None else str(device))
@@ -284,8 +253,8 @@ def kernel_errors(
 ) -> KernelErrors:
     """How far single ``AbcMLP(d, n, 1, "ntp")`` networks' empirical NNGP and NTK on ``x``
     (N, d) lie from :func:`mupbook.kernels.mlp_kernels`, for every width ``n`` and seed."""
-    ws = _check_widths(widths)
-    seeds = _check_seeds(seeds)
+    ws = _checks.widths(widths)
+    seeds = _checks.seeds(seeds)
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[0] < 1:
         raise ValueError(f"x must be a 2-D torch.Tensor (N, d), got {getattr(x, 'shape', type(x).__name__)}")
     exact = mlp_kernels(x.detach().to(torch.float64).cpu(), depth=depth, activation=activation)
@@ -297,90 +266,3 @@ def kernel_errors(
             err["nngp"][i, j] = relative_error(k.nngp.cpu(), exact.nngp)
             err["ntk"][i, j] = relative_error(k.ntk.cpu(), exact.ntk)
     return KernelErrors(ws, err["nngp"], err["ntk"], depth, activation)
-
-
-# ----------------------------------------------------------------------------- movement
-
-
-@dataclass
-class KernelMovement:
-    """How far training moves a network, on the training set, shape (seeds, widths) each:
-    relative changes ``|A_T - A_0|_F / |A_0|_F`` of the empirical NTK (``ntk``), of the
-    last hidden layer's feature kernel (``feature_kernel``) and of the features themselves
-    (``features``, the (N, n) matrix ``x^L``). ``slopes`` fit the geometric means over seeds.
-
-    In NTP the features move ``~ n^-1/2`` but both kernels only ``~ n^-1``: the movement
-    is uncorrelated with the features, so it cancels in their inner products. In muP all
-    three move ``Theta(1)``."""
-
-    widths: np.ndarray
-    ntk: np.ndarray
-    feature_kernel: np.ndarray
-    features: np.ndarray
-    loss: np.ndarray
-    param: str
-    lr: float
-    steps: int
-    slopes: dict[str, SlopeFit] = field(init=False)
-
-    QUANTITIES = ("ntk", "feature_kernel", "features")
-
-    def __post_init__(self) -> None:
-        self.slopes = {k: loglog_slope(self.widths, self.mean(k)) for k in self.QUANTITIES}
-
-    def mean(self, which: str) -> np.ndarray:
-        """Geometric mean over seeds of ``which`` (one of ``QUANTITIES``), per width."""
-        if which not in self.QUANTITIES:
-            raise ValueError(f"which must be one of {', '.join(self.QUANTITIES)}, got {which!r}")
-        return np.exp(np.log(getattr(self, which)).mean(axis=0))
-
-
-def kernel_movement(
-    param: ABC | str,
-    widths: Sequence[int],
-    *,
-    steps: int = 10,
-    lr: float = 0.5,
-    seeds: Sequence[int] = (0, 1, 2),
-    depth: int = 2,
-    n_train: int = 32,
-    d_in: int = 16,
-    activation: str = "tanh",
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str | None = None,
-) -> KernelMovement:
-    """Train ``AbcMLP(d_in, n, 1, param)`` by full-batch SGD on
-    :func:`mupbook.movement.teacher_task` (loss ``mean((f - y)^2) / 2``, learning rate
-    ``lr n^-c``, the setting of :func:`mupbook.movement.feature_movement`) and measure how
-    much its empirical NTK, its feature kernel and its features on the training set change.
-
-    A run whose loss becomes non-finite or grows past ``DIVERGENCE_FACTOR`` times its
-    start raises ValueError (lower ``lr``): a diverged run has no meaningful movement.
-    """
-    ws = _check_widths(widths)
-    seeds = _check_seeds(seeds)
-    steps = _check_positive_int(steps, "steps")
-    if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-
-    def probe(net: ScaledMLP, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return empirical_ntk(net, x), feature_kernel(net, x), _features(net, x)
-
-    runs = train_on_teacher(param, [int(n) for n in ws], probe, steps=steps, lr=lr, seeds=seeds,
-                            depth=depth, n_train=n_train, d_in=d_in, activation=activation,
-                            device=device, dtype=dtype, progress=False)
-    bad = np.argwhere(runs.diverged_at >= 0)
-    if bad.size:
-        i, j = bad[0]
-        raise ValueError(f"training diverged ({runs.name}, width {ws[j]}, seed {seeds[i]}, step "
-                         f"{runs.diverged_at[i, j]}); lower lr (now {lr})")
-    changes = np.array([[[relative_error(a, b) for a, b in zip(after, before)]
-                         for after, before in zip(row1, row0)]
-                        for row0, row1 in zip(runs.before, runs.after)])  # (seeds, widths, 3)
-    return KernelMovement(ws, changes[..., 0], changes[..., 1], changes[..., 2], runs.losses,
-                          runs.name, float(lr), steps)
-
-
-def _features(net: ScaledMLP, x: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return net(x, return_features=True)[1][-1]

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal
+from typing import Callable, Literal
 
-import numpy as np
 import torch
 from torch import nn
 
+from . import _checks, runtime
 from .abc import ABC, as_abc
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -36,23 +36,6 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "linear": lambda x: x,
 }
 Kind = Literal["vector", "matrix", "scalar"]
-
-
-def check_width(width: int, what: str = "width") -> int:
-    """A width must be a positive integer."""
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"{what} must be a positive integer, got {width!r}")
-    return width
-
-
-def check_widths(widths: Iterable[int]) -> np.ndarray:
-    """Validate a width sweep: positive integers, at least two distinct values; (W,) int64."""
-    ws = list(widths)
-    for w in ws:
-        check_width(w)
-    if len(set(ws)) < 2:
-        raise ValueError(f"a width sweep needs at least two distinct widths, got {ws}")
-    return np.asarray(ws, dtype=np.int64)
 
 
 def activation_fn(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -98,6 +81,8 @@ class ScaledMLP(nn.Module):
     ) -> None:
         super().__init__()
         check_float_dtype(dtype)
+        if device is not None:  # a clear error for CUDA on a machine without it
+            device = runtime.device(str(device))
         self.phi = activation_fn(activation)
         self.activation = activation
         self.weight_scalings = weight_scalings
@@ -205,7 +190,7 @@ class AbcMLP(ScaledMLP):
         device: torch.device | str | None = None,
     ) -> None:
         for v, what in ((d_in, "d_in"), (width, "width"), (d_out, "d_out")):
-            check_width(v, what)
+            _checks.positive_int(v, what)
         self.abc = as_abc(param, depth)
         self.width = width
         n = float(width)
@@ -285,9 +270,8 @@ class MuMLP(ScaledMLP):
     ) -> None:
         for v, what in ((d_in, "d_in"), (width, "width"), (d_out, "d_out"),
                         (base_width, "base_width")):
-            check_width(v, what)
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-            raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+            _checks.positive_int(v, what)
+        _checks.positive_int(depth, "depth")
         key = str(param).strip().lower().replace("μ", "mu")
         if key not in ("mup", "sp"):
             raise ValueError(f"MuMLP param must be 'mup' or 'sp', got {param!r} "
@@ -319,12 +303,10 @@ def nt_mlp(
     ``b_std > 0``). Its kernels converge to :func:`mupbook.kernels.mlp_kernels` with the
     same arguments. With ``w_std = 1, b_std = 0`` it is ``AbcMLP(..., "ntp")``."""
     for v, what in ((d_in, "d_in"), (width, "width"), (d_out, "d_out")):
-        check_width(v, what)
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
-        raise ValueError(f"depth must be an integer >= 0, got {depth!r}")
+        _checks.positive_int(v, what)
+    _checks.nonnegative_int(depth, "depth")
     for v, what in ((w_std, "w_std"), (b_std, "b_std")):
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-            raise ValueError(f"{what} must be a finite number >= 0, got {v!r}")
+        _checks.nonnegative_float(v, what)
     dims = [d_in] + [width] * depth + [d_out]
     kinds: list[Kind] = ["vector"] + ["matrix"] * max(depth - 1, 0) + (["vector"] if depth else [])
     ws = [Scaling(k, 1.0, w_std / math.sqrt(fan_in), 1.0, None) for k, fan_in in zip(kinds, dims[:-1])]

@@ -28,7 +28,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
-from . import abc, results
+from . import abc, paper, results
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,22 @@ class Experiment:
     others: str = ""
 
 
+_O, _W = paper.OMNIGLOT_1SHOT, paper.WORD2VEC_TEXT8
 _OMNIGLOT = (
-    ("linear, muP limit", "66.4 %"), ("linear, width 2", "55.4 %"), ("linear, width 8", "64.5 %"),
-    ("linear, width 32", "66.2 %"), ("linear, widths 128 to 8192", "66.3 to 66.4 %"),
-    ("ReLU, NNGP", "47.6 %"), ("ReLU, NTK", "47.8 %"), ("linear, NNGP and NTK", "about 41.7 %"),
+    ("linear, muP limit", paper.percent(_O["limit"])),
+    *((f"linear, width {w}", paper.percent(_O[f"finite-{w}"])) for w in (2, 8, 32)),
+    ("linear, widths 128 to 8192", f"{min(_O[f'finite-{w}'] for w in (128, 512, 2048, 8192)):g} to "
+                                   f"{paper.percent(max(_O[f'finite-{w}'] for w in (128, 512, 2048, 8192)))}"),
+    ("ReLU, NNGP", paper.percent(_O["relu-nngp"])), ("ReLU, NTK", paper.percent(_O["relu-ntk"])),
+    ("linear, NNGP and NTK", f"about {paper.percent(_O['linear-nngp'])}"),
 )
 _TEXT8 = (
-    ("width 64", "33.35 %"), ("width 256", "41.58 %"), ("width 1024", "42.56 %"),
-    ("muP limit", "43.3 %"), ("NNGP and NTK", "0 % (the embeddings never move)"),
+    *((f"width {w}", paper.percent(_W[w])) for w in ("64", "256", "1024")),
+    ("muP limit", paper.percent(_W["limit"])),
+    ("NNGP and NTK", f"{paper.percent(_W['ntk'])} (the embeddings never move)"),
 )
+_FIL9 = ", ".join(f"{paper.WORD2VEC_FIL9[k]:g}" for k in ("64", "256", "1024")) + \
+    f" and {paper.WORD2VEC_FIL9['limit']:g}"
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment(
@@ -78,8 +85,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
          Expected("word2vec_offline.json",
                   "python -m mupbook.experiments.word2vec --config offline")),
         others="word2vec_*.json",
-        note="TP4 also reports fil9 (5 epochs: 44.39, 54.23, 55.67 and 56.42 for widths 64, "
-             "256, 1024 and the muP limit); the book does not train on fil9."),
+        note=f"TP4 also reports fil9 (5 epochs: {_FIL9} for widths 64, 256, 1024 and the muP "
+             "limit); the book does not train on fil9."),
     Experiment(
         "mutransfer", "muTransfer on Omniglot: the best learning rate across widths",
         (Expected("mutransfer.json",

@@ -22,6 +22,7 @@ import math
 import os
 import platform
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -108,13 +109,23 @@ def validate(doc: Mapping[str, Any], where: str = "results") -> None:
 
 
 def write_json(path: str | os.PathLike, doc: Mapping[str, Any]) -> Path:
-    """Validate ``doc`` and write it to ``path`` atomically (temporary file, then rename)."""
+    """Validate ``doc`` and write it to ``path`` atomically: a temporary file beside it, then
+    a rename, so that a failed write leaves neither a half-written file nor a stray
+    temporary one. NaN and infinities are refused (they are not JSON)."""
     validate(doc, str(path))
     out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"{out} is a folder; results are written to a .json file")
+    text = json.dumps(doc, indent=1, allow_nan=False)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
-    tmp.replace(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return out
 
 

@@ -23,6 +23,8 @@ from typing import Literal, TypeVar
 import numpy as np
 import torch
 
+from . import _checks
+
 Scale = Literal["quick", "full"]
 SCALES: tuple[Scale, ...] = ("quick", "full")
 DEFAULT_SEED = 0
@@ -84,16 +86,7 @@ def default_seed() -> int:
         value = int(raw)
     except ValueError:
         raise ValueError(f"MUPBOOK_SEED={raw!r} is not an integer") from None
-    return check_seed(value)
-
-
-def check_seed(seed: int) -> int:
-    """Validate a seed: a non-negative integer below 2**63."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {type(seed).__name__}")
-    if not 0 <= int(seed) < 2**63:
-        raise ValueError(f"seed must lie in [0, 2**63), got {seed}")
-    return int(seed)
+    return _checks.seed(value)
 
 
 def seed_everything(seed: int | None = None) -> torch.Generator:
@@ -102,7 +95,7 @@ def seed_everything(seed: int | None = None) -> torch.Generator:
     Library functions take explicit generators; this is for notebooks and
     scripts, so that a rerun gives the same numbers.
     """
-    seed = default_seed() if seed is None else check_seed(seed)
+    seed = default_seed() if seed is None else _checks.seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -116,7 +109,7 @@ def generator(seed: int) -> torch.Generator:
     same initial weights on CPU and CUDA.
     """
     gen = torch.Generator(device="cpu")
-    gen.manual_seed(check_seed(seed))
+    gen.manual_seed(_checks.seed(seed))
     return gen
 
 

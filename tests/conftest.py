@@ -5,7 +5,9 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("MUPBOOK_SCALE", "quick")
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests' helper modules
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # for tests' helper modules (mup_reference)
+sys.path.insert(0, str(ROOT / "tools"))  # the notebook policy and book check, which tests use
 
 
 def pytest_addoption(parser):

@@ -173,3 +173,21 @@ def test_regime_map_puts_presets_in_their_regimes():
     assert grid[0][0] == "kernel"             # (a_2, c) = (1/2, 0): NTP
     assert grid[1][1] == "feature learning"   # (1, -1): MFP, i.e. muP
     assert grid[2][2] == "unstable"           # readout a = 0 and c = 2: r < 0
+
+
+def test_classify_refuses_strings_for_a_and_b_instead_of_reading_digits():
+    # "05" used to be read character by character as a = (0, 5)
+    with pytest.raises(ValueError, match="not strings"):
+        classify("05", "00", 0)
+    with pytest.raises(ValueError, match="not strings"):
+        classify([0, "1/2"], "00", 0)
+
+
+@pytest.mark.parametrize("where", ["a", "b", "c"])
+def test_classify_names_the_parameter_that_is_nan_or_infinite(where):
+    a, b, c = [0.0, 0.5], [0.0, 0.5], 0.0
+    bad = float("nan")
+    args = {"a": ([0.0, bad], b, c), "b": (a, [bad, 0.5], c), "c": (a, b, float("inf"))}[where]
+    name = {"a": "a_2", "b": "b_1", "c": "c"}[where]
+    with pytest.raises(ValueError, match=f"{name} must be a finite number"):
+        classify(*args)

@@ -1,4 +1,4 @@
-"""mupbook.kernels against stored neural-tangents values (tests/data/kernels_reference.npz).
+"""mupbook.kernels against stored neural-tangents values (tests/fixtures/kernels_reference.npz).
 
 The values were written by bench/make_kernels_reference.py with neural-tangents 0.6.5 and
 jax 0.5.3 in float64; this file needs neither. Tolerance 1e-12 relative to the largest
@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from mupbook.kernels import ACTIVATIONS, Kernels, gd_mse_ensemble, mlp_kernels
+from mupbook.kernels import ACTIVATIONS, Kernels, mlp_kernels
+from mupbook.predict import gd_mse_ensemble
 
-REF = dict(np.load(Path(__file__).parent / "data" / "kernels_reference.npz"))
+REF = dict(np.load(Path(__file__).parent / "fixtures" / "kernels_reference.npz"))
 RTOL = 1e-12
 
 

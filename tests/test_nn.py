@@ -66,3 +66,21 @@ def test_bad_input_shape_and_learning_rate_are_refused():
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="learning rate"):
             net.sgd(bad)
+
+
+def test_numpy_integers_are_widths_like_python_integers():
+    import numpy as np
+
+    from mupbook.nn import MuMLP
+
+    a = AbcMLP(np.int64(4), np.int64(8), np.int32(1), "mup", generator=runtime.generator(0))
+    b = AbcMLP(4, 8, 1, "mup", generator=runtime.generator(0))
+    x = torch.randn(3, 4)
+    assert torch.equal(a(x), b(x))
+    assert MuMLP(np.int64(4), np.int64(16), 2, "mup", base_width=np.int64(8)).width == 16
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only message")
+def test_cuda_on_a_cpu_only_machine_is_a_clear_error_not_an_assertion():
+    with pytest.raises(ValueError, match="CUDA is not available here"):
+        AbcMLP(4, 8, 1, "mup", device="cuda")

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Mapping, NamedTuple
 import numpy as np
 import torch
 
-from .. import runtime
+from .. import _checks, runtime
 from . import download
 
 if TYPE_CHECKING:  # Pillow is imported only where images are converted
@@ -479,10 +479,10 @@ def background_classification(
     """
     n_bg = N_CHARACTERS["images_background"]
     num_classes = n_bg if num_classes is None else num_classes
-    _check_positive_int(num_classes, "num_classes")
+    _checks.positive_int(num_classes, "num_classes")
     if num_classes > n_bg:
         raise ValueError(f"num_classes must be at most {n_bg} (the background characters), got {num_classes}")
-    _check_positive_int(train_drawers, "train_drawers")
+    _checks.positive_int(train_drawers, "train_drawers")
     if train_drawers >= N_DRAWERS:
         raise ValueError(f"train_drawers must be below {N_DRAWERS} to leave test drawers, got {train_drawers}")
     keep = (data.split == 0) & (data.char_id <= num_classes)
@@ -621,10 +621,7 @@ class Tasks(NamedTuple):
     drawers: torch.Tensor
 
 
-def _check_positive_int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
+
 
 
 def _rotation_gathers(device: torch.device) -> torch.Tensor:
@@ -653,7 +650,7 @@ def sample_tasks(
     on every device. Images in [0, 1], ink = 1, of floating ``dtype``.
     """
     n_way, k_shot, q_query, batch_size = (
-        _check_positive_int(v, w)
+        _checks.positive_int(v, w)
         for v, w in ((n_way, "n_way"), (k_shot, "k_shot"), (q_query, "q_query"), (batch_size, "batch_size"))
     )
     if n_way > pool.num_classes:

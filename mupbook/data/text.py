@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import runtime
+from .. import _checks, runtime
 from . import download as _download
 
 TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
@@ -164,9 +164,8 @@ def read_tokens(name: str = "auto", *, max_tokens: int | None = None, progress: 
         text = _read_offline(path)
     else:
         text = _read_text8(text8_path(progress=progress))
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, (int, np.integer))
-                                   or max_tokens < 1):
-        raise ValueError(f"max_tokens must be a positive integer or None, got {max_tokens!r}")
+    if max_tokens is not None:
+        max_tokens = _checks.positive_int(max_tokens, "max_tokens")
     tokens = text.split(maxsplit=max_tokens) if max_tokens else text.split()
     if max_tokens is not None and len(tokens) > max_tokens:
         tokens = tokens[:max_tokens]
@@ -216,10 +215,9 @@ def build_vocab(tokens: Sequence[str], min_count: int = 5, max_vocab: int | None
     """Words with count >= ``min_count``, most frequent first, at most ``max_vocab`` of them
     plus those of ``extra_words`` that reach ``min_count`` (e.g. the cities and states of a
     figure); the result is sorted by decreasing count, ties by first occurrence."""
-    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-        raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
-    if max_vocab is not None and (not isinstance(max_vocab, (int, np.integer)) or max_vocab < 2):
-        raise ValueError(f"max_vocab must be an integer >= 2 or None, got {max_vocab!r}")
+    min_count = _checks.positive_int(min_count, "min_count")
+    if max_vocab is not None:
+        max_vocab = _checks.integer(max_vocab, "max_vocab", minimum=2)
     uniq, first, counts = np.unique(np.asarray(tokens), return_index=True, return_counts=True)
     order = np.lexsort((first, -counts))  # by count desc, then first occurrence
     order = order[counts[order] >= min_count]

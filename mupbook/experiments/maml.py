@@ -36,16 +36,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .. import results, runtime
+from .. import _checks, paper, results, runtime
 from ..data import omniglot
 from ..limits import kernel_sgd, linear
+from . import _common
 
 MODELS = ("limit", "finite", *kernel_sgd.KERNELS)
 
@@ -61,14 +62,6 @@ TP4_SETTINGS: dict[int | str, tuple[float, float, float, float]] = {
     8192: (0.1, 1.0, 2.0 ** -5, 1.0),
 }
 
-# TP4, Figure 1 (right) and Table 2: 5-way 1-shot first-order MAML meta-test accuracy (%).
-PAPER_1SHOT: dict[str, float] = {
-    "limit": 66.4, "finite-2": 55.4, "finite-8": 64.5, "finite-32": 66.2, "finite-128": 66.3,
-    "finite-512": 66.4, "finite-2048": 66.4, "finite-8192": 66.4,
-    "relu-nngp": 47.6, "relu-ntk": 47.8, "linear-nngp": 41.7, "linear-ntk": 41.7,
-}
-
-
 def tp4_settings(width: int | None) -> tuple[float, float, float, float]:
     """(meta_lr, s1, s2, beta) TP4 used at ``width`` (None: the limit); other widths take
     the setting of the nearest listed width below them."""
@@ -80,7 +73,7 @@ def tp4_settings(width: int | None) -> tuple[float, float, float, float]:
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(_common.ConfigBase):
     """One MAML run. ``model`` is one of :data:`MODELS`; ``width`` and ``param`` are for
     ``finite``; ``meta_lr``, ``s1``, ``s2``, ``beta`` default to TP4's setting for the width."""
 
@@ -113,31 +106,41 @@ class Config:
     dtype: str = "float64"
     resize: str = "bilinear"
 
-    def resolved(self) -> Config:
-        """The configuration with TP4's per-width defaults filled in, checked."""
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
-        if self.model == "finite" and (self.width is None or self.width < 1):
-            raise ValueError(f"a finite model needs a width >= 1, got {self.width!r}")
-        if self.model != "finite" and self.width is not None:
-            raise ValueError(f"width is only for model='finite', not {self.model!r}")
-        if self.param not in linear.PARAMETRIZATIONS:
-            raise ValueError(f"param must be one of {linear.PARAMETRIZATIONS}, got {self.param!r}")
+    def check(self) -> Config:
+        """The configuration, validated before any work (ValueError naming the field)."""
+        _checks.choice(self.model, MODELS, "model")
+        if self.model == "finite":
+            if self.width is None:
+                raise ValueError("a finite model needs a width (--width)")
+            _checks.positive_int(self.width, "width")
+        elif self.width is not None:
+            raise ValueError(f"width is only for model='finite', not {self.model!r} (drop --width)")
+        _checks.choice(self.param, linear.PARAMETRIZATIONS, "param")
         for what in ("n_way", "k_shot", "q_train", "batch_tasks", "steps", "inner_steps", "val_every",
                      "val_tasks", "test_tasks", "q_eval"):
-            v = getattr(self, what)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{what} must be a positive integer, got {v!r}")
+            _checks.positive_int(getattr(self, what), what)
+        if self.n_way < 2:
+            raise ValueError(f"n_way must be at least 2 classes, got {self.n_way}")
         if self.k_shot + max(self.q_train, self.q_eval) > omniglot.N_DRAWERS:
             raise ValueError(f"k_shot + queries must be <= {omniglot.N_DRAWERS} drawings per class")
         for what in ("inner_lr", "clip", "diverge_factor"):
-            v = getattr(self, what)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"{what} must be a finite number > 0, got {v!r}")
-        if not self.test_inner_steps or any(s < 1 for s in self.test_inner_steps):
-            raise ValueError(f"test_inner_steps must be positive integers, got {self.test_inner_steps!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+            _checks.positive_float(getattr(self, what), what)
+        for what in ("meta_lr", "s1", "s2", "beta"):
+            if getattr(self, what) is not None:
+                _checks.positive_float(getattr(self, what), what)
+        for what in ("sigma_w", "sigma_b", "sigma_v"):
+            _checks.nonnegative_float(getattr(self, what), what)
+        steps = tuple(self.test_inner_steps) if isinstance(self.test_inner_steps, (list, tuple)) else None
+        if not steps or any(not _checks.is_integer(t) or t < 1 for t in steps) or len(set(steps)) != len(steps):
+            raise ValueError(f"test_inner_steps must be distinct positive integers, got {self.test_inner_steps!r}")
+        _checks.seed(self.seed)
+        _checks.choice(self.dtype, ("float32", "float64"), "dtype")
+        _checks.choice(self.resize, omniglot.RESIZES, "resize")
+        return self
+
+    def resolved(self) -> Config:
+        """The configuration, checked, with TP4's per-width defaults filled in."""
+        self.check()
         meta_lr, s1, s2, beta = tp4_settings(self.width if self.model == "finite" else None)
         return dataclasses.replace(
             self,
@@ -154,14 +157,6 @@ class Config:
             return f"{'finite' if self.param == 'mup' else self.param}-{self.width}"
         return self.model
 
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["test_inner_steps"] = list(self.test_inner_steps)
-        return d
-
-    def replace(self, **changes: Any) -> Config:
-        return dataclasses.replace(self, **changes)
-
 
 FULL = Config()
 QUICK = Config(steps=150, val_every=50, val_tasks=64, test_tasks=96, test_inner_steps=(1, 5), q_eval=5)
@@ -171,9 +166,7 @@ CONFIGS = {"quick": QUICK, "full": FULL}
 def config(scale: str | None = None, **changes: Any) -> Config:
     """The quick or full configuration (default: ``MUPBOOK_SCALE``) with ``changes``."""
     scale = runtime.scale() if scale is None else scale
-    if scale not in CONFIGS:
-        raise ValueError(f"scale must be one of {tuple(CONFIGS)}, got {scale!r}")
-    return CONFIGS[scale].replace(**changes)
+    return CONFIGS[_checks.choice(scale, tuple(CONFIGS), "scale")].replace(**changes)
 
 
 # ------------------------------------------------------------------------------ data
@@ -583,16 +576,22 @@ def run_label(r: dict) -> str:
     return f"{r['name']} ({c['n_way']}-way {c['k_shot']}-shot{'' if c['first_order'] else ', second order'})"
 
 
-def load_results(folder: str | Path = "results") -> dict[str, dict]:
-    """Every run recorded in ``folder/maml_*.json``: ``{name: run dict}`` (the first seed of
-    a model under its name, further seeds as ``name/seedS``), with the file's provenance."""
+def load_results(folder: str | Path | None = None) -> dict[str, dict]:
+    """Every recorded ``results/maml*.json``: ``{file stem: document}``
+    (:func:`mupbook.experiments._common.load_results`); :func:`recorded_runs` lists their runs."""
+    return _common.load_results("maml", folder)
+
+
+def recorded_runs(docs: Mapping[str, dict]) -> dict[str, dict]:
+    """The runs of results documents (:func:`load_results`): ``{name: run dict}`` (the first
+    seed of a model under its name, further seeds as ``name/seedS``), each with its file's
+    provenance, file name and inner-step-size search."""
     out: dict[str, dict] = {}
-    for path in sorted(Path(folder).glob("maml_*.json")):
-        doc = results.load(path)
+    for stem, doc in docs.items():
         for r in doc["runs"]:
             label = run_label(r)
             key = label if label not in out else f"{label}/seed{r['config']['seed']}"
-            out[key] = {**r, "provenance": doc["provenance"], "file": path.name,
+            out[key] = {**r, "provenance": doc["provenance"], "file": f"{stem}.json",
                         "inner_lr_search": doc.get("inner_lr_search")}
     return out
 
@@ -633,7 +632,7 @@ def comparison_table(recorded: dict[str, dict]) -> tuple[list[str], list[list[ob
         steps_run = max(len(r["history"]["loss"]) for r in one_shot.values() if r["name"] == name)
         cells = [f"{by_steps[s][name][0]:.1f} ± {by_steps[s][name][1]:.1f}" if name in by_steps[s] else "-"
                  for s in (20, 1)]
-        rows.append([name, PAPER_1SHOT.get(name, "-"), *cells, steps_run, by_steps[20].get(name, (0, 0, 1))[2]])
+        rows.append([name, paper.OMNIGLOT_1SHOT.get(name, "-"), *cells, steps_run, by_steps[20].get(name, (0, 0, 1))[2]])
     return ["model", "paper (%)", "ours, 20 inner steps", "ours, 1 inner step", "meta-steps run", "seeds"], rows
 
 
@@ -652,7 +651,6 @@ def _save_checkpoint(path: Path, cfg: Config, learner: Learner, hist: History, s
 # --------------------------------------------------------------------------- results
 
 
-PAPER_INNER_STEPS = 20  # TP4's meta-test adapts with 20 inner steps (its README)
 
 
 def reproduction_rows(run: Run | dict) -> list[dict]:
@@ -663,7 +661,7 @@ def reproduction_rows(run: Run | dict) -> list[dict]:
     c, h = d["config"], d["history"]
     name = d["name"]
     key = name if c["param"] == "mup" else None
-    paper = PAPER_1SHOT.get(key) if paper_setting(c) and key else None
+    published = paper.OMNIGLOT_1SHOT.get(key) if paper_setting(c) and key else None
     rows = []
     for s, acc in d["test"].items():
         steps = int(s)
@@ -671,12 +669,13 @@ def reproduction_rows(run: Run | dict) -> list[dict]:
                 f"{len(h['loss'])} meta-steps (best validation at {h['best_step']}), {acc['tasks']} test tasks")
         if h["diverged_at"] is not None:
             note += f"; training diverged at step {h['diverged_at']}, best-validation state kept"
-        if paper is not None and steps != PAPER_INNER_STEPS:
-            note += f"; the paper's {paper} % is for {PAPER_INNER_STEPS} inner steps"
+        if published is not None and steps != paper.OMNIGLOT_INNER_STEPS:
+            note += f"; the paper's {published} % is for {paper.OMNIGLOT_INNER_STEPS} inner steps"
         rows.append(results.row(
             f"Omniglot {c['n_way']}-way {c['k_shot']}-shot, {name}, seed {c['seed']}, "
             f"{steps} inner step{'s' if steps > 1 else ''} at test",
-            acc["mean"], paper if steps == PAPER_INNER_STEPS else None, unit="%", note=note, ci95=acc["ci95"]))
+            acc["mean"], published if steps == paper.OMNIGLOT_INNER_STEPS else None, unit="%", note=note,
+            ci95=acc["ci95"]))
     return rows
 
 
@@ -714,10 +713,10 @@ def _parser() -> argparse.ArgumentParser:
                                  description="First- or second-order MAML on Omniglot with 1-hidden-layer linear "
                                              "networks, their muP limit, and ReLU/linear NNGP and NTK limits.")
     ap.add_argument("--model", choices=MODELS, default="limit")
-    ap.add_argument("--width", type=int, nargs="+", help="widths for --model finite (one run each)")
+    ap.add_argument("--width", type=int, nargs="+", help="widths for --model finite only (one run each)")
     ap.add_argument("--param", choices=linear.PARAMETRIZATIONS, default="mup")
-    ap.add_argument("--scale", choices=tuple(CONFIGS), default=None, help="default: MUPBOOK_SCALE, else quick")
-    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed")
+    _common.add_common_arguments(ap, out_help="JSON file (default results/maml_<model>.json)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed (distinct)")
     ap.add_argument("--steps", type=int)
     ap.add_argument("--k-shot", type=int)
     ap.add_argument("--inner-lr", type=float)
@@ -730,58 +729,62 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--inner-lr-search", type=float, nargs="+", default=None,
                     help="candidate inner step sizes, chosen on the validation split first")
     ap.add_argument("--search-steps", type=int, default=1000, help="meta-steps per candidate of the search")
-    ap.add_argument("--out", default=None, help="JSON file (default results/maml_<model>.json)")
     ap.add_argument("--checkpoint", default=None, help="checkpoint file to save to and resume from")
-    ap.add_argument("--device", default=None)
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    ap.add_argument("--no-progress", action="store_true")
     return ap
+
+
+def _configs(args: argparse.Namespace) -> tuple[Config, list[Config]]:
+    """The base configuration and one resolved configuration per (width, seed) of the
+    command line; ValueError for anything that is not allowed."""
+    if args.model != "finite" and args.width is not None:
+        raise ValueError(f"--width is only for --model finite, not --model {args.model}")
+    if args.model == "finite" and not args.width:
+        raise ValueError("--model finite needs --width (one or more widths)")
+    base = config(args.scale, model=args.model, param=args.param).replace(**_common.overrides(args, (
+        "steps", "k_shot", "inner_lr", "meta_lr", "test_tasks", "val_tasks", "val_every", "q_eval")))
+    if args.second_order:
+        base = base.replace(first_order=False)
+    widths = [int(w) for w in _checks.widths(args.width, "--width", minimum_count=1)] if args.width else [None]
+    seeds = _checks.seeds(args.seeds, "--seeds") if args.seeds is not None else (base.seed,)
+    if args.inner_lr_search is not None:
+        cands = [_checks.positive_float(c, "every --inner-lr-search candidate") for c in args.inner_lr_search]
+        if len(set(cands)) != len(cands):
+            raise ValueError(f"--inner-lr-search candidates must be distinct, got {cands}")
+        _checks.positive_int(args.search_steps, "--search-steps")
+    return base, [base.replace(width=w, seed=s).resolved() for w in widths for s in seeds]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
-    base = config(args.scale, model=args.model, param=args.param)
-    changes = {"steps": args.steps, "k_shot": args.k_shot, "inner_lr": args.inner_lr, "meta_lr": args.meta_lr,
-               "test_tasks": args.test_tasks, "val_tasks": args.val_tasks, "val_every": args.val_every,
-               "q_eval": args.q_eval}
-    base = base.replace(**{k: v for k, v in changes.items() if v is not None})
-    if args.second_order:
-        base = base.replace(first_order=False)
-    widths = args.width if args.model == "finite" else [None]
-    if args.model == "finite" and not widths:
-        raise SystemExit("--model finite needs --width")
-    seeds = args.seeds or [base.seed]
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    device = runtime.device(args.device)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    with _common.refused_by(parser):
+        base, configs = _configs(args)
+    name = configs[0].name if len(configs) == 1 else base.replace(width=configs[0].width).name
+    shots = "" if base.k_shot == 1 else f"_{base.k_shot}shot"
+    run_ = _common.start(parser, args, argv, f"results/maml_{name}{shots}.json")
+    device = run_.device
     pools = load_pools(base.resize, device=device)
-    start = time.perf_counter()
     search = None
     if args.inner_lr_search:
-        best_lr, scores = select_inner_lr(base.replace(width=widths[0]), pools, args.inner_lr_search,
-                                          steps=args.search_steps, device=device, progress=not args.no_progress)
+        best_lr, scores = select_inner_lr(configs[0], pools, args.inner_lr_search,
+                                          steps=args.search_steps, device=device, progress=run_.progress)
         print(f"inner step size on validation: {scores} -> {best_lr}", flush=True)
-        base = base.replace(inner_lr=best_lr)
+        configs = [c.replace(inner_lr=best_lr) for c in configs]
         search = {"candidates": [float(x) for x in args.inner_lr_search], "steps": args.search_steps,
                   "best_val": {str(k): v for k, v in scores.items()}, "chosen": best_lr}
     runs = []
-    for w in widths:
-        for s in seeds:
-            cfg = base.replace(width=w, seed=s)
-            ck = None if args.checkpoint is None else f"{args.checkpoint}.{cfg.name}.s{s}"
-            run = train(cfg, pools, device=device, progress=not args.no_progress, checkpoint=ck)
-            runs.append(run)
-            print(f"{cfg.name} seed {s}: " + "; ".join(f"{k} inner steps {v}" for k, v in run.test.items())
-                  + f" ({run.seconds_per_step * 1e3:.1f} ms/step)", flush=True)
-    name = runs[0].cfg.name if len(runs) == 1 else base.replace(width=widths[0]).name
-    shots = "" if base.k_shot == 1 else f"_{base.k_shot}shot"
-    out = Path(args.out or f"results/maml_{name}{shots}.json")
-    doc = results_dict(runs, argv, str(device), time.perf_counter() - start)
+    for cfg in configs:
+        ck = None if args.checkpoint is None else f"{args.checkpoint}.{cfg.name}.s{cfg.seed}"
+        run = train(cfg, pools, device=device, progress=run_.progress, checkpoint=ck)
+        runs.append(run)
+        print(f"{cfg.name} seed {cfg.seed}: " + "; ".join(f"{k} inner steps {v}" for k, v in run.test.items())
+              + f" ({run.seconds_per_step * 1e3:.1f} ms/step)", flush=True)
+    doc = results_dict(runs, argv, str(device), run_.seconds())
     if search is not None:
         doc["inner_lr_search"] = search
-    results.write_json(out, doc)
-    print(f"wrote {out}")
+    _common.write_results(run_.out, doc)
+    print(f"wrote {run_.out}")
     return 0
 
 

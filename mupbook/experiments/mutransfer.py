@@ -36,12 +36,10 @@ those layers set it. The input layer's update changes its output by ``eta * sum|
 which depends on the 784 pixels and not on n, and pulls the optimum back; the 1/n law
 shows only once ``n`` is well above the input layer's share (a few hundred for these
 sparse images; standardized, dense pixels would push it past a thousand).
-Measured, quick configuration, seeds 0, 1, 2 each: Adam under muP, best log2 lr per
-width (128, 512, 2048) ``(-7, -7, -7)`` or ``(-7, -6, -6)`` (one grid step at most),
-under SP ``(-7, -8, -9)`` (two steps). With SGD, SP's readout and hidden NTK terms grow
-like n but the input layer's grows like ``|x|^2`` and still dominates at n <= 2048: SP's
-SGD optimum moves by at most one step there (muP's by at most one too); the full
-configuration (widths to 8192) is where it can move further.
+With SGD, SP's readout and hidden NTK terms grow like n but the input layer's grows like
+``|x|^2`` and still dominates at n <= 2048, so SP's SGD optimum can move only at the full
+configuration's widths. The chapter (and ``results/mutransfer*.json`` once recorded) shows
+where the optima lie; this docstring does not keep measurements.
 
 Vectorization: all learning rates of one width train at once as a batch of
 independent copies of the same initial model (weights (R, fan_out, fan_in), batched
@@ -57,22 +55,20 @@ Command line (writes JSON with the configuration, every loss, and provenance)::
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import math
 import os
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .. import results, runtime
+from .. import _checks, results, runtime
+from . import _common
 from ..data import omniglot
 from ..nn import MuMLP, Scaling
 
@@ -96,28 +92,6 @@ _DERIVATIVES = {
 # ------------------------------------------------------------------------ validation
 
 
-def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{what} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
-    return value
-
-
-def _check_int(value: Any, what: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_widths(widths: Iterable[int]) -> np.ndarray:
-    """At least two distinct positive integer widths, strictly increasing."""
-    ws = list(widths)
-    for w in ws:
-        _check_int(w, "every width")
-    if len(ws) < 2 or any(b <= a for a, b in zip(ws, ws[1:])):
-        raise ValueError(f"widths must be at least two strictly increasing integers, got {ws}")
-    return np.asarray(ws, dtype=np.int64)
-
-
 def check_grid(log2_lrs: Iterable[float]) -> np.ndarray:
     """A learning-rate grid in log2 units: >= 2 finite, strictly increasing, evenly spaced
     values (a constant ratio between neighbours, so that "grid steps" mean something)."""
@@ -133,11 +107,7 @@ def check_grid(log2_lrs: Iterable[float]) -> np.ndarray:
 
 
 def _check_seeds(seeds: Iterable[int]) -> tuple[int, ...]:
-    out = tuple(runtime.check_seed(s) for s in seeds)
-    if not out:
-        raise ValueError("seeds must name at least one seed")
-    if len(set(out)) != len(out):
-        raise ValueError(f"seeds must be distinct, got {list(out)}")
+    out = _checks.seeds(seeds)
     if max(out) >= 2**63 - BATCH_SEED_OFFSET:
         raise ValueError(f"seeds must be below 2**63 - {BATCH_SEED_OFFSET}")
     return out
@@ -145,7 +115,7 @@ def _check_seeds(seeds: Iterable[int]) -> tuple[int, ...]:
 
 def _check_num_classes(num_classes: int | None) -> int:
     c = N_CLASSES if num_classes is None else num_classes
-    if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 2 <= c <= N_CLASSES:
+    if not _checks.is_integer(c) or not 2 <= c <= N_CLASSES:
         raise ValueError(f"num_classes must be an integer in 2..{N_CLASSES} (background characters), "
                          f"got {num_classes!r}")
     return int(c)
@@ -183,16 +153,16 @@ def eval_rows(n_train: int, eval_size: int | None) -> torch.Tensor | None:
     ``eval_size`` rows (drawn from ``generator(0)``, the same for every seed), sorted."""
     if eval_size is None or eval_size >= n_train:
         return None
-    _check_int(eval_size, "eval_size")
+    _checks.positive_int(eval_size, "eval_size")
     return torch.randperm(n_train, generator=runtime.generator(0))[:eval_size].sort().values
 
 
 def batch_order(n_train: int, steps: int, batch_size: int, seed: int) -> torch.Tensor:
     """Minibatch row indices (steps, batch_size): random permutations of ``range(n_train)``
     one after another (each epoch sees every row once), drawn from ``generator(seed)``."""
-    _check_int(n_train, "n_train")
-    _check_int(steps, "steps")
-    _check_int(batch_size, "batch_size")
+    _checks.positive_int(n_train, "n_train")
+    _checks.positive_int(steps, "steps")
+    _checks.positive_int(batch_size, "batch_size")
     if batch_size > n_train:
         raise ValueError(f"batch_size {batch_size} exceeds the {n_train} training images")
     gen = runtime.generator(seed)
@@ -217,7 +187,7 @@ class LrBatch:
 
     def __init__(self, model: MuMLP, optimizer: str, lrs: torch.Tensor | Sequence[float],
                  betas: tuple[float, float] = ADAM_BETAS, eps: float = ADAM_EPS) -> None:
-        _check_choice(optimizer, OPTIMIZERS, "optimizer")
+        _checks.choice(optimizer, OPTIMIZERS, "optimizer")
         if model.activation not in _DERIVATIVES:
             raise ValueError(f"LrBatch supports the activations {sorted(_DERIVATIVES)}, "
                              f"got {model.activation!r}")
@@ -493,14 +463,14 @@ def lr_sweep(
     training losses (over :func:`eval_rows` ``(N, eval_size)``) as a :class:`Sweep`.
     ``data``: loaded Omniglot, a ready :class:`TrainSet`, or None to load Omniglot. ``device=None`` means
     :func:`mupbook.runtime.device`."""
-    _check_choice(param, PARAMS, "param")
-    _check_choice(optimizer, OPTIMIZERS, "optimizer")
-    ws = check_widths(widths)
+    _checks.choice(param, PARAMS, "param")
+    _checks.choice(optimizer, OPTIMIZERS, "optimizer")
+    ws = _checks.widths(widths)
     grid = check_grid(log2_lrs)
-    steps = _check_int(steps, "steps")
-    batch_size = _check_int(batch_size, "batch_size")
-    depth = _check_int(depth, "depth")
-    base_width = _check_int(base_width, "base_width")
+    steps = _checks.positive_int(steps, "steps")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    depth = _checks.positive_int(depth, "depth")
+    base_width = _checks.positive_int(base_width, "base_width")
     seeds = _check_seeds(seeds)
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
@@ -516,7 +486,7 @@ def lr_sweep(
         raise ValueError(f"batch_size {batch_size} exceeds the {N} training images")
     lrs = torch.as_tensor(np.exp2(grid), dtype=torch.float64)
     if eval_size is not None:
-        _check_int(eval_size, "eval_size")
+        _checks.positive_int(eval_size, "eval_size")
     rows = eval_rows(N, eval_size)
     loss = np.full((len(seeds), len(ws), len(grid)), np.nan)
     curves = np.full((len(seeds), len(ws), len(grid), steps), np.nan)
@@ -542,89 +512,11 @@ def lr_sweep(
                   "n_eval": N if rows is None else len(rows)})
 
 
-# ------------------------------------------------------------------------------ plot
-
-
-def plot_sweep(sweeps: Mapping[Any, Sweep] | Sequence[Sweep], axes=None):
-    """One panel per sweep: seed-mean training loss against log2 learning rate, one line per
-    width (light to dark with width), each width's best lr starred. Diverged runs are
-    marked with an ``x`` at the top of the panel in their width's colour (never drawn as
-    a line through NaN); losses above 1.25 ln(C) (worse than chance) are marked with
-    a ``^`` at the top edge. Returns the figure."""
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    from .. import viz
-
-    items = list(sweeps.values()) if isinstance(sweeps, Mapping) else list(sweeps)
-    if not items or not all(isinstance(s, Sweep) for s in items):
-        raise ValueError("plot_sweep needs at least one Sweep (a dict of them or a list)")
-    if axes is None:
-        fig, grid = viz.figure(ncols=len(items), width=3.7, height=3.3)
-        axes = grid[0]
-    else:
-        axes = np.atleast_1d(axes).ravel()
-        if len(axes) < len(items):
-            raise ValueError(f"{len(items)} sweeps need as many axes, got {len(axes)}")
-        fig = axes[0].figure
-    for ax, sweep in zip(axes, items):
-        _plot_one(ax, sweep, plt, Line2D)
-    return fig
-
-
-def _plot_one(ax, sweep: Sweep, plt, Line2D) -> None:
-    x = sweep.log2_lrs
-    mean = sweep.mean_loss()
-    bad = sweep.diverged.any(axis=0)  # (widths, lrs)
-    colors = plt.cm.viridis(np.linspace(0.0, 0.85, len(sweep.widths)))
-    finite = mean[np.isfinite(mean)]
-    cap = 1.25 * math.log(sweep.num_classes)
-    if finite.size:
-        lo, hi = float(finite.min()), float(min(finite.max(), cap))
-        pad = 0.06 * max(hi - lo, 1e-3)
-        ax.set_ylim(lo - pad, hi + 3 * pad)
-    top = ax.get_ylim()[1]
-    edge = ax.get_xaxis_transform()  # x in data units, y in axes units
-    best = sweep.best_lr_index()
-    off_scale = False
-    for j, n in enumerate(sweep.widths):
-        ok = ~bad[j] & np.isfinite(mean[j])
-        shown = ok & (mean[j] <= top)
-        ax.plot(x[ok], np.minimum(mean[j, ok], top), "-", color=colors[j], lw=1.4, label=f"n = {n}")
-        ax.plot(x[shown], mean[j, shown], "o", color=colors[j], ms=3)
-        if (ok & ~shown).any():
-            off_scale = True
-            ax.plot(x[ok & ~shown], np.full((ok & ~shown).sum(), 0.985), "^", color=colors[j],
-                    ms=6, transform=edge, clip_on=False)
-        if bad[j].any():
-            ax.plot(x[bad[j]], np.full(bad[j].sum(), 0.97 - 0.045 * j), "x", color=colors[j],
-                    ms=7, mew=2, transform=edge, clip_on=False)
-        if best[j] >= 0:
-            ax.plot([x[best[j]]], [mean[j, best[j]]], "*", color=colors[j], ms=13,
-                    markeredgecolor="black", markeredgewidth=0.6, zorder=5)
-    try:
-        shift = f"optimum moves {sweep.shift_in_grid_steps()} grid step(s)"
-    except ValueError:
-        shift = "every lr diverged at some width"
-    ax.set_title(f"{sweep.label}: {shift}", fontsize=9.5)
-    ax.set_xlabel(r"$\log_2$ learning rate")
-    ax.set_ylabel("training loss")
-    ax.grid(True, alpha=0.3)
-    handles, _ = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], ls="", marker="*", color="grey", markeredgecolor="black",
-                          ms=10, label="best lr"))
-    if bad.any():
-        handles.append(Line2D([], [], ls="", marker="x", color="grey", mew=2, label="diverged"))
-    if off_scale:
-        handles.append(Line2D([], [], ls="", marker="^", color="grey", label="off scale"))
-    ax.legend(handles=handles, fontsize=7, loc="lower left")
-
-
 # ------------------------------------------------------------------- configurations
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(_common.ConfigBase):
     """One muTransfer experiment: every (param, optimizer) pair over the same widths and
     seeds; ``log2_lrs[optimizer]`` is that optimizer's grid (shared by SP and muP, which
     agree at ``base_width``)."""
@@ -641,15 +533,23 @@ class Config:
     eval_size: int | None = 2048
     dtype: str = "float32"
 
-    def replace(self, **changes: Any) -> Config:
-        """A copy with some fields changed (``widths``, ``steps``, ...)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["log2_lrs"] = {k: list(v) for k, v in self.log2_lrs.items()}
-        d["widths"], d["seeds"] = list(self.widths), list(self.seeds)
-        return d
+    def check(self) -> Config:
+        """The configuration, validated before any work (ValueError naming the field)."""
+        _checks.widths(self.widths)
+        if not isinstance(self.log2_lrs, Mapping) or not self.log2_lrs:
+            raise ValueError(f"log2_lrs must map optimizers to learning-rate grids, got {self.log2_lrs!r}")
+        for opt, grid in self.log2_lrs.items():
+            _checks.choice(opt, OPTIMIZERS, "every optimizer of log2_lrs")
+            check_grid(grid)
+        for name in ("steps", "batch_size", "depth", "base_width"):
+            _checks.positive_int(getattr(self, name), name)
+        _check_num_classes(self.num_classes)
+        _check_seeds(self.seeds)
+        _checks.seed(self.split_seed, "split_seed")
+        if self.eval_size is not None:
+            _checks.positive_int(self.eval_size, "eval_size")
+        _checks.choice(self.dtype, ("float32", "float64"), "dtype")
+        return self
 
 
 #: CPU-sized (about 40 s for all four sweeps on 2 cores): 100 characters (1500 training
@@ -671,7 +571,7 @@ CONFIGS = {"quick": QUICK, "full": FULL}
 def config(scale: str | None = None) -> Config:
     """:data:`QUICK` or :data:`FULL`; ``None`` follows ``MUPBOOK_SCALE``."""
     scale = runtime.scale() if scale is None else scale
-    return CONFIGS[_check_choice(scale, tuple(CONFIGS), "scale")]
+    return CONFIGS[_checks.choice(scale, tuple(CONFIGS), "scale")]
 
 
 def run(cfg: Config, *, data: omniglot.Omniglot | None = None,
@@ -681,10 +581,11 @@ def run(cfg: Config, *, data: omniglot.Omniglot | None = None,
     the configuration ``cfg``; returns ``{(param, optimizer): Sweep}``."""
     if not isinstance(cfg, Config):
         raise ValueError(f"cfg must be a Config (e.g. QUICK or FULL), got {type(cfg).__name__}")
+    cfg.check()
     combos = [(p, o) for o in OPTIMIZERS for p in PARAMS] if combos is None else list(combos)
     for p, o in combos:
-        _check_choice(p, PARAMS, "param")
-        _check_choice(o, OPTIMIZERS, "optimizer")
+        _checks.choice(p, PARAMS, "param")
+        _checks.choice(o, OPTIMIZERS, "optimizer")
         if o not in cfg.log2_lrs:
             raise ValueError(f"the configuration has no learning-rate grid for {o!r}")
     dtype = {"float32": torch.float32, "float64": torch.float64}.get(cfg.dtype)
@@ -720,10 +621,14 @@ def results_dict(sweeps: Mapping[tuple[str, str], Sweep], cfg: Config, *, argv: 
     }
 
 
-def load_results(path: str | os.PathLike) -> dict[tuple[str, str], Sweep]:
-    """The sweeps of a JSON file written by :func:`main`, as ``{(param, optimizer): Sweep}``."""
-    with open(path) as f:
-        doc = json.load(f)
+def load_results(folder: str | os.PathLike | None = None) -> dict[str, dict]:
+    """Every recorded ``results/mutransfer*.json``: ``{file stem: document}``
+    (:func:`mupbook.experiments._common.load_results`); :func:`sweeps` reads one."""
+    return _common.load_results("mutransfer", folder)
+
+
+def sweeps(doc: Mapping) -> dict[tuple[str, str], Sweep]:
+    """The sweeps of a results document, as ``{(param, optimizer): Sweep}``."""
     return {(d["param"], d["optimizer"]): Sweep.from_dict(d) for d in doc["sweeps"].values()}
 
 
@@ -732,42 +637,30 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m mupbook.experiments.mutransfer",
         description="muTransfer on Omniglot: learning-rate sweeps of MLPs under SP and muP with "
                     "SGD and Adam across widths; writes every loss and provenance to JSON.")
-    ap.add_argument("--scale", choices=tuple(CONFIGS), default=None,
-                    help="configuration size (default: MUPBOOK_SCALE, else quick)")
-    ap.add_argument("--out", default="results/mutransfer.json", help="JSON file to write")
-    ap.add_argument("--plot", default=None, help="also save the figure here (e.g. a .png)")
-    ap.add_argument("--widths", type=int, nargs="+", help="override the widths")
+    _common.add_common_arguments(ap, out_help="JSON file to write (default results/mutransfer.json)")
+    ap.add_argument("--widths", type=int, nargs="+", help="override the widths (strictly increasing)")
     ap.add_argument("--steps", type=int, help="override the number of training steps")
-    ap.add_argument("--seeds", type=int, nargs="+", help="override the seeds")
+    ap.add_argument("--seeds", type=int, nargs="+", help="override the seeds (distinct)")
     ap.add_argument("--num-classes", type=int, help="override the number of characters")
     ap.add_argument("--batch-size", type=int, help="override the batch size")
-    ap.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: MUPBOOK_DEVICE)")
-    ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run a configuration and write ``--out`` (JSON). Returns 0."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
-    cfg = config(args.scale)
-    overrides = {"widths": None if args.widths is None else tuple(args.widths), "steps": args.steps,
-                 "seeds": None if args.seeds is None else tuple(args.seeds),
-                 "num_classes": args.num_classes, "batch_size": args.batch_size}
-    cfg = cfg.replace(**{k: v for k, v in overrides.items() if v is not None})
-    start = time.perf_counter()
-    sweeps = run(cfg, device=args.device, progress=not args.no_progress)
-    seconds = time.perf_counter() - start
-    doc = results_dict(sweeps, cfg, argv=argv, device=args.device, seconds=seconds)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    results.write_json(out, doc)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    with _common.refused_by(parser):
+        cfg = config(args.scale).replace(
+            **_common.overrides(args, ("widths", "steps", "seeds", "num_classes", "batch_size")))
+    run_ = _common.start(parser, args, argv, "results/mutransfer.json", cfg.check)
+    result = run(cfg, device=run_.device, progress=run_.progress)
+    doc = results_dict(result, cfg, argv=argv, device=run_.device, seconds=run_.seconds())
+    _common.write_results(run_.out, doc)
     for key, s in doc["summary"].items():
         print(f"{key:10s} best log2 lr per width {s['best_log2_lr']}  shift {s['shift_in_grid_steps']}")
-    print(f"wrote {out} ({seconds:.1f} s)")
-    if args.plot:
-        plot_sweep(sweeps).savefig(args.plot, dpi=150)
-        print(f"wrote {args.plot}")
+    print(f"wrote {run_.out} ({run_.seconds():.1f} s)")
     return 0
 
 

@@ -38,25 +38,21 @@ Command line (writes ``results/word2vec_<config>.json``, with provenance)::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .. import results, runtime
+from .. import _checks, paper, results, runtime
 from ..data import text, words
+from . import _common
 
-#: The paper's analogy accuracies (%), TP4 Figure 5 / Table: text8 after 15 epochs, fil9 after 5.
-PAPER_TEXT8 = {"64": 33.35, "256": 41.58, "1024": 42.56, "limit": 43.3, "ntk": 0.0}
-PAPER_FIL9 = {"64": 44.39, "256": 54.23, "1024": 55.67, "limit": 56.42}
 STORAGES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 MIN_LR_RATIO = 1e-4
 
@@ -394,7 +390,7 @@ def city_state_projection(emb: torch.Tensor, vocab: text.Vocab) -> Projection:
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(_common.ConfigBase):
     """One Word2Vec experiment: corpus and vocabulary, models, recipe, training sizes."""
 
     corpus: str = "auto"
@@ -418,25 +414,26 @@ class Config:
     seed: int = 0
     restrict: int = text.ANALOGY_RESTRICT
 
-    def replace(self, **changes: Any) -> Config:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["widths"] = list(self.widths)
-        return d
-
     def check(self) -> Config:
+        """The configuration, validated before any work (ValueError naming the field)."""
         recipe(self.recipe)
-        if self.corpus not in text.CORPORA:
-            raise ValueError(f"corpus must be one of {', '.join(text.CORPORA)}, got {self.corpus!r}")
-        if self.storage not in STORAGES:
-            raise ValueError(f"storage must be one of {', '.join(STORAGES)}, got {self.storage!r}")
-        if any(int(w) < 1 for w in self.widths):
-            raise ValueError(f"widths must be positive, got {self.widths}")
-        for k in ("epochs", "window", "batch_size", "limit_batch_size"):
-            if int(getattr(self, k)) < 1:
-                raise ValueError(f"{k} must be >= 1, got {getattr(self, k)}")
+        _checks.choice(self.corpus, text.CORPORA, "corpus")
+        _checks.choice(self.storage, tuple(STORAGES), "storage")
+        if self.widths:
+            _checks.widths(self.widths, minimum_count=1)
+        if not (self.widths or self.limit or self.ntk):
+            raise ValueError("nothing to train: give widths, or keep the muP or NTK limit")
+        for k in ("epochs", "window", "negatives", "batch_size", "limit_batch_size", "min_count", "restrict"):
+            _checks.positive_int(getattr(self, k), k)
+        for k in ("max_tokens", "max_vocab"):
+            if getattr(self, k) is not None:
+                _checks.positive_int(getattr(self, k), k)
+        if self.lr is not None:
+            _checks.positive_float(self.lr, "lr")
+        if self.weight_decay is not None:
+            _checks.nonnegative_float(self.weight_decay, "weight_decay")
+        _checks.probability(self.sample, "sample")
+        _checks.seed(self.seed)
         return self
 
 
@@ -554,16 +551,16 @@ def results_dict(r: Run, *, argv: Sequence[str] = (), device: str | None = None,
     text8 = r.corpus == "text8" and r.config.max_vocab is None and r.config.max_tokens is None
     rows = []
     for key, m in r.models.items():
-        paper = PAPER_TEXT8.get(key)
+        published = paper.WORD2VEC_TEXT8.get(key)
         note = (f"{r.corpus} corpus, V = {len(r.vocab):,}, {r.config.epochs} epochs, "
                 f"{m.accuracy.questions:,} of {r.analogies.total:,} questions in vocabulary")
         if not text8:
-            note += (f"; the paper's {paper} is for text8 (17M tokens, full vocabulary, 15 epochs), "
-                     "a different corpus" if paper is not None else "")
-            paper = None
+            note += (f"; the paper's {published} is for text8 (17M tokens, full vocabulary, 15 epochs), "
+                     "a different corpus" if published is not None else "")
+            published = None
         elif r.config.epochs != 15:
             note += f"; the paper trains 15 epochs, this run {r.config.epochs}"
-        rows.append(results.row(f"Word2Vec analogy accuracy, {m.label}", m.accuracy.accuracy, paper,
+        rows.append(results.row(f"Word2Vec analogy accuracy, {m.label}", m.accuracy.accuracy, published,
                                 unit="%", note=note))
     return {
         "experiment": "word2vec",
@@ -574,7 +571,7 @@ def results_dict(r: Run, *, argv: Sequence[str] = (), device: str | None = None,
                    "questions_total": r.analogies.total},
         "models": {k: m.summary() for k, m in r.models.items()},
         "pca": {k: m.projection.to_dict() for k, m in r.models.items() if m.projection is not None},
-        "paper": {"text8": PAPER_TEXT8, "fil9": PAPER_FIL9},
+        "paper": {"text8": paper.WORD2VEC_TEXT8, "fil9": paper.WORD2VEC_FIL9},
         "provenance": results.provenance("mupbook.experiments.word2vec", argv, seeds=[r.config.seed],
                                          device=device, seconds=seconds),
     }
@@ -613,14 +610,10 @@ def orthonormal_equivalence(vocab_size: int = 40, width: int = 120, *, tokens: i
 # ------------------------------------------------------------------ saved results
 
 
-def load_results(name: str = "offline") -> dict | None:
-    """``results/word2vec_<name>.json`` (looked for in ``results/`` and ``../results/``),
-    validated; None when there is no such file (e.g. on Colab)."""
-    for folder in (Path("results"), Path("..") / "results"):
-        path = folder / f"word2vec_{name}.json"
-        if path.is_file():
-            return results.load(path)
-    return None
+def load_results(folder: str | Path | None = None) -> dict[str, dict]:
+    """Every recorded ``results/word2vec*.json``: ``{file stem: document}`` (e.g.
+    ``"word2vec_offline"``); ``{}`` where there is no results folder (e.g. on Colab)."""
+    return _common.load_results("word2vec", folder)
 
 
 def accuracy_points(doc_or_run: Mapping | Run) -> dict[str, float]:
@@ -640,80 +633,6 @@ def neighbours_table(r: Run, word: str, k: int = 6) -> list[list[str]]:
             for m in r.models.values()]
 
 
-def neighbours_explorer(r: Run, words_to_offer: Sequence[str] | None = None, k: int = 6):
-    """A dropdown of words; shows each model's nearest neighbours of the chosen word."""
-    import ipywidgets as W
-    from IPython.display import display
-
-    from .. import viz
-
-    if words_to_offer is None:
-        cities, states = words.cities_and_states()
-        common = [w for w in ("king", "man", "woman", "good", "war", "music", "city", "state", "film")
-                  if w in r.vocab]
-        words_to_offer = common + [w for w in cities + states if w in r.vocab]
-    pick = W.Dropdown(options=list(words_to_offer), description="word")
-    out = W.Output()
-
-    def show(*_):
-        out.clear_output(wait=True)
-        with out:
-            display(viz.table(["model", f"nearest {k} words (cosine)"], neighbours_table(r, pick.value, k)))
-
-    pick.observe(show, names="value")
-    show()
-    display(W.VBox([pick, out]))
-
-
-# ------------------------------------------------------------------------- plots
-
-
-def plot_pca(projections: Mapping[str, Projection | Mapping], axes=None, titles: Mapping[str, str] | None = None):
-    """Side-by-side PCA scatters (cities vs states), separation score in each title."""
-    import matplotlib.pyplot as plt
-
-    items = list(projections.items())
-    if axes is None:
-        _, axes = plt.subplots(1, len(items), figsize=(4.2 * len(items), 4.0), squeeze=False)
-        axes = axes[0]
-    for ax, (key, p) in zip(axes, items):
-        if isinstance(p, Mapping):
-            p = Projection(list(p["words"]), np.array(p["is_city"], dtype=bool), np.array(p["xy"]),
-                           float(p["separation"]))
-        for flag, color, name in ((True, "tab:blue", "city"), (False, "tab:red", "state")):
-            m = p.is_city == flag
-            ax.scatter(p.xy[m, 0], p.xy[m, 1], s=14, c=color, label=name)
-            for (x, y), w in zip(p.xy[m], np.array(p.words)[m]):
-                ax.annotate(w, (x, y), fontsize=6, alpha=0.7)
-        title = (titles or {}).get(key, key)
-        ax.set_title(f"{title}\nseparation {p.score:.0f}%", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[0].legend(fontsize=7, loc="best")
-    return axes[0].figure
-
-
-def plot_accuracy(points: Mapping[str, Mapping[str, float]], axes=None):
-    """Analogy accuracy against width, one line per source (``{"ours": {"64": acc, ...,
-    "limit": acc}, ...}``); each source's limit is a dashed horizontal line."""
-    import matplotlib.pyplot as plt
-
-    ax = axes if axes is not None else plt.subplots(figsize=(5.2, 3.6))[1]
-    for i, (name, pts) in enumerate(points.items()):
-        color = f"C{i}"
-        ws = sorted(int(k) for k in pts if k.isdigit())
-        ax.plot(ws, [pts[str(w)] for w in ws], "o-", color=color, label=f"{name}: finite width")
-        if "limit" in pts:
-            ax.axhline(pts["limit"], ls="--", color=color, label=f"{name}: μP limit")
-        if "ntk" in pts:
-            ax.axhline(pts["ntk"], ls=":", color=color, alpha=0.6, label=f"{name}: NTK limit")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("width n")
-    ax.set_ylabel("analogy accuracy (%)")
-    ax.legend(fontsize=7)
-    return ax.figure
-
-
 # --------------------------------------------------------------------- command line
 
 
@@ -722,12 +641,13 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Word2Vec at finite width, the muP limit and the NTK limit.")
     p.add_argument("--config", default=None, choices=sorted(CONFIGS),
                    help="named configuration (default: quick or full by MUPBOOK_SCALE)")
-    p.add_argument("--out", default=None, help="results JSON (default results/word2vec_<config>.json)")
+    _common.add_common_arguments(p, scale=False,
+                                 out_help="results JSON (default results/word2vec_<config>.json)")
     p.add_argument("--corpus", choices=text.CORPORA)
     p.add_argument("--max-vocab", type=int)
     p.add_argument("--full-vocab", action="store_true", help="no vocabulary cap")
     p.add_argument("--max-tokens", type=int)
-    p.add_argument("--widths", type=int, nargs="+")
+    p.add_argument("--widths", type=int, nargs="+", help="finite widths (strictly increasing)")
     p.add_argument("--no-limit", action="store_true")
     p.add_argument("--no-ntk", action="store_true")
     p.add_argument("--recipe", choices=sorted(RECIPES))
@@ -737,47 +657,35 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit-batch-size", type=int)
     p.add_argument("--storage", choices=sorted(STORAGES))
     p.add_argument("--seed", type=int)
-    p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--plot", default=None, help="also save the PCA figure here (PNG)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a configuration and write its results JSON. Returns 0."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    a = _parser().parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
+    parser = _parser()
+    a = parser.parse_args(argv)
     name = a.config or runtime.scale()
-    cfg = config(name)
-    changes = {"corpus": a.corpus, "max_vocab": a.max_vocab, "max_tokens": a.max_tokens,
-               "widths": None if a.widths is None else tuple(a.widths), "recipe": a.recipe,
-               "epochs": a.epochs, "lr": a.lr, "batch_size": a.batch_size,
-               "limit_batch_size": a.limit_batch_size, "storage": a.storage, "seed": a.seed}
-    cfg = cfg.replace(**{k: v for k, v in changes.items() if v is not None})
-    if a.full_vocab:
-        cfg = cfg.replace(max_vocab=None)
-    if a.no_limit:
-        cfg = cfg.replace(limit=False)
-    if a.no_ntk:
-        cfg = cfg.replace(ntk=False)
-    start = time.perf_counter()
-    r = run(cfg, device=a.device, progress=not a.no_progress)
-    seconds = time.perf_counter() - start
-    doc = results_dict(r, argv=argv, device=a.device, seconds=seconds)
-    out = Path(a.out or f"results/word2vec_{'text8' if name == 'full' else name}.json")
-    results.write_json(out, doc)
+    with _common.refused_by(parser):
+        cfg = config(name).replace(**_common.overrides(a, (
+            "corpus", "max_vocab", "max_tokens", "widths", "recipe", "epochs", "lr", "batch_size",
+            "limit_batch_size", "storage", "seed")))
+        if a.full_vocab:
+            cfg = cfg.replace(max_vocab=None)
+        if a.no_limit:
+            cfg = cfg.replace(limit=False)
+        if a.no_ntk:
+            cfg = cfg.replace(ntk=False)
+    default_out = f"results/word2vec_{'text8' if name == 'full' else name}.json"
+    run_ = _common.start(parser, a, argv, default_out, cfg.check)
+    r = run(cfg, device=run_.device, progress=run_.progress)
+    doc = results_dict(r, argv=argv, device=str(run_.device), seconds=run_.seconds())
+    _common.write_results(run_.out, doc)
     for m in r.models.values():
         sep = "-" if m.projection is None else f"{m.projection.score:.0f}%"
         print(f"{m.label:32s} analogy {m.accuracy.accuracy:6.2f}% ({m.accuracy.correct}/{m.accuracy.questions})"
               f"  cities/states separation {sep}  {m.stats.words_per_second:,.0f} words/s")
-    print(f"wrote {out} ({seconds:.1f} s)")
-    if a.plot:
-        plot_pca({k: m.projection for k, m in r.models.items() if m.projection is not None},
-                 titles={k: m.label for k, m in r.models.items()}).savefig(a.plot, dpi=150)
-        print(f"wrote {a.plot}")
+    print(f"wrote {run_.out} ({run_.seconds():.1f} s)")
     return 0
 
 

@@ -33,22 +33,9 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .. import runtime
+from .. import _checks, runtime
 
 PARAMETRIZATIONS = ("mup", "ntp", "sp")
-
-
-def _check_dim(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return value
-
-
-def _check_scale(value: float, what: str) -> float:
-    v = float(value)
-    if not v == v or v < 0 or v == float("inf"):
-        raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
-    return v
 
 
 @dataclass(frozen=True)
@@ -108,7 +95,7 @@ class Linear1LP:
         """
         if self.kind != "limit":
             raise ValueError(f"only the muP limit can be sampled, this network is {self.kind!r}")
-        n = _check_dim(n, "width n")
+        n = _checks.positive_int(n, "width n")
         gen = runtime.generator(generator) if isinstance(generator, int) else generator
         m = self.width
         omega = torch.randn(n, m, generator=gen, dtype=torch.float64).to(self.W1.device, self.W1.dtype)
@@ -134,8 +121,8 @@ def mup_limit(d: int, c: int, *, s1: float = 1.0, s2: float = 2.0 ** -5, beta: f
     with ``sigma1 = s1``, ``sigma2 = s2``, ``bias_alpha = beta``). Learning rates: the same
     for every tensor. Returns float64 tensors by default (exactness is the point).
     """
-    d, c = _check_dim(d, "d (input dimension)"), _check_dim(c, "c (number of outputs)")
-    s1, s2, beta = _check_scale(s1, "s1"), _check_scale(s2, "s2"), _check_scale(beta, "beta")
+    d, c = _checks.positive_int(d, "d (input dimension)"), _checks.positive_int(c, "c (number of outputs)")
+    s1, s2, beta = _checks.nonnegative_float(s1, "s1"), _checks.nonnegative_float(s2, "s2"), _checks.nonnegative_float(beta, "beta")
     if not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating point dtype, got {dtype}")
     dev = runtime.device(None if device is None else str(device))
@@ -160,8 +147,8 @@ def finite(d: int, c: int, width: int, *, param: str = "mup", generator: torch.G
     """
     if param not in PARAMETRIZATIONS:
         raise ValueError(f"param must be one of {PARAMETRIZATIONS}, got {param!r}")
-    width = _check_dim(width, "width")
-    base = width if base_width is None else _check_dim(base_width, "base_width")
+    width = _checks.positive_int(width, "width")
+    base = width if base_width is None else _checks.positive_int(base_width, "base_width")
     net = mup_limit(d, c, s1=s1, s2=s2, beta=beta, dtype=dtype, device=device).sample(width, generator)
     if param == "mup":
         return net

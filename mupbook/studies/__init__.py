@@ -1,0 +1,15 @@
+"""The code behind single chapters' demonstrations, one study per module.
+
+* :mod:`~mupbook.studies.cancellation` (chapter 1): square-root cancellation against the
+  law of large numbers, in real networks after one SGD step;
+* :mod:`~mupbook.studies.vector_matrix` (chapter 3): the four sums of vector-like and
+  matrix-like contractions, and Adam's updates per parameter kind;
+* :mod:`~mupbook.studies.movement` (chapters 1, 2, 4): how far features and kernels move
+  during training, one teacher set-up (:class:`~mupbook.studies.movement.Teacher`);
+* :mod:`~mupbook.studies.kernel_regression` (chapter 2): kernel predictors beside finite
+  networks trained by gradient descent;
+* :mod:`~mupbook.studies.coord_check` (chapter 5): coordinate checks.
+
+Import the modules directly (``from mupbook.studies import movement``); this file imports
+nothing.
+"""

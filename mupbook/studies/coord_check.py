@@ -1,0 +1,191 @@
+"""Coordinate checks (TP5 section 7, Figure 5): do activations keep their size as width grows?
+
+Train the same model at several widths for a few steps and record, for every layer
+and step, the mean absolute coordinate of its activations and of their change since
+initialization. Under muP every curve is flat in width (log-log slope 0); a slope
+> 0 is a blow-up that a wider model would turn into divergence; a slope < 0 is a
+layer that stops learning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .. import _checks, runtime
+from ..fit import loglog_slope
+from ..nn import MuMLP, ScaledMLP
+
+ModelFactory = Callable[[int, torch.Generator], ScaledMLP]
+#: The optimizers a coordinate check can run (each model's ``.sgd(lr)`` / ``.adam(lr)``).
+OPTIMIZERS = ("sgd", "adam")
+
+
+def toy_batch(batch: int = 64, d_in: int = 32, d_out: int = 4, seed: int = 0,
+              dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed regression batch for coordinate checks: ``x ~ N(0, I)`` (batch, d_in),
+    targets ``y = 1 + N(0, 1/4)`` (batch, d_out).
+
+    The targets' nonzero mean matters: the first update's output change sums
+    ``K(x, x_b) (f_0(x_b) - y_b)`` over the batch. ``f_0`` is correlated across inputs,
+    so its part adds coherently; zero-mean targets would partly cancel, leaving the
+    muP output at init (size ``n^-1/2``) to dominate the first steps at small widths.
+    """
+    gen = runtime.generator(seed)
+    x = torch.randn(batch, d_in, generator=gen, dtype=dtype)
+    return x, 1.0 + 0.5 * torch.randn(batch, d_out, generator=gen, dtype=dtype)
+
+
+@dataclass
+class CoordCheck:
+    """Mean |coordinate| per (seed, width, step, layer): ``size`` of the activations and
+    ``delta`` of their change since init; step 0 is initialization, step t is after t
+    optimizer steps. ``layers`` names the columns: ``x^1 .. x^L`` and ``output``.
+    Runs whose loss turned non-finite are marked in ``diverged`` (seed, width) and hold NaN."""
+
+    widths: np.ndarray
+    layers: list[str]
+    size: np.ndarray
+    delta: np.ndarray
+    diverged: np.ndarray
+    label: str
+
+    @property
+    def steps(self) -> int:
+        return self.size.shape[2] - 1
+
+    def mean(self, kind: Literal["size", "delta"]) -> np.ndarray:
+        """Geometric mean over seeds, shape (widths, steps + 1, layers)."""
+        values = {"size": self.size, "delta": self.delta}[kind]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.exp(np.log(values).mean(axis=0))
+
+    def slopes(self, kind: Literal["size", "delta"]) -> np.ndarray:
+        """Log-log slope against width, shape (steps + 1, layers); NaN where undefined
+        (a diverged width, or a change that is exactly zero, as at step 0)."""
+        mean = self.mean(kind)
+        out = np.full(mean.shape[1:], np.nan)
+        for t in range(mean.shape[1]):
+            for k in range(mean.shape[2]):
+                ok = np.isfinite(mean[:, t, k]) & (mean[:, t, k] > 0)
+                if ok.sum() >= 2:
+                    out[t, k] = loglog_slope(self.widths[ok], mean[ok, t, k]).slope
+        return out
+
+
+def coord_check(
+    make_model: ModelFactory,
+    widths: Sequence[int],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int = 5,
+    optimizer: Literal["sgd", "adam"] = "sgd",
+    lr: float = 0.1,
+    seeds: Sequence[int] = (0,),
+    loss: Literal["mse", "xent"] = "mse",
+    label: str = "",
+    progress: bool = True,
+) -> CoordCheck:
+    """Run a coordinate check. ``make_model(width, generator)`` builds the model;
+    ``x`` (B, d_in) and ``y`` ((B, d_out) targets for ``mse``, (B,) class indices for
+    ``xent``) are one fixed batch, trained on for ``steps`` full-batch steps."""
+    ws = _checks.widths(widths)
+    steps = _checks.positive_int(steps, "steps")
+    seeds = _checks.seeds(seeds)
+    _checks.choice(optimizer, OPTIMIZERS, "optimizer")
+    lr = _checks.positive_float(lr, "lr")
+    _checks.choice(loss, ("mse", "xent"), "loss")
+    if x.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"x must be (batch, d_in) and y must have the same batch size; got "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+    size = delta = None
+    diverged = np.zeros((len(seeds), len(ws)), dtype=bool)
+    bar = tqdm(total=len(seeds) * len(ws), desc=f"coord check {label}".strip(),
+               disable=not progress, leave=False)
+    for i, seed in enumerate(seeds):
+        for j, n in enumerate(ws):
+            model = make_model(int(n), runtime.generator(seed * 100_003 + j))
+            p0 = next(model.parameters())
+            xb, yb = x.to(p0.device, p0.dtype), y.to(p0.device)
+            if loss == "mse":
+                yb = yb.to(p0.dtype)
+            opt = model.sgd(lr) if optimizer == "sgd" else model.adam(lr)
+            records = _train_and_record(model, opt, xb, yb, steps, loss)
+            if records is None:
+                diverged[i, j] = True
+                bar.update()
+                continue
+            s, d = records
+            if size is None:
+                shape = (len(seeds), len(ws), steps + 1, s.shape[1])
+                size, delta = np.full(shape, np.nan), np.full(shape, np.nan)
+            size[i, j], delta[i, j] = s, d
+            bar.update()
+    bar.close()
+    if size is None:
+        raise FloatingPointError(f"every run diverged (lr={lr}); lower the learning rate")
+    L = size.shape[-1] - 1
+    return CoordCheck(ws, [f"x^{l}" for l in range(1, L + 1)] + ["output"], size, delta, diverged,
+                      label)
+
+
+def _train_and_record(model: ScaledMLP, opt: torch.optim.Optimizer, x: torch.Tensor,
+                      y: torch.Tensor, steps: int, loss: str
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sizes (steps + 1, layers) of activations and of their change; None if it diverged.
+
+    One forward pass per step: the pass that computes step t's loss also records the
+    activations after t - 1 updates."""
+    size = delta = None
+    init: list[torch.Tensor] = []
+    for t in range(steps + 1):
+        out, feats = model(x, return_features=True)
+        acts = [f.detach() for f in feats] + [out.detach()]
+        if t == 0:
+            init = acts
+            size = np.zeros((steps + 1, len(acts)))
+            delta = np.zeros((steps + 1, len(acts)))
+        size[t] = [a.abs().mean().item() for a in acts]
+        delta[t] = [(a - a0).abs().mean().item() for a, a0 in zip(acts, init)]
+        if not np.all(np.isfinite(size[t])):
+            return None
+        if t == steps:
+            break
+        value = ((out - y).pow(2).mean() / 2 if loss == "mse"
+                 else torch.nn.functional.cross_entropy(out, y))
+        if not torch.isfinite(value):
+            return None
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+    return size, delta
+
+
+def mlp_coord_check(
+    param: Literal["mup", "sp"],
+    optimizer: Literal["sgd", "adam"],
+    lr: float,
+    widths: Sequence[int] = (64, 128, 256, 512, 1024, 2048),
+    *,
+    steps: int = 5,
+    seeds: Sequence[int] = (0, 1, 2),
+    depth: int = 2,
+    base_width: int = 16,
+    progress: bool = True,
+) -> CoordCheck:
+    """The book's standard coordinate check: a ``MuMLP`` (32 inputs, 4 outputs, ReLU,
+    biases) in muP or SP on :func:`toy_batch`, float32.
+
+    The base width (16) lies below the sweep so that every width is "wide": at the
+    base width muP is SP, whose outputs at init are of order one.
+    """
+    make = lambda n, g: MuMLP(32, n, 4, param, depth=depth, base_width=base_width,  # noqa: E731
+                              generator=g)
+    return coord_check(make, widths, *toy_batch(64, 32, 4, seed=0), steps=steps,
+                       optimizer=optimizer, lr=lr, seeds=seeds, label=f"{param} {optimizer}",
+                       progress=progress)

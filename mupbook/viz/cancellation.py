@@ -1,0 +1,27 @@
+"""Figures of square-root cancellation (chapter 1): the coordinates of ``W x``, ``dW x`` and ``dW x~``."""
+
+from __future__ import annotations
+
+from ..studies import cancellation
+from . import figure, histograms
+
+
+def plot_coordinates(width: int = 1024, lr: float = 1.0, seed: int = 0):
+    """Histograms of the coordinates of ``W x``, ``dW x`` and ``dW x~`` for one network."""
+    data = cancellation.coordinates(width, lr=lr, seed=seed)
+    # Units whose ReLU is off get no gradient: their update is exactly 0 in both
+    # update panels. Leave them out so the histograms show the spread of the rest.
+    active = data["dW x (correlated)"] != 0
+    shown = {k: (v if k.startswith("W x") else v[active]) for k, v in data.items()}
+    fig, axes = figure(ncols=3, width=3.6, height=3.0)
+    histograms(axes[0], shown)
+    # Same x-range on both update panels: the independent one is visibly narrower.
+    lim = float(abs(shown["dW x (correlated)"]).max(initial=0.0)) * 1.05 or 1.0
+    for ax in axes[0, 1:]:
+        ax.set_xlim(-lim, lim)
+    fig.suptitle(f"width n = {width}, lr = {lr:g} (muP, one SGD step); "
+                 f"{int((~active).sum())} units with inactive ReLU (update exactly 0) not shown",
+                 fontsize=10)
+    return fig
+
+
