@@ -411,3 +411,29 @@ def test_run_writes_a_valid_results_file(monkeypatch, tmp_path):
     back = results.load(out)
     assert all(row["paper"] is None for row in back["reproduction"])  # not text8: never beside the paper
     assert len(back["reproduction"]) == 3
+
+
+# ------------------------------------------------------- corpora too small to train on
+
+
+TRAIN_KW = {"epochs": 1, "lr": 0.05, "weight_decay": 0.0, "divide_input": True, "window": 2, "negatives": 2,
+            "progress": False}
+
+
+@pytest.mark.parametrize("tokens", [["w0"], ["w0", *["unknown"] * (text.SENTENCE_LENGTH - 1), "w1"], []])
+def test_a_corpus_without_one_training_position_is_an_error_before_training(tokens):
+    vocab = text.build_vocab(toy_tokens(2000), min_count=1)
+    corpus = text.encode(tokens, vocab)
+    assert text.training_positions(corpus) == 0
+    with pytest.raises(ValueError, match=r"no CBOW training position.*in-vocabulary tokens.*at least two"):
+        w2v.train(w2v.CBOW.finite(len(vocab), 4), corpus, **TRAIN_KW)
+    with pytest.raises(ValueError, match="no CBOW training position"):
+        w2v.run(w2v.QUICK.replace(widths=(4,)), corpus=corpus, device="cpu", progress=False)
+
+
+def test_an_epoch_that_subsampling_empties_is_an_error_not_a_zero_loss():
+    vocab = text.build_vocab(toy_tokens(2000), min_count=1)
+    corpus = text.encode(["w0", "w1", "w0"], vocab)
+    assert text.training_positions(corpus) == 3
+    with pytest.raises(ValueError, match=r"epoch 1 trained no position: subsampling .* kept 0 of 3 tokens"):
+        w2v.train(w2v.CBOW.finite(len(vocab), 4), corpus, sample=1e-12, **TRAIN_KW)

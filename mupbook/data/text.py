@@ -269,6 +269,29 @@ def encode(tokens: Sequence[str], vocab: Vocab, name: str = "corpus") -> Corpus:
     return Corpus(name, vocab, raw[pos], pos // SENTENCE_LENGTH, len(tokens))
 
 
+def training_positions(corpus: Corpus) -> int:
+    """Positions that have a context at any window >= 1 (before subsampling): the tokens
+    whose sentence holds at least one other in-vocabulary token."""
+    if len(corpus) == 0:
+        return 0
+    starts = np.flatnonzero(np.r_[True, corpus.sentence[1:] != corpus.sentence[:-1], True])
+    sizes = np.diff(starts)
+    return int(sizes[sizes >= 2].sum())
+
+
+def check_trainable(corpus: Corpus) -> int:
+    """The number of training positions of ``corpus``; a ValueError that says what is
+    needed when there is none (CBOW would train nothing and report a loss of 0)."""
+    n = training_positions(corpus)
+    if n == 0:
+        raise ValueError(
+            f"the {corpus.name} corpus gives no CBOW training position: {len(corpus):,} in-vocabulary "
+            f"tokens out of {corpus.raw_tokens:,} read, and a position needs at least two of them in "
+            f"one sentence ({SENTENCE_LENGTH:,} raw tokens). Use more tokens (max_tokens), a lower "
+            "min_count or a larger vocabulary.")
+    return n
+
+
 def load_corpus(name: str = "auto", *, min_count: int = 5, max_vocab: int | None = None,
                 max_tokens: int | None = None, extra_words: Sequence[str] = (),
                 progress: bool = True) -> Corpus:

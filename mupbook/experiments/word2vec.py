@@ -250,12 +250,15 @@ def train(model: CBOW, corpus: text.Corpus, *, epochs: int, lr: float, weight_de
           batch_size: int = 1024, seed: int = 0, progress: bool = True, desc: str = "word2vec") -> TrainStats:
     """Train ``model`` for ``epochs`` passes over ``corpus`` (subsampled anew each epoch).
 
-    The same ``seed`` gives every model the same subsampling, windows and negatives.
+    The same ``seed`` gives every model the same subsampling, windows and negatives. A
+    corpus with no training position, or an epoch that subsampling leaves without one, is
+    a ValueError (not a loss of 0).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if negatives < 0:
         raise ValueError(f"negatives must be >= 0, got {negatives}")
+    text.check_trainable(corpus)
     dev = model.inp.device
     rng = np.random.default_rng(seed)
     gen = runtime.generator(seed + 1)
@@ -281,7 +284,12 @@ def train(model: CBOW, corpus: text.Corpus, *, epochs: int, lr: float, weight_de
                 if bar.n and (time.perf_counter() - start) > 0:
                     bar.set_postfix_str(f"{bar.n / (time.perf_counter() - start):,.0f} words/s", refresh=False)
             bar.update(corpus.raw_tokens - done)
-            losses.append(total / max(seen, 1))
+            if seen == 0:
+                raise ValueError(
+                    f"epoch {epoch + 1} trained no position: subsampling (sample={sample}) kept {len(ids):,} of "
+                    f"{len(corpus):,} tokens and none has a context. Use sample=0 (keep every token) or a "
+                    "larger corpus.")
+            losses.append(total / seen)
             if not math.isfinite(losses[-1]):
                 raise FloatingPointError(f"the loss diverged in epoch {epoch + 1}; lower lr or batch_size")
     seconds = time.perf_counter() - start
@@ -514,6 +522,7 @@ def run(cfg: Config, *, corpus: text.Corpus | None = None, device: str | torch.d
         extra = [*cities, *states] if cfg.figure_words else []
         corpus = text.load_corpus(cfg.corpus, min_count=cfg.min_count, max_vocab=cfg.max_vocab,
                                   max_tokens=cfg.max_tokens, extra_words=extra, progress=progress)
+    text.check_trainable(corpus)
     V = len(corpus.vocab)
     qs = text.analogies(corpus.vocab, cfg.restrict)
     if (cfg.limit or cfg.ntk):
