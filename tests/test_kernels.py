@@ -538,3 +538,46 @@ def test_bad_predictor_inputs_raise_value_error(change, match):
             get=args["get"], nngp_test_test=args["ktt"], learning_rate=args["learning_rate"],
             diag_reg=args["diag_reg"],
         )
+
+
+# ----------------------------------------------------------------------------- overflow
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_inputs_that_overflow_float64_are_an_error_naming_the_inputs(activation):
+    x = _rand(30, 3, 4) * 1e80  # |x|^2 / d ~ 1e160: squares of variances overflow
+    with pytest.raises(OverflowError, match=r"overflows float64 at the inputs.*rescale the inputs"):
+        mlp_kernels(x, depth=2, activation=activation)
+    with pytest.raises(OverflowError, match="at the inputs"):
+        mlp_kernels(_rand(31, 2, 4), x, depth=1, activation=activation)
+
+
+def test_deep_relu_networks_with_w_std_above_sqrt2_overflow_with_an_error_naming_the_layer():
+    x = _rand(32, 3, 4)
+    with pytest.raises(OverflowError, match=r"hidden layer \d+ of 600.*w_std\*\*2 / 2 = 2.*w_std <= sqrt\(2\)"):
+        mlp_kernels(x, depth=600, w_std=2.0)
+    k = mlp_kernels(x, depth=400, w_std=2.0)  # large but representable
+    assert bool(torch.isfinite(k.nngp).all() and torch.isfinite(k.ntk).all())
+
+
+def test_deep_linear_networks_overflow_with_an_error_naming_the_layer():
+    with pytest.raises(OverflowError, match=r"hidden layer \d+ of 1000 \(linear\).*w_std\*\*2 = 4"):
+        mlp_kernels(_rand(33, 3, 4), depth=1000, activation="linear", w_std=2.0)
+
+
+def test_tp4_kernels_of_inputs_that_overflow_are_an_error():
+    with pytest.raises(OverflowError, match=r"tp4_relu_1lp_kernels overflows float64.*rescale the inputs"):
+        tp4_relu_1lp_kernels(_rand(34, 3, 4) * 1e80)
+    with pytest.raises(OverflowError, match="overflows float64"):
+        tp4_relu_1lp_kernels(_rand(34, 3, 4), sigma_v=1e160)
+
+
+def test_predictions_that_overflow_are_an_error_not_inf():
+    tiny = torch.eye(3, dtype=F64) * 1e-300
+    with pytest.raises(OverflowError, match="prediction is not finite.*rescale"):
+        nngp_posterior(tiny, tiny[:2], torch.full((3,), 1e10, dtype=F64))
+
+
+def test_weight_scales_whose_square_overflows_are_an_overflow_error_not_a_raw_one():
+    with pytest.raises(OverflowError, match="hidden layer 1 of 2"):
+        mlp_kernels(_rand(35, 3, 4), depth=2, w_std=1e160)
