@@ -577,3 +577,30 @@ def test_truncated_full_res_file_says_what_to_do(monkeypatch, tmp_path):
     np.savez(tmp_path / "omniglot" / O.FULL_RES_FILE, images_packed=np.zeros((10, 1379), np.uint8))
     with pytest.raises(ValueError, match="images_packed should be uint8"):
         O.load_omniglot(resize="bilinear", progress=False)
+
+
+# ----------------------------------------------------------- indices are never wrapped
+
+
+def _tiny_pool(classes: int = 3) -> O.FewShotPool:
+    images = torch.zeros(classes * 20, 784, dtype=torch.uint8)
+    return O.FewShotPool(images, torch.arange(classes * 20).reshape(classes, 20),
+                         torch.zeros(classes, dtype=torch.int64), tuple(f"A/character{c:02d}/rot000" for c in range(classes)))
+
+
+@pytest.mark.parametrize("bad", [-1, 3, 10**12])
+def test_class_images_refuses_a_class_outside_the_pool(bad):
+    pool = _tiny_pool()
+    assert pool.class_images(2).shape == (20, 28, 28)
+    with pytest.raises(ValueError, match=r"class must be in 0\.\.2 \(the 3 classes of the pool\), got " + str(bad)):
+        pool.class_images(bad)
+
+
+def test_subset_refuses_rows_outside_the_data_instead_of_wrapping():
+    data = O.from_arrays(_small_good_arrays())
+    assert len(data.subset(torch.tensor([0, 99]))) == 2
+    for bad in (torch.tensor([0, -1]), torch.tensor([100])):
+        with pytest.raises(ValueError, match=r"rows must be in 0\.\.99 \(the 100 drawings\)"):
+            data.subset(bad)
+    with pytest.raises(ValueError, match="mask of 99 entries.*100 drawings"):
+        data.subset(torch.ones(99, dtype=torch.bool))

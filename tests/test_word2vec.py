@@ -437,3 +437,12 @@ def test_an_epoch_that_subsampling_empties_is_an_error_not_a_zero_loss():
     assert text.training_positions(corpus) == 3
     with pytest.raises(ValueError, match=r"epoch 1 trained no position: subsampling .* kept 0 of 3 tokens"):
         w2v.train(w2v.CBOW.finite(len(vocab), 4), corpus, sample=1e-12, **TRAIN_KW)
+
+
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_analogy_questions_with_ids_outside_the_restricted_vocabulary_are_refused(bad):
+    emb = torch.eye(8)
+    with pytest.raises(ValueError, match=r"word ids in 0\.\.4 \(the restrict=5 words searched\), got " + str(bad)):
+        w2v.predict_analogies(emb, np.array([[0, 1, 2, 3], [0, 1, bad, 3]]), restrict=5)
+    with pytest.raises(ValueError, match=r"questions must be \(Q, 4\)"):
+        w2v.predict_analogies(emb, np.array([0, 1, 2, 3]), restrict=5)

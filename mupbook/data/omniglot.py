@@ -105,8 +105,17 @@ class Omniglot:
         return self._replace_images(self.images.reshape(len(self), SIDE, SIDE))
 
     def subset(self, rows: torch.Tensor) -> Omniglot:
-        """The drawings at ``rows`` (an index or boolean mask over N)."""
-        rows = rows.to(self.char_id.device)
+        """The drawings at ``rows`` (integer rows in 0..N-1, never wrapped, or a boolean mask over N)."""
+        rows = torch.as_tensor(rows).to(self.char_id.device)
+        n = len(self)
+        if rows.dtype == torch.bool:
+            if rows.shape != (n,):
+                raise ValueError(f"a boolean mask of {rows.numel()} entries cannot select among the {n} drawings")
+        elif rows.dtype.is_floating_point or rows.dtype.is_complex:
+            raise ValueError(f"rows must be integer indices or a boolean mask, got {rows.dtype}")
+        elif rows.numel() and (int(rows.min()) < 0 or int(rows.max()) >= n):
+            bad = int(rows.min()) if int(rows.min()) < 0 else int(rows.max())
+            raise ValueError(f"rows must be in 0..{n - 1} (the {n} drawings), got {bad}")
         return Omniglot(
             self.images[rows], *(getattr(self, k)[rows] for k in _META_KEYS),
             alphabet_names=self.alphabet_names,
@@ -564,7 +573,10 @@ class FewShotPool:
         return self.rows.shape[0]
 
     def class_images(self, c: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """The 20 drawings of class ``c``, rotated: (20, 28, 28) in [0, 1]."""
+        """The 20 drawings of class ``c`` (0..num_classes-1), rotated: (20, 28, 28) in [0, 1]."""
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < self.num_classes:
+            raise ValueError(f"class must be in 0..{self.num_classes - 1} (the {self.num_classes} classes of the "
+                             f"pool), got {c!r}")
         base = self.images[self.rows[c]].reshape(N_DRAWERS, SIDE, SIDE).to(dtype) / 255
         return torch.rot90(base, int(self.rotation[c]), dims=(-2, -1))
 

@@ -316,9 +316,16 @@ def _unit_rows(emb: torch.Tensor) -> torch.Tensor:
 
 def predict_analogies(emb: torch.Tensor, questions: np.ndarray, restrict: int, chunk: int = 512) -> np.ndarray:
     """For each (a, b, c, .) the word d maximizing cos(d, b - a + c) (unit vectors), over
-    the first ``restrict`` words, a, b and c excluded (3CosAdd, as word2vec and gensim)."""
+    the first ``restrict`` words, a, b and c excluded (3CosAdd, as word2vec and gensim).
+    ``questions`` (Q, 4) word ids in ``0..restrict-1`` (never wrapped)."""
     w = _unit_rows(emb[:restrict])
     q = torch.as_tensor(questions, device=w.device)
+    if q.ndim != 2 or q.shape[1] != 4 or q.dtype.is_floating_point or q.dtype == torch.bool:
+        raise ValueError(f"questions must be (Q, 4) integer word ids, got {q.dtype} {tuple(q.shape)}")
+    n = w.shape[0]
+    if q.numel() and (int(q.min()) < 0 or int(q.max()) >= n):
+        bad = int(q.min()) if int(q.min()) < 0 else int(q.max())
+        raise ValueError(f"questions must hold word ids in 0..{n - 1} (the restrict={n} words searched), got {bad}")
     out = []
     for s in range(0, len(q), chunk):
         a, b, c = q[s:s + chunk, 0], q[s:s + chunk, 1], q[s:s + chunk, 2]
