@@ -344,6 +344,9 @@ def test_offline_corpus_needs_the_data_folder(monkeypatch, tmp_path):
 
 
 def test_offline_corpus_is_read_and_a_corrupt_one_is_a_clear_error(monkeypatch, tmp_path):
+    from mupbook.data import offline
+
+    monkeypatch.setattr(offline, "verify", lambda path, key, **kw: path)  # the checks behind the digest
     (tmp_path / "text").mkdir()
     monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
     with gzip.open(tmp_path / "text" / text.OFFLINE_FILE, "wt") as f:
@@ -360,6 +363,12 @@ def test_truncated_text8_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
     with zipfile.ZipFile(tmp_path / "text" / "text8.zip", "w") as zf:
         zf.writestr("text8", " anarchism originated as a term")
+    with pytest.raises(ValueError, match=r"not the official text/text8\.zip: it has \d+ bytes, the official "
+                                         r"file 31,344,016.*unset MUPBOOK_DATA"):
+        text.read_tokens("text8")
+    from mupbook.data import offline
+
+    monkeypatch.setattr(offline, "verify", lambda path, key, **kw: path)  # the checks behind the digest
     with pytest.raises(ValueError, match="truncated or not text8"):
         text.read_tokens("text8")
     (tmp_path / "text" / "text8.zip").write_bytes(b"PK broken")
@@ -446,3 +455,51 @@ def test_analogy_questions_with_ids_outside_the_restricted_vocabulary_are_refuse
         w2v.predict_analogies(emb, np.array([[0, 1, 2, 3], [0, 1, bad, 3]]), restrict=5)
     with pytest.raises(ValueError, match=r"questions must be \(Q, 4\)"):
         w2v.predict_analogies(emb, np.array([0, 1, 2, 3]), restrict=5)
+
+
+# -------------------------------------------------- offline files: sizes and digests pinned
+
+
+def test_a_cut_analogy_file_is_refused_naming_how_many_questions_it_holds(monkeypatch, tmp_path):
+    from offline_copy import offline_copy, real_data_folder
+
+    lines = (real_data_folder() / "text" / text.ANALOGY_FILE).read_text().splitlines()
+    kept, n = [], 0
+    for line in lines:
+        n += not line.startswith(":")
+        if n > 5000:
+            break
+        kept.append(line)
+    monkeypatch.setenv("MUPBOOK_DATA", str(offline_copy(tmp_path, "text/questions-words.txt",
+                                                        ("\n".join(kept) + "\n").encode())))
+    with pytest.raises(ValueError, match=r"questions-words\.txt is not the official text/questions-words\.txt: "
+                                         r"it has [\d,]+ bytes, the official file 603,955; it holds 5,000 of the "
+                                         r"19,544 questions.*Re-copy.*unset MUPBOOK_DATA"):
+        text.analogies(text.build_vocab(toy_tokens(2000), min_count=1))
+
+
+def test_a_shortened_offline_corpus_is_refused_naming_its_token_count(monkeypatch, tmp_path):
+    from offline_copy import offline_copy, real_data_folder
+
+    with gzip.open(real_data_folder() / "text" / text.OFFLINE_FILE, "rt") as f:
+        start = f.read(100_000).split()[:1000]
+    monkeypatch.setenv("MUPBOOK_DATA", str(offline_copy(tmp_path, "text/offline_corpus.txt.gz",
+                                                        gzip.compress(" ".join(start).encode()))))
+    with pytest.raises(ValueError, match=r"not the official text/offline_corpus\.txt\.gz: it has [\d,]+ bytes.*"
+                                         r"it holds 1,000 tokens, the official corpus 2,274,475"):
+        text.read_tokens("offline", max_tokens=10)
+
+
+def test_offline_files_are_hashed_once_per_process(monkeypatch, tmp_path):
+    from offline_copy import real_data_folder
+
+    from mupbook.data import download, offline
+
+    monkeypatch.setenv("MUPBOOK_DATA", str(real_data_folder()))
+    monkeypatch.setattr(offline, "_digests", {})
+    calls = []
+    real_digest = download.file_digest
+    monkeypatch.setattr(download, "file_digest", lambda path, alg: calls.append(path) or real_digest(path, alg))
+    assert text.analogy_path() == text.analogy_path()
+    assert len(calls) == 1
+    assert offline.FILES["text/questions-words.txt"][1] == text.ANALOGY_SHA256

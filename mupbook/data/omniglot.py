@@ -3,7 +3,8 @@
 Two sources give the same arrays:
 
 * ``MUPBOOK_DATA`` set: ``$MUPBOOK_DATA/omniglot/omniglot28.npz`` (the offline data
-  folder); a missing or corrupt file is an error that says what to do.
+  folder); a missing file, or one whose size or SHA-256 is not the pinned one
+  (:mod:`mupbook.data.offline`), is an error that says what to do.
 * ``MUPBOOK_DATA`` unset: the user cache folder (``~/.cache/mupbook/omniglot``). On
   first use the two official zips are downloaded from GitHub, md5-checked, converted
   once to ``omniglot28.npz`` (written atomically, then the zips are deleted).
@@ -44,7 +45,7 @@ import numpy as np
 import torch
 
 from .. import runtime
-from . import download
+from . import download, offline
 
 if TYPE_CHECKING:  # Pillow is imported only where images are converted
     from PIL import Image as PILImage
@@ -220,7 +221,7 @@ def _data_file(name: str, *, progress: bool) -> Path:
                 f"offline data folder that holds omniglot/{name}, or unset MUPBOOK_DATA "
                 f"to download the official Omniglot zips into {runtime.user_cache_dir() / 'omniglot'}."
             )
-        return path
+        return offline.verify(path, f"omniglot/{name}")
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         build_cache(folder, progress=progress)
@@ -541,9 +542,9 @@ def _split_text(filename: str) -> str:
     if shipped.is_file():
         return shipped.read_text(encoding="ascii")
     if _offline_folder_set():
-        offline = runtime.data_dir("omniglot") / "splits" / filename
-        if offline.is_file():
-            return offline.read_text(encoding="ascii")
+        copy = runtime.data_dir("omniglot") / "splits" / filename
+        if copy.is_file():
+            return offline.verify(copy, f"omniglot/splits/{filename}").read_text(encoding="ascii")
     raise FileNotFoundError(
         f"the split file {filename} is missing from the mupbook package (mupbook/data/splits/); "
         "reinstall mupbook, or set MUPBOOK_DATA to the offline data folder that has omniglot/splits/"

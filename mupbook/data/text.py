@@ -11,6 +11,10 @@ Two corpora, one interface (:func:`load_corpus`):
   format), which exists only in the offline data folder of the development machines.
 * ``"auto"``: the offline corpus when it is there, else text8.
 
+Every file read from the offline folder, and text8 wherever it is found, must have its
+pinned size and SHA-256 (:mod:`mupbook.data.offline`): a cut or altered copy is an error
+that names the file and what to do.
+
 word2vec's conventions, followed here (and by gensim): the vocabulary keeps words seen at
 least ``min_count`` times, most frequent first (``max_vocab`` keeps only the first ones);
 tokens outside it are dropped *before* windows are formed; the corpus is cut into
@@ -37,6 +41,7 @@ import torch
 
 from .. import runtime
 from . import download as _download
+from . import offline
 
 TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
 #: sha256 and size of text8.zip and of its one member ``text8`` (as pinned by many
@@ -91,22 +96,39 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Pat
 
 
 def text8_path(*, progress: bool = True) -> Path:
-    """``text8.zip`` (or an unzipped ``text8``): offline folder, cache, else downloaded."""
+    """``text8.zip`` (or an unzipped ``text8``): offline folder, cache, else downloaded;
+    a copy found is checked (size, SHA-256) once per process."""
+    pins = {"text8.zip": (TEXT8_ZIP_BYTES, TEXT8_ZIP_SHA256), "text8": (TEXT8_BYTES, TEXT8_SHA256)}
     for folder in (_offline_folder(), _cache_folder()):
         if folder is None:
             continue
         for name in ("text8.zip", "text8"):
             if (folder / name).is_file():
-                return folder / name
+                advice = (offline.OFFLINE_ADVICE if folder != _cache_folder()
+                          else f"Delete {folder / name} and run again: it is downloaded anew.")
+                return offline.verify(folder / name, f"text/{name}", expected=pins[name], advice=advice)
     return download(TEXT8_URL, _cache_folder() / "text8.zip", TEXT8_ZIP_SHA256, progress=progress)
 
 
 def analogy_path(*, progress: bool = True) -> Path:
-    """``questions-words.txt``: the offline folder when set, else the cache (downloaded)."""
-    offline = _offline_folder()
-    if offline is not None and (offline / ANALOGY_FILE).is_file():
-        return offline / ANALOGY_FILE
+    """``questions-words.txt``: the offline folder when set (checked: size, SHA-256), else
+    the cache (downloaded and checked)."""
+    folder = _offline_folder()
+    if folder is not None and (folder / ANALOGY_FILE).is_file():
+        return offline.verify(folder / ANALOGY_FILE, f"text/{ANALOGY_FILE}", describe=_count_questions)
     return download(ANALOGY_URL, _cache_folder() / ANALOGY_FILE, ANALOGY_SHA256, progress=progress)
+
+
+def _count_questions(path: Path) -> str:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    n = sum(1 for line in lines if line.strip() and not line.startswith(":"))
+    return f"it holds {n:,} of the {ANALOGY_QUESTIONS:,} questions"
+
+
+def _count_tokens(path: Path) -> str:
+    with gzip.open(path, "rb") as f:
+        n = len(f.read().split())
+    return f"it holds {n:,} tokens, the official corpus {OFFLINE_TOKENS:,}"
 
 
 def _read_text8(path: Path) -> str:
@@ -161,7 +183,7 @@ def read_tokens(name: str = "auto", *, max_tokens: int | None = None, progress: 
         if not path.is_file():
             raise FileNotFoundError(f"MUPBOOK_DATA is set but {path} does not exist; point MUPBOOK_DATA "
                                     "at the offline data folder, or use corpus='text8'")
-        text = _read_offline(path)
+        text = _read_offline(offline.verify(path, f"text/{OFFLINE_FILE}", describe=_count_tokens))
     else:
         text = _read_text8(text8_path(progress=progress))
     if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, (int, np.integer))
