@@ -223,8 +223,7 @@ def _data_file(name: str, *, progress: bool) -> Path:
             )
         return offline.verify(path, f"omniglot/{name}")
     if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        build_cache(folder, progress=progress)
+        build_cache(runtime.cache_dir("omniglot"), progress=progress)
     return path
 
 
