@@ -113,3 +113,18 @@ def test_state_of_another_id_range_is_refused():
     other = KernelMachine(Kernel("relu-ntk"), 12, 3, capacity=10, num_ids=5)
     with pytest.raises(ValueError, match="ids in \\[0, 10\\).*this machine's are ids in \\[0, 5\\)"):
         other.load_state(m.state())
+
+
+def test_non_finite_points_or_coefficients_are_refused_not_added():
+    m = KernelMachine(Kernel("relu-ntk"), 12, 2, capacity=4)
+    with pytest.raises(ValueError, match="coefficients have non-finite entries"):
+        m.add(_x(1), torch.full((1, 2), float("nan")))
+    with pytest.raises(ValueError, match="points have non-finite entries"):
+        m.add(_x(1) * float("inf"), torch.ones(1, 2))
+    assert m.count == 0
+
+
+@pytest.mark.parametrize("name", ["linear-nngp", "linear-ntk"])
+def test_linear_kernels_refuse_non_finite_points_like_the_relu_ones(name):
+    with pytest.raises(ValueError, match="non-finite"):
+        Kernel(name)(_x(2) * float("nan"), _x(3))

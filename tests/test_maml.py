@@ -332,3 +332,27 @@ def test_checkpoints_of_an_old_or_unknown_format_are_refused_with_advice(tmp_pat
     torch.save({"format": 99, "step": 1}, future)
     with pytest.raises(ValueError, match="format 99.*reads format 1.*delete it"):
         maml.train(_tiny(steps=2), _fake_pools(), progress=False, checkpoint=future)
+
+
+def test_a_run_tested_on_one_task_writes_its_results_without_an_interval(tmp_path):
+    run = maml.Run(maml.Config(test_tasks=1).resolved(), maml.History(loss=[1.0], best_step=1),
+                   {1: maml.summarize(np.array([0.6]))}, 1.0, 1.0)
+    doc = results.load(results.write_json(tmp_path / "m.json", maml.results_dict([run], [], "cpu", 1.0)))
+    assert doc["runs"][0]["test"]["1"]["ci95"] is None and "ci95" not in doc["reproduction"][0]
+    assert np.isnan(run.test[1].ci95) and "1 tasks" in str(run.test[1])
+
+
+def test_summarizing_no_accuracies_or_non_finite_ones_is_an_error():
+    with pytest.raises(ValueError, match="no task accuracies"):
+        maml.summarize(np.array([]))
+    with pytest.raises(ValueError, match="not finite"):
+        maml.summarize(np.array([0.5, np.nan]))
+
+
+def test_a_kernel_meta_step_with_a_non_finite_loss_leaves_the_function_unchanged():
+    t = _tasks(seed=4)
+    learner = maml.KernelLearner(Kernel("relu-ntk"), D, C, capacity=500, num_ids=None)
+    learner.machine.add(t.query_x[0], torch.tensor([[1e308, -1e308, 0.0]], dtype=torch.float64).expand(4, C))
+    cfg = maml.Config(model="relu-ntk", n_way=C).resolved()
+    loss, _ = learner.meta_step(t, cfg)
+    assert not np.isfinite(loss) and learner.machine.count == 4  # training marks it as diverged

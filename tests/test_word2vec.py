@@ -503,3 +503,27 @@ def test_offline_files_are_hashed_once_per_process(monkeypatch, tmp_path):
     assert text.analogy_path() == text.analogy_path()
     assert len(calls) == 1
     assert offline.FILES["text/questions-words.txt"][1] == text.ANALOGY_SHA256
+
+
+def test_non_finite_embeddings_are_an_error_not_an_accuracy():
+    qs = text.Analogies(np.array([[0, 1, 2, 3]]), np.array([0]), ("s",), 1, 0, 5)
+    with pytest.raises(ValueError, match="embeddings have non-finite entries"):
+        w2v.analogy_accuracy(torch.full((5, 3), float("nan")), qs)
+    vocab = text.Vocab(("a", "b", "c"), np.array([3, 2, 1]))
+    with pytest.raises(ValueError, match="embeddings have non-finite entries"):
+        w2v.nearest(torch.full((3, 2), float("inf")), vocab, "a", 2)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        w2v.nearest(torch.rand(3, 2), vocab, "a", 0)
+
+
+def test_linear_probe_refuses_non_finite_or_too_few_points():
+    with pytest.raises(ValueError, match="non-finite"):
+        w2v.loo_linear_probe(np.array([[np.nan, 1.0], [1.0, 2.0], [3.0, 4.0]]), np.array([1, 0, 1]))
+    with pytest.raises(ValueError, match="at least 2 points"):
+        w2v.loo_linear_probe(np.zeros((1, 2)), np.array([1]))
+
+
+@pytest.mark.parametrize("p", [np.zeros(3), np.array([np.nan, 1.0]), np.array([-1.0, 2.0]), np.zeros(0)])
+def test_alias_tables_refuse_what_is_not_a_distribution(p):
+    with pytest.raises(ValueError, match="finite, >= 0 and not all 0"):
+        text.alias_tables(p)

@@ -430,6 +430,8 @@ def alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Walker alias tables of a distribution ``p`` (V,): ``keep`` (V,) float64, ``alias`` (V,)
     int64, such that ``P(i) = (keep[i] + sum_{j: alias[j] = i} (1 - keep[j])) / V`` (Vose)."""
     p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 1 or not np.isfinite(p).all() or (p < 0).any() or not p.sum() > 0:
+        raise ValueError(f"p must be 1-D weights that are finite, >= 0 and not all 0, got {p!r:.200}")
     V = len(p)
     scaled = p * (V / p.sum())
     keep = np.ones(V)

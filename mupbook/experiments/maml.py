@@ -342,10 +342,13 @@ class KernelLearner:
             points = torch.cat([xs, xq], dim=1)
             coefs = torch.cat([gs, gq], dim=1)
             ids = torch.cat([ids_s, ids_q], dim=1)
+        mean_loss = float(loss.detach()) / logits.shape[0]
+        if not math.isfinite(mean_loss):  # diverged: leave f as it is (train() stops and restores the best)
+            return mean_loss, float("nan")
         norm = float(self.machine.rkhs_norm(points, coefs))
         scale = min(1.0, cfg.clip / norm) if norm > 0 else 1.0
         self.machine.add(points, -cfg.meta_lr * scale * coefs.detach(), ids)
-        return float(loss.detach()) / logits.shape[0], norm
+        return mean_loss, norm
 
     def state(self) -> dict:
         return self.machine.state()
@@ -417,11 +420,15 @@ class Accuracy:
     """Meta-test accuracy over tasks: mean and the half-width of a 95% interval (in %)."""
 
     mean: float
-    ci95: float
+    ci95: float  # nan for a single task (no interval); recorded as null
     tasks: int
 
     def __str__(self) -> str:
         return f"{self.mean:.2f} ± {self.ci95:.2f} % ({self.tasks} tasks)"
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the interval of a single task (nan) is ``None``."""
+        return {"mean": self.mean, "ci95": self.ci95 if math.isfinite(self.ci95) else None, "tasks": self.tasks}
 
 
 def task_accuracies(learner: Learner, pool: omniglot.FewShotPool, cfg: Config, *, tasks: int, inner_steps: int,
@@ -439,8 +446,14 @@ def task_accuracies(learner: Learner, pool: omniglot.FewShotPool, cfg: Config, *
 
 
 def summarize(acc: np.ndarray) -> Accuracy:
-    """Mean and 95% interval (1.96 standard errors over tasks) of per-task accuracies, in %."""
+    """Mean and 95% interval (1.96 standard errors over tasks) of per-task accuracies, in %
+    (the interval of a single task is nan); no accuracies, or non-finite ones, are an error."""
+    acc = np.asarray(acc, dtype=float)
     n = len(acc)
+    if n == 0:
+        raise ValueError("no task accuracies to summarize: test or validate on at least one task")
+    if not np.isfinite(acc).all():
+        raise ValueError(f"task accuracies are not finite ({int((~np.isfinite(acc)).sum())} of {n})")
     se = float(acc.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
     return Accuracy(100 * float(acc.mean()), 100 * 1.96 * se, n)
 
@@ -478,7 +491,7 @@ class Run:
                 "history": {"loss": h.loss, "grad_norm": h.grad_norm, "val_steps": h.val_steps,
                             "val_acc": h.val_acc, "diverged_at": h.diverged_at, "best_step": h.best_step,
                             "best_val": h.best_val},
-                "test": {str(k): dataclasses.asdict(v) for k, v in self.test.items()},
+                "test": {str(k): v.to_dict() for k, v in self.test.items()},
                 "seconds": self.seconds, "seconds_per_step": self.seconds_per_step}
 
 
@@ -635,7 +648,8 @@ def accuracy_table(runs: dict[str, dict], inner_steps: int) -> dict[str, tuple[f
         if len(means) > 1:
             table[name] = (float(means.mean()), float(1.96 * means.std(ddof=1) / math.sqrt(len(means))), len(means))
         else:
-            table[name] = (float(means[0]), float(accs[0]["ci95"]), 1)
+            ci = accs[0]["ci95"]
+            table[name] = (float(means[0]), float("nan") if ci is None else float(ci), 1)
     return table
 
 

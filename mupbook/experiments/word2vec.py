@@ -310,7 +310,11 @@ class Accuracy:
 
 
 def _unit_rows(emb: torch.Tensor) -> torch.Tensor:
+    """Rows scaled to unit length (zero rows stay zero); non-finite embeddings are an error."""
     emb = emb.float()
+    if not bool(torch.isfinite(emb).all()):
+        raise ValueError("the embeddings have non-finite entries (nan or inf): training diverged; lower lr "
+                         "or batch_size")
     return emb / emb.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
@@ -350,6 +354,8 @@ def analogy_accuracy(emb: torch.Tensor, qs: text.Analogies) -> Accuracy:
 
 def nearest(emb: torch.Tensor, vocab: text.Vocab, word: str, k: int = 8) -> list[tuple[str, float]]:
     """The ``k`` nearest words to ``word`` by cosine (itself excluded)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
     w = _unit_rows(emb)
     i = vocab.id(word)
     sims = w @ w[i]
@@ -374,8 +380,13 @@ class Projection:
 
 
 def loo_linear_probe(xy: np.ndarray, labels: np.ndarray, ridge: float = 1e-3) -> float:
-    """Leave-one-out accuracy (%) of a least-squares linear classifier (with bias) on ``xy``."""
+    """Leave-one-out accuracy (%) of a least-squares linear classifier (with bias) on ``xy``
+    (N, k), at least 2 finite points."""
     x = np.asarray(xy, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"a leave-one-out probe needs at least 2 points (N, k), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("the points have non-finite entries (nan or inf)")
     x = (x - x.mean(0)) / (x.std(0) + 1e-12)
     x = np.hstack([x, np.ones((len(x), 1))])
     y = np.where(np.asarray(labels, dtype=bool), 1.0, -1.0)

@@ -56,6 +56,8 @@ class Kernel:
                                              sigma_v=self.sigma_v)
             return k.nngp if self.name == "relu-nngp" else k.ntk
         x, z = x.to(torch.float64), z.to(torch.float64)
+        if not bool(torch.isfinite(x).all() and torch.isfinite(z).all()):
+            raise ValueError("the points have non-finite entries (nan or inf)")
         dots = x @ z.T
         out = self.sigma_w ** 2 * dots + self.sigma_b ** 2
         return out + self.sigma_v ** 2 * dots if self.name == "linear-ntk" else out
@@ -150,6 +152,10 @@ class KernelMachine:
         x, a = x.reshape(-1, self.d), a.reshape(-1, self.c).to(torch.float64)
         if a.shape[0] != x.shape[0]:
             raise ValueError(f"one coefficient row per point: {x.shape[0]} points, {a.shape[0]} rows")
+        for what, t in (("points", x), ("coefficients", a)):
+            if not bool(torch.isfinite(t).all()):
+                raise ValueError(f"the {what} have non-finite entries (nan or inf): adding them would make f "
+                                 "nan everywhere; did training diverge?")
         if ids is not None and self.row_of is not None:
             self._check_ids(ids, x.shape[0])
         if self.weights is not None:
