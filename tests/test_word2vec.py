@@ -527,3 +527,14 @@ def test_linear_probe_refuses_non_finite_or_too_few_points():
 def test_alias_tables_refuse_what_is_not_a_distribution(p):
     with pytest.raises(ValueError, match="finite, >= 0 and not all 0"):
         text.alias_tables(p)
+
+
+@pytest.mark.parametrize("restrict", [0, -5])
+def test_a_restrict_below_one_is_refused_not_sliced_from_the_end(restrict, tmp_path):
+    f = tmp_path / "q.txt"
+    f.write_text(": s\nw1 w2 w3 w4\n")
+    vocab = text.build_vocab(toy_tokens(2000), min_count=1)
+    with pytest.raises(ValueError, match=f"restrict must be a positive integer, got {restrict}"):
+        text.analogies(vocab, restrict, path=f)
+    with pytest.raises(ValueError, match=f"restrict must be a positive integer, got {restrict}"):
+        w2v.predict_analogies(torch.eye(8), np.array([[0, 1, 2, 3]]), restrict=restrict)

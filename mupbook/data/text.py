@@ -483,9 +483,18 @@ def read_analogy_file(path: Path | None = None) -> list[tuple[str, list[tuple[st
     return out
 
 
+def check_restrict(restrict: int) -> int:
+    """``restrict`` (how many of the most frequent words an evaluation searches), checked: a
+    positive integer (a negative one would silently drop words from the end)."""
+    if isinstance(restrict, bool) or not isinstance(restrict, (int, np.integer)) or restrict < 1:
+        raise ValueError(f"restrict must be a positive integer, got {restrict!r}")
+    return int(restrict)
+
+
 def analogies(vocab: Vocab, restrict: int = ANALOGY_RESTRICT, path: Path | None = None) -> Analogies:
     """The questions whose four words are among the ``restrict`` most frequent of ``vocab``
     (word2vec's and gensim's evaluation rule; lowercased, as the corpora are)."""
+    check_restrict(restrict)
     allowed = {w: i for i, w in enumerate(vocab.words[:restrict])}
     qs, sec, names, total = [], [], [], 0
     for s, (name, questions) in enumerate(read_analogy_file(path)):

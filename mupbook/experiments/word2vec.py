@@ -322,7 +322,7 @@ def predict_analogies(emb: torch.Tensor, questions: np.ndarray, restrict: int, c
     """For each (a, b, c, .) the word d maximizing cos(d, b - a + c) (unit vectors), over
     the first ``restrict`` words, a, b and c excluded (3CosAdd, as word2vec and gensim).
     ``questions`` (Q, 4) word ids in ``0..restrict-1`` (never wrapped)."""
-    w = _unit_rows(emb[:restrict])
+    w = _unit_rows(emb[:text.check_restrict(restrict)])
     q = torch.as_tensor(questions, device=w.device)
     if q.ndim != 2 or q.shape[1] != 4 or q.dtype.is_floating_point or q.dtype == torch.bool:
         raise ValueError(f"questions must be (Q, 4) integer word ids, got {q.dtype} {tuple(q.shape)}")
