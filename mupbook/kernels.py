@@ -55,6 +55,10 @@ _TWO_PI = 2.0 * math.pi
 #: ReLU derivative factor (pi - theta) / (2 pi) by at most 1.6e-7.
 COLLINEAR_RTOL = 1e-12
 
+#: The largest variance or kernel value the recursions accept: the ReLU and erf rules multiply
+#: two of them (``q11 q22``, ``4 q12**2``), so they must stay below sqrt(float64 max) / 4.
+SAFE_MAX = math.sqrt(torch.finfo(torch.float64).max) / 4
+
 
 class Kernels(NamedTuple):
     """The pair of infinite-width kernels, each a float64 tensor of shape (N1, N2)."""
@@ -81,6 +85,13 @@ def _check_inputs(x1: ArrayLike, x2: ArrayLike | None) -> tuple[torch.Tensor, to
     if t2.device != t1.device:
         raise ValueError(f"x1 and x2 must be on the same device, got {t1.device} and {t2.device}")
     return t1, t2
+
+
+def _check_var(std: float, name: str) -> float:
+    """``std**2`` of a checked standard deviation (inf, not an exception, if it overflows:
+    the range checks then name the layer)."""
+    std = _checks.nonnegative_float(std, name)
+    return std * std
 
 
 def _check_activation(activation: str) -> str:
@@ -177,6 +188,62 @@ def _block_kernels(
     return sigma, ntk
 
 
+# ----------------------------------------------------------------------------- overflow
+
+
+def _growth_advice(activation: str, w_var: float) -> str:
+    """How the variance grows per layer and what keeps it bounded."""
+    if activation == "relu":
+        return (f"the variance grows by w_std**2 / 2 = {w_var / 2:g} per ReLU layer: use w_std <= sqrt(2) "
+                "(the critical value), fewer layers, or smaller inputs")
+    if activation == "linear":
+        return f"the variance grows by w_std**2 = {w_var:g} per layer: use w_std <= 1, fewer layers, or smaller inputs"
+    return "lower w_std or b_std, or use fewer layers"
+
+
+def _overflow(where: str, value: float, advice: str, fn: str = "mlp_kernels") -> OverflowError:
+    return OverflowError(f"{fn} overflows float64 at {where}: a variance or kernel value reaches {value:.3g}, "
+                         f"above {SAFE_MAX:.3g} (products of two must stay finite); {advice}")
+
+
+def _check_range(q: torch.Tensor, depth: int, activation: str, w_var: float, b_var: float) -> None:
+    """OverflowError naming the first layer whose diagonal NNGP or NTK leaves ``SAFE_MAX``.
+
+    ``q`` are the input variances ``|x|^2 / d`` of every point; the diagonal recursion
+    (cheap: depth x N numbers) bounds every entry, since both kernels are PSD."""
+    q = q.detach().cpu().double().numpy()
+    top = float(q.max(initial=0.0))
+    if not top <= SAFE_MAX:
+        raise _overflow("the inputs", top, f"rescale the inputs (largest |x|^2 / d is {top:.3g})")
+    advice = _growth_advice(activation, w_var)
+    with np.errstate(over="ignore", invalid="ignore"):
+        q = w_var * q + b_var
+        ntk = q
+        for layer in range(1, depth + 2):
+            value = float(max(q.max(initial=0.0), ntk.max(initial=0.0)))
+            if not value <= SAFE_MAX:
+                where = "the readout layer" if layer > depth else f"hidden layer {layer} of {depth} ({activation})"
+                raise _overflow(where, value, advice)
+            if layer > depth:
+                return
+            if activation == "relu":
+                dot, post = 0.5, q / 2
+            elif activation == "erf":
+                dot, post = (4 / math.pi) / np.sqrt(1 + 4 * q), _erf_diag(torch.from_numpy(q)).numpy()
+            else:
+                dot, post = 1.0, q
+            q = w_var * post + b_var
+            ntk = w_var * ntk * dot + q
+
+
+def _check_finite(fn: str, *outputs: torch.Tensor) -> None:
+    """A last guard: OverflowError if any output entry is nan or inf."""
+    for out in outputs:
+        if out is not None and not bool(torch.isfinite(out).all()):
+            raise OverflowError(f"{fn} produced non-finite entries (float64 overflow or 0/0); "
+                                "rescale the inputs or lower the weight scales")
+
+
 # ----------------------------------------------------------------------------- kernels
 
 
@@ -207,12 +274,19 @@ def mlp_kernels(
 
     Returns:
         ``Kernels(nngp, ntk)``, float64 tensors of shape (N1, N2) on the inputs' device.
+
+    Raises:
+        OverflowError: before any block is computed, when the diagonal recursion leaves
+            ``SAFE_MAX`` (~3e153): inputs with ``|x|^2 / d`` that large, or deep networks
+            whose variance grows (ReLU with ``w_std > sqrt(2)``, linear with ``w_std > 1``);
+            the message names the layer and what to change. Values are not rescaled
+            internally. The outputs are checked to be finite as well.
     """
     t1, t2 = _check_inputs(x1, x2)
     depth = _checks.integer(depth, "depth", minimum=0)
     activation = _check_activation(activation)
-    w_var = _checks.nonnegative_float(w_std, "w_std") ** 2
-    b_var = _checks.nonnegative_float(b_std, "b_std") ** 2
+    w_var = _check_var(w_std, "w_std")
+    b_var = _check_var(b_std, "b_std")
     if block_size is None:
         block = DEFAULT_BLOCK_SIZE.get(t1.device.type, DEFAULT_BLOCK_SIZE["cpu"])
     else:
@@ -223,6 +297,7 @@ def mlp_kernels(
     t2 = t1 if symmetric else t2
     q1_all = (t1 * t1).sum(dim=1) / d
     q2_all = q1_all if symmetric else (t2 * t2).sum(dim=1) / d
+    _check_range(q1_all if symmetric else torch.cat([q1_all, q2_all]), depth, activation, w_var, b_var)
 
     n1, n2 = t1.shape[0], t2.shape[0]
     nngp = torch.empty((n1, n2), dtype=torch.float64, device=t1.device)
@@ -248,6 +323,7 @@ def mlp_kernels(
             if symmetric and not on_diag:
                 nngp[j0:j1, i0:i1] = s.T
                 ntk[j0:j1, i0:i1] = k.T
+    _check_finite("mlp_kernels", nngp, ntk)
     return Kernels(nngp, ntk)
 
 
@@ -280,11 +356,15 @@ def tp4_relu_1lp_kernels(
 
     Returns:
         ``Kernels(nngp, ntk)``, float64 (N1, N2) tensors on the inputs' device.
+
+    Raises:
+        OverflowError: when a variance ``sigma_w**2 |x|^2 + sigma_b**2`` or the NTK diagonal
+            exceeds ``SAFE_MAX`` (~3e153; inputs or scales far too large), before computing.
     """
     t1, t2 = _check_inputs(x1, x2)
-    w_var = _checks.nonnegative_float(sigma_w, "sigma_w") ** 2
-    b_var = _checks.nonnegative_float(sigma_b, "sigma_b") ** 2
-    v_var = _checks.nonnegative_float(sigma_v, "sigma_v") ** 2
+    w_var = _check_var(sigma_w, "sigma_w")
+    b_var = _check_var(sigma_b, "sigma_b")
+    v_var = _check_var(sigma_v, "sigma_v")
     symmetric = t2 is None
     t2 = t1 if symmetric else t2
     dots = t1 @ t2.T
@@ -293,13 +373,24 @@ def tp4_relu_1lp_kernels(
         dots.diagonal().copy_((t1 * t1).sum(dim=1))
     q1 = (t1 * t1).sum(dim=1) * w_var + b_var
     q2 = q1 if symmetric else (t2 * t2).sum(dim=1) * w_var + b_var
+    _check_tp4_range(t1 if symmetric else torch.cat([t1, t2]), w_var, b_var, v_var)
     sigma = dots * w_var + b_var
     dot_relu = torch.ones_like(sigma)  # multiplies into (pi - theta) / (2 pi)
     nngp, dot_relu = _relu(sigma, dot_relu, q1, q2, symmetric)
     ntk = dot_relu.mul_(dots).mul_(v_var).add_(nngp)
     if symmetric:
         nngp, ntk = _sym(nngp), _sym(ntk)
+    _check_finite("tp4_relu_1lp_kernels", nngp, ntk)
     return Kernels(nngp, ntk)
+
+
+def _check_tp4_range(x: torch.Tensor, w_var: float, b_var: float, v_var: float) -> None:
+    """OverflowError unless the variances and the NTK diagonal of TP4's kernels stay below SAFE_MAX."""
+    sq = (x * x).sum(dim=1)
+    top = float(torch.max((sq * w_var + b_var).max(), (sq * (w_var + v_var / 2) + b_var).max()))
+    if not top <= SAFE_MAX:
+        raise _overflow("the first layer", top, f"rescale the inputs (largest |x|^2 is {float(sq.max()):.3g}) "
+                        "or lower sigma_w, sigma_b, sigma_v", fn="tp4_relu_1lp_kernels")
 
 
 def _sym(a: torch.Tensor) -> torch.Tensor:

@@ -196,6 +196,12 @@ def gd_mse_ensemble(
             cov = None if cov is None else cov[0]
     if y_1d:
         mean = mean[..., 0]
+    for what, out in (("mean", mean), ("covariance", cov)):
+        if out is not None and not bool(torch.isfinite(out).all()):
+            raise OverflowError(
+                f"the prediction is not finite: its {what} overflows float64 (kernel entries up to "
+                f"{float(kdd.abs().max()):.3g}, targets up to {float(y.abs().max()):.3g}); rescale the kernels "
+                "or the targets, or pass diag_reg > 0")
     return Gaussian(mean, cov)
 
 

@@ -299,8 +299,8 @@ def parametrization_table(depths: Sequence[int] = (3,)) -> str:
     rows = []
     for r in table1_rows(depths):
         cells = []
-        for ours, paper in ((r.ours.a, r.paper.a), (r.ours.b, r.paper.b)):
-            cells.append(_ab(ours) if ours == paper else f"{_ab(ours)} (paper: {_ab(paper)})")
+        for ours, theirs in ((r.ours.a, r.paper.a), (r.ours.b, r.paper.b)):
+            cells.append(_ab(ours) if ours == theirs else f"{_ab(ours)} (paper: {_ab(theirs)})")
         cells.append(str(r.ours.c) if r.ours.c == r.paper.c else f"{r.ours.c} (paper: {r.paper.c})")
         paper_r = "—" if r.paper_r is None else str(r.paper_r)
         rows.append([r.name, r.depth, *cells, paper_r, str(r.ours_r), r.paper_regime, r.ours_regime,

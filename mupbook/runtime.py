@@ -124,6 +124,29 @@ def user_cache_dir() -> Path:
     return Path(base) / "mupbook"
 
 
+def writable_folder(folder: Path) -> Path:
+    """``folder``, created if needed; a PermissionError that names it and says how to choose
+    another cache (``XDG_CACHE_HOME``) or the offline data (``MUPBOOK_DATA``) when it
+    cannot be created or written to."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        problem = None if os.access(folder, os.W_OK | os.X_OK) else "not writable"
+    except OSError as err:  # permission denied, read-only file system, a file in the way
+        problem = err.strerror or str(err)
+    if problem is not None:
+        raise PermissionError(
+            f"cannot write to the cache folder {folder} ({problem}). Choose another: set XDG_CACHE_HOME "
+            "to a writable folder (mupbook/ is created inside it), or set MUPBOOK_DATA to the offline "
+            "data folder (the one holding omniglot/ and text/), which needs no downloads.")
+    return folder
+
+
+def cache_dir(subdir: str) -> Path:
+    """``user_cache_dir() / subdir``, created and checked writable (:func:`writable_folder`)."""
+    return writable_folder(user_cache_dir() / subdir)
+
+
 def data_dir(subdir: str | None = None) -> Path:
     """The data folder: ``$MUPBOOK_DATA`` (must exist) or the user cache folder.
 

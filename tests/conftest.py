@@ -8,6 +8,7 @@ os.environ.setdefault("MUPBOOK_SCALE", "quick")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # for tests' helper modules (mup_reference)
 sys.path.insert(0, str(ROOT / "tools"))  # the notebook policy and book check, which tests use
+sys.path.insert(0, str(ROOT / "tests" / "chapters"))  # breaking.py: chapters broken on purpose
 
 
 def pytest_addoption(parser):

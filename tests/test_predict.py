@@ -151,3 +151,9 @@ def test_bad_predictor_inputs_raise_value_error(change, match):
             get=args["get"], nngp_test_test=args["ktt"], learning_rate=args["learning_rate"],
             diag_reg=args["diag_reg"],
         )
+
+
+def test_predictions_that_overflow_are_an_error_not_inf():
+    tiny = torch.eye(3, dtype=F64) * 1e-300
+    with pytest.raises(OverflowError, match="prediction is not finite.*rescale"):
+        nngp_posterior(tiny, tiny[:2], torch.full((3,), 1e10, dtype=F64))

@@ -117,3 +117,43 @@ def test_results_dir_finds_the_checkout_or_the_environment_variable(monkeypatch,
     monkeypatch.setenv("MUPBOOK_RESULTS", str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="not an existing folder"):
         runtime.results_dir()
+
+
+def _refuse_mkdir(monkeypatch):
+    from pathlib import Path
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "mkdir", refuse)
+
+
+def test_an_unwritable_cache_folder_says_which_folder_and_how_to_choose_another(monkeypatch, tmp_path):
+    monkeypatch.delenv("MUPBOOK_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "ro"))
+    _refuse_mkdir(monkeypatch)
+    with pytest.raises(PermissionError, match=r"cannot write to the cache folder .*ro/mupbook/text \(Permission "
+                                              r"denied\).*XDG_CACHE_HOME.*MUPBOOK_DATA"):
+        runtime.cache_dir("text")
+
+
+def test_a_cache_folder_that_is_a_file_says_the_same(monkeypatch, tmp_path):
+    monkeypatch.delenv("MUPBOOK_DATA", raising=False)
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    with pytest.raises(PermissionError, match="cannot write to the cache folder.*XDG_CACHE_HOME"):
+        runtime.cache_dir("omniglot")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fine"))
+    assert runtime.cache_dir("omniglot") == tmp_path / "fine" / "mupbook" / "omniglot"
+    assert (tmp_path / "fine" / "mupbook" / "omniglot").is_dir()
+
+
+def test_loaders_that_download_into_an_unwritable_cache_say_so(monkeypatch, tmp_path):
+    from mupbook.data import omniglot, text
+
+    monkeypatch.delenv("MUPBOOK_DATA", raising=False)
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    with pytest.raises(PermissionError, match="cannot write to the cache folder.*omniglot.*XDG_CACHE_HOME"):
+        omniglot.load_omniglot(progress=False)
+    with pytest.raises(PermissionError, match="cannot write to the cache folder.*text.*XDG_CACHE_HOME"):
+        text.analogy_path(progress=False)

@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import runtime
+
 
 def fetch(url: str, dest: Path, *, progress: bool) -> None:
     """Stream ``url`` into the file ``dest`` with a tqdm progress bar."""
@@ -50,14 +52,15 @@ def fetch_checked(url: str, dest: Path, algorithm: str, expected: str, *, offlin
 
     The download goes to a temporary file beside ``dest`` that is renamed only once its
     ``algorithm`` digest equals ``expected``; on any failure (no connection, a bad digest,
-    an interruption) it is removed and the error says what to do next. ``offline_folder``
+    an interruption) it is removed and the error says what to do next; a folder that cannot
+    be written to is a PermissionError naming it (:func:`mupbook.runtime.writable_folder`). ``offline_folder``
     names the sub-folder of the offline data (``omniglot``, ``text``) for that advice;
     ``fetch`` is the downloader (the loaders pass theirs, so tests can replace it).
     """
     dest = Path(dest)
     if dest.is_file() and file_digest(dest, algorithm) == expected:
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    runtime.writable_folder(dest.parent)
     tmp = temp_path(dest.parent, dest.name)
     try:
         try:

@@ -3,7 +3,8 @@
 Two sources give the same arrays:
 
 * ``MUPBOOK_DATA`` set: ``$MUPBOOK_DATA/omniglot/omniglot28.npz`` (the offline data
-  folder); a missing or corrupt file is an error that says what to do.
+  folder); a missing file, or one whose size or SHA-256 is not the pinned one
+  (:mod:`mupbook.data.offline`), is an error that says what to do.
 * ``MUPBOOK_DATA`` unset: the user cache folder (``~/.cache/mupbook/omniglot``). On
   first use the two official zips are downloaded from GitHub, md5-checked, converted
   once to ``omniglot28.npz`` (written atomically, then the zips are deleted).
@@ -44,7 +45,7 @@ import numpy as np
 import torch
 
 from .. import _checks, runtime
-from . import download
+from . import download, offline
 
 if TYPE_CHECKING:  # Pillow is imported only where images are converted
     from PIL import Image as PILImage
@@ -105,8 +106,17 @@ class Omniglot:
         return self._replace_images(self.images.reshape(len(self), SIDE, SIDE))
 
     def subset(self, rows: torch.Tensor) -> Omniglot:
-        """The drawings at ``rows`` (an index or boolean mask over N)."""
-        rows = rows.to(self.char_id.device)
+        """The drawings at ``rows`` (integer rows in 0..N-1, never wrapped, or a boolean mask over N)."""
+        rows = torch.as_tensor(rows).to(self.char_id.device)
+        n = len(self)
+        if rows.dtype == torch.bool:
+            if rows.shape != (n,):
+                raise ValueError(f"a boolean mask of {rows.numel()} entries cannot select among the {n} drawings")
+        elif rows.dtype.is_floating_point or rows.dtype.is_complex:
+            raise ValueError(f"rows must be integer indices or a boolean mask, got {rows.dtype}")
+        elif rows.numel() and (int(rows.min()) < 0 or int(rows.max()) >= n):
+            bad = int(rows.min()) if int(rows.min()) < 0 else int(rows.max())
+            raise ValueError(f"rows must be in 0..{n - 1} (the {n} drawings), got {bad}")
         return Omniglot(
             self.images[rows], *(getattr(self, k)[rows] for k in _META_KEYS),
             alphabet_names=self.alphabet_names,
@@ -211,10 +221,9 @@ def _data_file(name: str, *, progress: bool) -> Path:
                 f"offline data folder that holds omniglot/{name}, or unset MUPBOOK_DATA "
                 f"to download the official Omniglot zips into {runtime.user_cache_dir() / 'omniglot'}."
             )
-        return path
+        return offline.verify(path, f"omniglot/{name}")
     if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        build_cache(folder, progress=progress)
+        build_cache(runtime.cache_dir("omniglot"), progress=progress)
     return path
 
 
@@ -532,9 +541,9 @@ def _split_text(filename: str) -> str:
     if shipped.is_file():
         return shipped.read_text(encoding="ascii")
     if _offline_folder_set():
-        offline = runtime.data_dir("omniglot") / "splits" / filename
-        if offline.is_file():
-            return offline.read_text(encoding="ascii")
+        copy = runtime.data_dir("omniglot") / "splits" / filename
+        if copy.is_file():
+            return offline.verify(copy, f"omniglot/splits/{filename}").read_text(encoding="ascii")
     raise FileNotFoundError(
         f"the split file {filename} is missing from the mupbook package (mupbook/data/splits/); "
         "reinstall mupbook, or set MUPBOOK_DATA to the offline data folder that has omniglot/splits/"
@@ -564,7 +573,10 @@ class FewShotPool:
         return self.rows.shape[0]
 
     def class_images(self, c: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """The 20 drawings of class ``c``, rotated: (20, 28, 28) in [0, 1]."""
+        """The 20 drawings of class ``c`` (0..num_classes-1), rotated: (20, 28, 28) in [0, 1]."""
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < self.num_classes:
+            raise ValueError(f"class must be in 0..{self.num_classes - 1} (the {self.num_classes} classes of the "
+                             f"pool), got {c!r}")
         base = self.images[self.rows[c]].reshape(N_DRAWERS, SIDE, SIDE).to(dtype) / 255
         return torch.rot90(base, int(self.rotation[c]), dims=(-2, -1))
 

@@ -11,6 +11,10 @@ Two corpora, one interface (:func:`load_corpus`):
   format), which exists only in the offline data folder of the development machines.
 * ``"auto"``: the offline corpus when it is there, else text8.
 
+Every file read from the offline folder, and text8 wherever it is found, must have its
+pinned size and SHA-256 (:mod:`mupbook.data.offline`): a cut or altered copy is an error
+that names the file and what to do.
+
 word2vec's conventions, followed here (and by gensim): the vocabulary keeps words seen at
 least ``min_count`` times, most frequent first (``max_vocab`` keeps only the first ones);
 tokens outside it are dropped *before* windows are formed; the corpus is cut into
@@ -37,6 +41,7 @@ import torch
 
 from .. import _checks, runtime
 from . import download as _download
+from . import offline
 
 TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
 #: sha256 and size of text8.zip and of its one member ``text8`` (as pinned by many
@@ -91,22 +96,39 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Pat
 
 
 def text8_path(*, progress: bool = True) -> Path:
-    """``text8.zip`` (or an unzipped ``text8``): offline folder, cache, else downloaded."""
+    """``text8.zip`` (or an unzipped ``text8``): offline folder, cache, else downloaded;
+    a copy found is checked (size, SHA-256) once per process."""
+    pins = {"text8.zip": (TEXT8_ZIP_BYTES, TEXT8_ZIP_SHA256), "text8": (TEXT8_BYTES, TEXT8_SHA256)}
     for folder in (_offline_folder(), _cache_folder()):
         if folder is None:
             continue
         for name in ("text8.zip", "text8"):
             if (folder / name).is_file():
-                return folder / name
+                advice = (offline.OFFLINE_ADVICE if folder != _cache_folder()
+                          else f"Delete {folder / name} and run again: it is downloaded anew.")
+                return offline.verify(folder / name, f"text/{name}", expected=pins[name], advice=advice)
     return download(TEXT8_URL, _cache_folder() / "text8.zip", TEXT8_ZIP_SHA256, progress=progress)
 
 
 def analogy_path(*, progress: bool = True) -> Path:
-    """``questions-words.txt``: the offline folder when set, else the cache (downloaded)."""
-    offline = _offline_folder()
-    if offline is not None and (offline / ANALOGY_FILE).is_file():
-        return offline / ANALOGY_FILE
+    """``questions-words.txt``: the offline folder when set (checked: size, SHA-256), else
+    the cache (downloaded and checked)."""
+    folder = _offline_folder()
+    if folder is not None and (folder / ANALOGY_FILE).is_file():
+        return offline.verify(folder / ANALOGY_FILE, f"text/{ANALOGY_FILE}", describe=_count_questions)
     return download(ANALOGY_URL, _cache_folder() / ANALOGY_FILE, ANALOGY_SHA256, progress=progress)
+
+
+def _count_questions(path: Path) -> str:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    n = sum(1 for line in lines if line.strip() and not line.startswith(":"))
+    return f"it holds {n:,} of the {ANALOGY_QUESTIONS:,} questions"
+
+
+def _count_tokens(path: Path) -> str:
+    with gzip.open(path, "rb") as f:
+        n = len(f.read().split())
+    return f"it holds {n:,} tokens, the official corpus {OFFLINE_TOKENS:,}"
 
 
 def _read_text8(path: Path) -> str:
@@ -161,7 +183,7 @@ def read_tokens(name: str = "auto", *, max_tokens: int | None = None, progress: 
         if not path.is_file():
             raise FileNotFoundError(f"MUPBOOK_DATA is set but {path} does not exist; point MUPBOOK_DATA "
                                     "at the offline data folder, or use corpus='text8'")
-        text = _read_offline(path)
+        text = _read_offline(offline.verify(path, f"text/{OFFLINE_FILE}", describe=_count_tokens))
     else:
         text = _read_text8(text8_path(progress=progress))
     if max_tokens is not None:
@@ -265,6 +287,29 @@ def encode(tokens: Sequence[str], vocab: Vocab, name: str = "corpus") -> Corpus:
     raw = np.fromiter((lookup.get(t, -1) for t in tokens), dtype=np.int64, count=len(tokens))
     pos = np.flatnonzero(raw >= 0)
     return Corpus(name, vocab, raw[pos], pos // SENTENCE_LENGTH, len(tokens))
+
+
+def training_positions(corpus: Corpus) -> int:
+    """Positions that have a context at any window >= 1 (before subsampling): the tokens
+    whose sentence holds at least one other in-vocabulary token."""
+    if len(corpus) == 0:
+        return 0
+    starts = np.flatnonzero(np.r_[True, corpus.sentence[1:] != corpus.sentence[:-1], True])
+    sizes = np.diff(starts)
+    return int(sizes[sizes >= 2].sum())
+
+
+def check_trainable(corpus: Corpus) -> int:
+    """The number of training positions of ``corpus``; a ValueError that says what is
+    needed when there is none (CBOW would train nothing and report a loss of 0)."""
+    n = training_positions(corpus)
+    if n == 0:
+        raise ValueError(
+            f"the {corpus.name} corpus gives no CBOW training position: {len(corpus):,} in-vocabulary "
+            f"tokens out of {corpus.raw_tokens:,} read, and a position needs at least two of them in "
+            f"one sentence ({SENTENCE_LENGTH:,} raw tokens). Use more tokens (max_tokens), a lower "
+            "min_count or a larger vocabulary.")
+    return n
 
 
 def load_corpus(name: str = "auto", *, min_count: int = 5, max_vocab: int | None = None,
@@ -383,6 +428,8 @@ def alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Walker alias tables of a distribution ``p`` (V,): ``keep`` (V,) float64, ``alias`` (V,)
     int64, such that ``P(i) = (keep[i] + sum_{j: alias[j] = i} (1 - keep[j])) / V`` (Vose)."""
     p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 1 or not np.isfinite(p).all() or (p < 0).any() or not p.sum() > 0:
+        raise ValueError(f"p must be 1-D weights that are finite, >= 0 and not all 0, got {p!r:.200}")
     V = len(p)
     scaled = p * (V / p.sum())
     keep = np.ones(V)
@@ -434,9 +481,18 @@ def read_analogy_file(path: Path | None = None) -> list[tuple[str, list[tuple[st
     return out
 
 
+def check_restrict(restrict: int) -> int:
+    """``restrict`` (how many of the most frequent words an evaluation searches), checked: a
+    positive integer (a negative one would silently drop words from the end)."""
+    if isinstance(restrict, bool) or not isinstance(restrict, (int, np.integer)) or restrict < 1:
+        raise ValueError(f"restrict must be a positive integer, got {restrict!r}")
+    return int(restrict)
+
+
 def analogies(vocab: Vocab, restrict: int = ANALOGY_RESTRICT, path: Path | None = None) -> Analogies:
     """The questions whose four words are among the ``restrict`` most frequent of ``vocab``
     (word2vec's and gensim's evaluation rule; lowercased, as the corpora are)."""
+    check_restrict(restrict)
     allowed = {w: i for i, w in enumerate(vocab.words[:restrict])}
     qs, sec, names, total = [], [], [], 0
     for s, (name, questions) in enumerate(read_analogy_file(path)):

@@ -7,15 +7,29 @@ those). In a notebook::
 
     from mupbook.exercises import check
     check("ch01-variance-one", 0.5)     # -> correct: ...  /  not yet: ...
+
+A student's function is run with a time limit (:data:`TIME_LIMIT` seconds: an endless
+loop gets a "not yet", not a hung notebook), messages are cut at :data:`MAX_MESSAGE`
+characters, and ``True``/``False`` are not accepted as numbers.
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
+import reprlib
+import signal
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+
+#: Seconds a check may take; a student's function still running then is stopped.
+TIME_LIMIT = 5.0
+#: The longest message shown (an answer echoed in full could be megabytes).
+MAX_MESSAGE = 600
 
 
 
@@ -58,15 +72,110 @@ def register(ex: Exercise) -> Exercise:
 
 
 def check(exercise_id: str, answer: Any) -> Feedback:
-    """Check ``answer`` against exercise ``exercise_id``; never raises for a bad answer."""
+    """Check ``answer`` against exercise ``exercise_id``; never raises for a bad answer.
+
+    The check runs for at most :data:`TIME_LIMIT` seconds (a function answer that loops
+    forever is stopped) and its message is cut at :data:`MAX_MESSAGE` characters."""
     if exercise_id not in EXERCISES:
         raise ValueError(f"unknown exercise {exercise_id!r}; known: {', '.join(sorted(EXERCISES))}")
     if answer is None or answer is Ellipsis:
         return Feedback(False, "replace the placeholder with your answer, then run the cell again")
     try:
-        return EXERCISES[exercise_id].checker(answer)
+        fb = call_with_time_limit(lambda: EXERCISES[exercise_id].checker(answer), TIME_LIMIT)
+    except TimeUp:
+        what = "your function did not return" if callable(answer) else "checking your answer did not finish"
+        fb = Feedback(False, f"{what} within {TIME_LIMIT:g} s, the time limit of a check; does it loop "
+                             "forever? (it was stopped)")
     except Exception as err:  # a student's code may raise anything; report it, do not crash
-        return Feedback(False, f"checking your answer raised {type(err).__name__}: {err}")
+        fb = Feedback(False, f"checking your answer raised {type(err).__name__}: {err}")
+    return Feedback(fb.correct, _cap(fb.message))
+
+
+def _cap(message: str) -> str:
+    """``message`` cut to about :data:`MAX_MESSAGE` characters."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE]}... ({len(message):,} characters, cut)"
+
+
+def shown(x: Any) -> str:
+    """A short text of an answer for a message: arrays summarized, other objects by reprlib."""
+    if isinstance(x, np.ndarray) or hasattr(x, "__array__"):
+        try:
+            return np.array2string(np.asarray(x), precision=4, threshold=12, edgeitems=3, max_line_width=200)
+        except Exception:
+            pass
+    return reprlib.repr(x)
+
+
+# --- the time limit ------------------------------------------------------------------
+
+
+class TimeUp(BaseException):
+    """Raised inside a check that ran out of time (a BaseException, so that a student's
+    ``except Exception`` does not swallow it)."""
+
+
+def call_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
+    """``fn()``, or :class:`TimeUp` after ``seconds``.
+
+    In the main thread (Jupyter and Colab run cells there) a SIGALRM timer interrupts
+    ``fn`` even inside ``time.sleep``; any timer set before is restored. Elsewhere (or
+    without SIGALRM) ``fn`` runs in a daemon thread that is sent TimeUp when time is up;
+    a thread blocked inside C code stops only when that call returns.
+    """
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        return _with_alarm(fn, seconds)
+    return _in_thread(fn, seconds)
+
+
+def _with_alarm(fn: Callable[[], Any], seconds: float) -> Any:
+    def time_up(signum: int, frame: Any) -> None:
+        raise TimeUp
+
+    previous = signal.signal(signal.SIGALRM, time_up)
+    delay, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+        if delay > 0:  # someone else's timer (e.g. pytest-timeout): re-arm what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - start), 1e-3), interval)
+
+
+def _in_thread(fn: Callable[[], Any], seconds: float) -> Any:
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = fn()
+        except BaseException as err:  # handed to the caller below
+            out["error"] = err
+
+    worker = threading.Thread(target=run, name="mupbook-check", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        _raise_in(worker, TimeUp)
+        raise TimeUp
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def _raise_in(thread: threading.Thread, exc: type[BaseException]) -> None:
+    """Ask ``thread`` to raise ``exc`` at its next Python instruction (CPython only)."""
+    try:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(exc))
+    except (AttributeError, OSError):  # not CPython: the daemon thread is left to finish
+        pass
+
+
+def _is_bool(answer: Any) -> bool:
+    """True for ``True``/``False`` and boolean arrays or tensors (not numbers)."""
+    return isinstance(answer, (bool, np.bool_)) or str(getattr(answer, "dtype", "")) in ("bool", "torch.bool")
 
 
 # --- building blocks ---------------------------------------------------------------
@@ -79,6 +188,8 @@ def numeric(expected: float, *, rel_tol: float = 0.0, abs_tol: float = 0.0,
         return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
 
     def checker(answer: Any) -> Feedback:
+        if _is_bool(answer):
+            return Feedback(False, f"{shown(answer)} is a truth value, not a number; give the number itself")
         try:
             value = float(answer)
         except (TypeError, ValueError):
@@ -110,14 +221,16 @@ def function(reference: Callable[..., Any], cases: Callable[[], list[tuple]], *,
                 return Feedback(False, f"your function raised {type(err).__name__}: {err}")
             if got is None:
                 return Feedback(False, "your function returned None; did you forget `return`?")
+            if _is_bool(got):
+                return Feedback(False, f"your function returned truth values ({shown(got)}), not numbers")
             try:
                 got = np.asarray(got, dtype=float)
             except (TypeError, ValueError):
                 return Feedback(False, f"your function returned {type(got).__name__}, not a number")
             if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=1e-12):
-                shown = ", ".join(f"{np.asarray(a).round(3).tolist()}" for a in args)
-                return Feedback(False, f"on inputs ({shown}) it gave {got.round(4).tolist()}, "
-                                       f"expected {want.round(4).tolist()}")
+                inputs = ", ".join(shown(a) for a in args)
+                return Feedback(False, f"on inputs ({inputs}) it gave {shown(got)} (shape {got.shape}), "
+                                       f"expected {shown(want)} (shape {want.shape})")
         return Feedback(True, explain or "matches the reference on every test case")
 
     return checker

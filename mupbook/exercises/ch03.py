@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-from . import Exercise, Feedback, numeric, register
+from . import Exercise, Feedback, numeric, register, shown
 
 
 register(Exercise(
@@ -40,7 +40,7 @@ def _kind_checker(answer: Any) -> Feedback:
         if got is None:
             return Feedback(False, "your function returned None; did you forget `return`?")
         if got != want:
-            return Feedback(False, f"for shapes {small} -> {large} it said {got!r}, expected {want!r}")
+            return Feedback(False, f"for shapes {small} -> {large} it said {shown(got)}, expected {want!r}")
     return Feedback(True, "count the dimensions that grow with width: 0, 1 or 2")
 
 

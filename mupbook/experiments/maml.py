@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -334,10 +335,13 @@ class KernelLearner:
             points = torch.cat([xs, xq], dim=1)
             coefs = torch.cat([gs, gq], dim=1)
             ids = torch.cat([ids_s, ids_q], dim=1)
+        mean_loss = float(loss.detach()) / logits.shape[0]
+        if not math.isfinite(mean_loss):  # diverged: leave f as it is (train() stops and restores the best)
+            return mean_loss, float("nan")
         norm = float(self.machine.rkhs_norm(points, coefs))
         scale = min(1.0, cfg.clip / norm) if norm > 0 else 1.0
         self.machine.add(points, -cfg.meta_lr * scale * coefs.detach(), ids)
-        return float(loss.detach()) / logits.shape[0], norm
+        return mean_loss, norm
 
     def state(self) -> dict:
         return self.machine.state()
@@ -409,11 +413,15 @@ class Accuracy:
     """Meta-test accuracy over tasks: mean and the half-width of a 95% interval (in %)."""
 
     mean: float
-    ci95: float
+    ci95: float  # nan for a single task (no interval); recorded as null
     tasks: int
 
     def __str__(self) -> str:
         return f"{self.mean:.2f} ± {self.ci95:.2f} % ({self.tasks} tasks)"
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the interval of a single task (nan) is ``None``."""
+        return {"mean": self.mean, "ci95": self.ci95 if math.isfinite(self.ci95) else None, "tasks": self.tasks}
 
 
 def task_accuracies(learner: Learner, pool: omniglot.FewShotPool, cfg: Config, *, tasks: int, inner_steps: int,
@@ -431,8 +439,14 @@ def task_accuracies(learner: Learner, pool: omniglot.FewShotPool, cfg: Config, *
 
 
 def summarize(acc: np.ndarray) -> Accuracy:
-    """Mean and 95% interval (1.96 standard errors over tasks) of per-task accuracies, in %."""
+    """Mean and 95% interval (1.96 standard errors over tasks) of per-task accuracies, in %
+    (the interval of a single task is nan); no accuracies, or non-finite ones, are an error."""
+    acc = np.asarray(acc, dtype=float)
     n = len(acc)
+    if n == 0:
+        raise ValueError("no task accuracies to summarize: test or validate on at least one task")
+    if not np.isfinite(acc).all():
+        raise ValueError(f"task accuracies are not finite ({int((~np.isfinite(acc)).sum())} of {n})")
     se = float(acc.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
     return Accuracy(100 * float(acc.mean()), 100 * 1.96 * se, n)
 
@@ -470,18 +484,21 @@ class Run:
                 "history": {"loss": h.loss, "grad_norm": h.grad_norm, "val_steps": h.val_steps,
                             "val_acc": h.val_acc, "diverged_at": h.diverged_at, "best_step": h.best_step,
                             "best_val": h.best_val},
-                "test": {str(k): dataclasses.asdict(v) for k, v in self.test.items()},
+                "test": {str(k): v.to_dict() for k, v in self.test.items()},
                 "seconds": self.seconds, "seconds_per_step": self.seconds_per_step}
 
 
 def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu", progress: bool = True,
           checkpoint: str | Path | None = None, checkpoint_every: int = 500) -> Run:
-    """Meta-train, validate every ``val_every`` steps, keep the best-validation state, test.
+    """Meta-train, validate every ``val_every`` steps and at the last step, keep the
+    best-validation state, test.
 
     Training stops early when the query loss is not finite or exceeds ``diverge_factor``
     times its first value (``History.diverged_at``); the best-validation state is then
     restored. With ``checkpoint``, the state is saved every ``checkpoint_every`` steps and
-    a run finding the file resumes from it (same tasks, same result).
+    at the last one, and a run finding the file resumes from it (same tasks, same result).
+    A checkpoint may be extended (more ``steps``), never cut: one holding more steps than
+    ``cfg.steps`` is refused (training cannot be undone).
     """
     cfg = cfg.resolved()
     pool_size = pools.train.num_classes * omniglot.N_DRAWERS
@@ -489,11 +506,7 @@ def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu
     hist, start_step, best = History(), 0, learner.state()
     ckpt = None if checkpoint is None else Path(checkpoint)
     if ckpt is not None and ckpt.is_file():
-        saved = torch.load(ckpt, weights_only=False)
-        if _resumable(saved["config"]) != _resumable(cfg.to_dict()):
-            raise ValueError(f"{ckpt} holds a checkpoint of another configuration; delete it or change --checkpoint")
-        learner.load_state(saved["learner"])
-        hist, start_step, best = saved["history"], saved["step"], saved["best"]
+        hist, start_step, best = _resume(ckpt, cfg, learner)
     first_loss = hist.loss[0] if hist.loss else None
     t0 = time.perf_counter()
     bar = tqdm(range(start_step, cfg.steps), desc=f"MAML {cfg.name}", disable=not progress,
@@ -512,15 +525,13 @@ def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu
             bar.set_postfix_str(f"diverged at step {step}")
             break
         if (step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps:
-            acc = float(task_accuracies(learner, pools.val, cfg, tasks=cfg.val_tasks, inner_steps=cfg.inner_steps,
-                                        stream=1, queries=cfg.q_eval).mean())
-            hist.val_steps.append(step + 1)
-            hist.val_acc.append(100 * acc)
-            if 100 * acc > hist.best_val:
-                hist.best_val, hist.best_step, best = 100 * acc, step + 1, learner.state()
-            bar.set_postfix(loss=f"{loss:.3f}", val=f"{100 * acc:.1f}%", best=f"{hist.best_val:.1f}%")
-        if ckpt is not None and (step + 1) % checkpoint_every == 0:
+            best = _validate(learner, pools, cfg, hist, step + 1, best)
+            bar.set_postfix(loss=f"{loss:.3f}", val=f"{hist.val_acc[-1]:.1f}%", best=f"{hist.best_val:.1f}%")
+        if ckpt is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == cfg.steps):
             _save_checkpoint(ckpt, cfg, learner, hist, step + 1, best)
+    if hist.diverged_at is None and (not hist.val_steps or hist.val_steps[-1] != cfg.steps):
+        # resumed at exactly cfg.steps from a checkpoint taken before its validation
+        best = _validate(learner, pools, cfg, hist, cfg.steps, best)
     train_seconds = time.perf_counter() - t0
     bar.close()
     learner.load_state(best)
@@ -529,6 +540,32 @@ def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu
             for s in cfg.test_inner_steps}
     seconds = time.perf_counter() - t0
     return Run(cfg, hist, test, seconds, train_seconds / max(trained, 1), learner)
+
+
+def _validate(learner: Learner, pools: Pools, cfg: Config, hist: History, step: int, best: dict) -> dict:
+    """Record the validation accuracy after ``step`` meta-steps; the best state so far."""
+    acc = 100 * float(task_accuracies(learner, pools.val, cfg, tasks=cfg.val_tasks, inner_steps=cfg.inner_steps,
+                                      stream=1, queries=cfg.q_eval).mean())
+    hist.val_steps.append(step)
+    hist.val_acc.append(acc)
+    if acc > hist.best_val:
+        hist.best_val, hist.best_step = acc, step
+        return learner.state()
+    return best
+
+
+def _resume(ckpt: Path, cfg: Config, learner: Learner) -> tuple[History, int, dict]:
+    """(history, step, best state) of a checkpoint of ``cfg``, loaded into ``learner``."""
+    saved = load_checkpoint(ckpt)
+    if _resumable(saved["config"]) != _resumable(cfg.to_dict()):
+        raise ValueError(f"{ckpt} holds a checkpoint of another configuration; delete it or change --checkpoint")
+    if saved["step"] > cfg.steps:
+        raise ValueError(
+            f"{ckpt} holds {saved['step']} meta-steps, more than the steps={cfg.steps} asked for; training "
+            f"cannot be undone. Run with --steps {saved['step']} or more (Config.steps) to use or extend "
+            f"it, or delete the checkpoint to train {cfg.steps} steps from scratch.")
+    learner.load_state(saved["learner"])
+    return History(**saved["history"]), saved["step"], saved["best"]
 
 
 def run_suite(configs: Sequence[Config], pools: Pools, *, device: str | torch.device | None = "cpu",
@@ -610,7 +647,8 @@ def accuracy_table(runs: dict[str, dict], inner_steps: int) -> dict[str, tuple[f
         if len(means) > 1:
             table[name] = (float(means.mean()), float(1.96 * means.std(ddof=1) / math.sqrt(len(means))), len(means))
         else:
-            table[name] = (float(means[0]), float(accs[0]["ci95"]), 1)
+            ci = accs[0]["ci95"]
+            table[name] = (float(means[0]), float("nan") if ci is None else float(ci), 1)
     return table
 
 
@@ -641,11 +679,37 @@ def _resumable(cfg: dict) -> dict:
     return {k: v for k, v in cfg.items() if k != "steps"}
 
 
+#: Version of the checkpoint layout written by :func:`_save_checkpoint`; older ones are refused.
+CHECKPOINT_FORMAT = 1
+
+
 def _save_checkpoint(path: Path, cfg: Config, learner: Learner, hist: History, step: int, best: dict) -> None:
+    """Plain data only (dicts, lists, numbers, tensors), so ``torch.load(weights_only=True)``
+    reads it whichever module wrote it (the library or ``python -m``, i.e. ``__main__``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"config": cfg.to_dict(), "learner": learner.state(), "history": hist, "step": step, "best": best}, tmp)
+    torch.save({"format": CHECKPOINT_FORMAT, "config": cfg.to_dict(), "learner": learner.state(),
+                "history": dataclasses.asdict(hist), "step": step, "best": best}, tmp)
     tmp.replace(path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """A training checkpoint: ``{"format", "config", "learner", "history" (a dict of
+    :class:`History` fields), "step", "best"}``; other formats are refused with advice."""
+    path = Path(path)
+    advice = "delete it to train from scratch, or resume it with the mupbook version that wrote it"
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{path} is a MAML checkpoint of an older format (it pickles Python classes, "
+                         f"which are not loaded, for safety); {advice}") from err
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ValueError(f"{path} is not a readable checkpoint ({err}); {advice}") from err
+    version = saved.get("format") if isinstance(saved, dict) else None
+    if version != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is a checkpoint of format {version}; this version reads format "
+                         f"{CHECKPOINT_FORMAT} only; {advice}")
+    return saved
 
 
 # --------------------------------------------------------------------------- results
@@ -729,7 +793,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--inner-lr-search", type=float, nargs="+", default=None,
                     help="candidate inner step sizes, chosen on the validation split first")
     ap.add_argument("--search-steps", type=int, default=1000, help="meta-steps per candidate of the search")
-    ap.add_argument("--checkpoint", default=None, help="checkpoint file to save to and resume from")
+    ap.add_argument("--checkpoint", default=None,
+                    help="checkpoint file to save to (every 500 steps and at the end) and resume from; "
+                         "one holding more steps than --steps is refused")
     return ap
 
 

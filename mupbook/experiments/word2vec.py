@@ -246,12 +246,15 @@ def train(model: CBOW, corpus: text.Corpus, *, epochs: int, lr: float, weight_de
           batch_size: int = 1024, seed: int = 0, progress: bool = True, desc: str = "word2vec") -> TrainStats:
     """Train ``model`` for ``epochs`` passes over ``corpus`` (subsampled anew each epoch).
 
-    The same ``seed`` gives every model the same subsampling, windows and negatives.
+    The same ``seed`` gives every model the same subsampling, windows and negatives. A
+    corpus with no training position, or an epoch that subsampling leaves without one, is
+    a ValueError (not a loss of 0).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if negatives < 0:
         raise ValueError(f"negatives must be >= 0, got {negatives}")
+    text.check_trainable(corpus)
     dev = model.inp.device
     rng = np.random.default_rng(seed)
     gen = runtime.generator(seed + 1)
@@ -277,7 +280,12 @@ def train(model: CBOW, corpus: text.Corpus, *, epochs: int, lr: float, weight_de
                 if bar.n and (time.perf_counter() - start) > 0:
                     bar.set_postfix_str(f"{bar.n / (time.perf_counter() - start):,.0f} words/s", refresh=False)
             bar.update(corpus.raw_tokens - done)
-            losses.append(total / max(seen, 1))
+            if seen == 0:
+                raise ValueError(
+                    f"epoch {epoch + 1} trained no position: subsampling (sample={sample}) kept {len(ids):,} of "
+                    f"{len(corpus):,} tokens and none has a context. Use sample=0 (keep every token) or a "
+                    "larger corpus.")
+            losses.append(total / seen)
             if not math.isfinite(losses[-1]):
                 raise FloatingPointError(f"the loss diverged in epoch {epoch + 1}; lower lr or batch_size")
     seconds = time.perf_counter() - start
@@ -298,15 +306,26 @@ class Accuracy:
 
 
 def _unit_rows(emb: torch.Tensor) -> torch.Tensor:
+    """Rows scaled to unit length (zero rows stay zero); non-finite embeddings are an error."""
     emb = emb.float()
+    if not bool(torch.isfinite(emb).all()):
+        raise ValueError("the embeddings have non-finite entries (nan or inf): training diverged; lower lr "
+                         "or batch_size")
     return emb / emb.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 def predict_analogies(emb: torch.Tensor, questions: np.ndarray, restrict: int, chunk: int = 512) -> np.ndarray:
     """For each (a, b, c, .) the word d maximizing cos(d, b - a + c) (unit vectors), over
-    the first ``restrict`` words, a, b and c excluded (3CosAdd, as word2vec and gensim)."""
-    w = _unit_rows(emb[:restrict])
+    the first ``restrict`` words, a, b and c excluded (3CosAdd, as word2vec and gensim).
+    ``questions`` (Q, 4) word ids in ``0..restrict-1`` (never wrapped)."""
+    w = _unit_rows(emb[:text.check_restrict(restrict)])
     q = torch.as_tensor(questions, device=w.device)
+    if q.ndim != 2 or q.shape[1] != 4 or q.dtype.is_floating_point or q.dtype == torch.bool:
+        raise ValueError(f"questions must be (Q, 4) integer word ids, got {q.dtype} {tuple(q.shape)}")
+    n = w.shape[0]
+    if q.numel() and (int(q.min()) < 0 or int(q.max()) >= n):
+        bad = int(q.min()) if int(q.min()) < 0 else int(q.max())
+        raise ValueError(f"questions must hold word ids in 0..{n - 1} (the restrict={n} words searched), got {bad}")
     out = []
     for s in range(0, len(q), chunk):
         a, b, c = q[s:s + chunk, 0], q[s:s + chunk, 1], q[s:s + chunk, 2]
@@ -331,6 +350,8 @@ def analogy_accuracy(emb: torch.Tensor, qs: text.Analogies) -> Accuracy:
 
 def nearest(emb: torch.Tensor, vocab: text.Vocab, word: str, k: int = 8) -> list[tuple[str, float]]:
     """The ``k`` nearest words to ``word`` by cosine (itself excluded)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
     w = _unit_rows(emb)
     i = vocab.id(word)
     sims = w @ w[i]
@@ -355,8 +376,13 @@ class Projection:
 
 
 def loo_linear_probe(xy: np.ndarray, labels: np.ndarray, ridge: float = 1e-3) -> float:
-    """Leave-one-out accuracy (%) of a least-squares linear classifier (with bias) on ``xy``."""
+    """Leave-one-out accuracy (%) of a least-squares linear classifier (with bias) on ``xy``
+    (N, k), at least 2 finite points."""
     x = np.asarray(xy, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"a leave-one-out probe needs at least 2 points (N, k), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("the points have non-finite entries (nan or inf)")
     x = (x - x.mean(0)) / (x.std(0) + 1e-12)
     x = np.hstack([x, np.ones((len(x), 1))])
     y = np.where(np.asarray(labels, dtype=bool), 1.0, -1.0)
@@ -511,6 +537,7 @@ def run(cfg: Config, *, corpus: text.Corpus | None = None, device: str | torch.d
         extra = [*cities, *states] if cfg.figure_words else []
         corpus = text.load_corpus(cfg.corpus, min_count=cfg.min_count, max_vocab=cfg.max_vocab,
                                   max_tokens=cfg.max_tokens, extra_words=extra, progress=progress)
+    text.check_trainable(corpus)
     V = len(corpus.vocab)
     qs = text.analogies(corpus.vocab, cfg.restrict)
     if (cfg.limit or cfg.ntk):

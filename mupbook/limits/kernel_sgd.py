@@ -56,6 +56,8 @@ class Kernel:
                                              sigma_v=self.sigma_v)
             return k.nngp if self.name == "relu-nngp" else k.ntk
         x, z = x.to(torch.float64), z.to(torch.float64)
+        if not bool(torch.isfinite(x).all() and torch.isfinite(z).all()):
+            raise ValueError("the points have non-finite entries (nan or inf)")
         dots = x @ z.T
         out = self.sigma_w ** 2 * dots + self.sigma_b ** 2
         return out + self.sigma_v ** 2 * dots if self.name == "linear-ntk" else out
@@ -97,6 +99,8 @@ class KernelMachine:
                  chunk: int = 16384) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1 row, got {capacity}")
+        if num_ids is not None and num_ids < 1:
+            raise ValueError(f"num_ids must be >= 1 (ids 0..num_ids-1) or None (no ids), got {num_ids}")
         self.kernel, self.d, self.c, self.chunk = kernel, d, c, chunk
         self.capacity = capacity
         self.count = 0
@@ -136,9 +140,24 @@ class KernelMachine:
         x, a = x.reshape(-1, self.d), a.reshape(-1, self.c).to(torch.float64)
         return torch.sqrt(((a @ a.T) * self.kernel(x, x)).sum().clamp_min(0))
 
+    @property
+    def num_ids(self) -> int | None:
+        """Points may carry ids in ``[0, num_ids)``; None: ids are ignored (rows are appended)."""
+        return None if self.row_of is None else self.row_of.shape[0]
+
     def add(self, x: torch.Tensor, a: torch.Tensor, ids: torch.Tensor | None = None) -> None:
-        """f += sum_j K(., x_j) a_j. x (..., d), a (..., c), ids (...) int64 or None."""
+        """f += sum_j K(., x_j) a_j. x (..., d), a (..., c), ids (...) integers in
+        ``[0, num_ids)`` or None (ignored by a machine without ids); nothing is added when an
+        argument is refused."""
         x, a = x.reshape(-1, self.d), a.reshape(-1, self.c).to(torch.float64)
+        if a.shape[0] != x.shape[0]:
+            raise ValueError(f"one coefficient row per point: {x.shape[0]} points, {a.shape[0]} rows")
+        for what, t in (("points", x), ("coefficients", a)):
+            if not bool(torch.isfinite(t).all()):
+                raise ValueError(f"the {what} have non-finite entries (nan or inf): adding them would make f "
+                                 "nan everywhere; did training diverge?")
+        if ids is not None and self.row_of is not None:
+            self._check_ids(ids, x.shape[0])
         if self.weights is not None:
             self.weights += a.T @ self.kernel.features(x)
             return
@@ -161,6 +180,21 @@ class KernelMachine:
         self.count += n_new
         self.A.index_add_(0, rows, summed)
 
+    def _check_ids(self, ids: torch.Tensor, n: int) -> None:
+        """ValueError unless ``ids`` holds n integers in [0, num_ids) (a negative id would
+        silently share another point's row)."""
+        if not isinstance(ids, torch.Tensor) or ids.dtype.is_floating_point or ids.dtype.is_complex \
+                or ids.dtype == torch.bool:
+            raise ValueError(f"ids must be integers (a torch integer tensor), got "
+                             f"{getattr(ids, 'dtype', type(ids).__name__)}")
+        if ids.numel() != n:
+            raise ValueError(f"one id per point: {n} points, {ids.numel()} ids")
+        if n:
+            lo, hi = int(ids.min()), int(ids.max())
+            if lo < 0 or hi >= self.num_ids:
+                raise ValueError(f"ids must lie in [0, {self.num_ids}) (the num_ids of this machine), got "
+                                 f"{lo if lo < 0 else hi}; build the machine with a larger num_ids")
+
     def _append(self, x: torch.Tensor, a: torch.Tensor) -> None:
         n = x.shape[0]
         if self.count + n > self.capacity:
@@ -182,12 +216,25 @@ class KernelMachine:
                 "row_of": None if self.row_of is None else self.row_of.clone()}
 
     def load_state(self, state: dict) -> None:
+        """Restore a :meth:`state` of a machine of the same kind (kernel map, ids)."""
         if self.weights is not None:
+            if "weights" not in state or tuple(state["weights"].shape) != tuple(self.weights.shape):
+                raise ValueError(f"the state is not that of a {self.kernel.name} machine with weights "
+                                 f"{tuple(self.weights.shape)}")
             self.weights.copy_(state["weights"])
             return
+        if "Z" not in state:
+            raise ValueError(f"the state holds no dictionary (Z, A): it is not that of a {self.kernel.name} machine")
         n = state["Z"].shape[0]
         if n > self.capacity:
             raise ValueError(f"the checkpoint has {n} rows, more than the capacity {self.capacity}")
+        row_of = state["row_of"]
+        theirs = None if row_of is None else row_of.shape[0]
+        if theirs != self.num_ids:
+            def span(k: int | None) -> str:
+                return "no ids" if k is None else f"ids in [0, {k})"
+            raise ValueError(f"the state has {span(theirs)}, this machine's are {span(self.num_ids)}: "
+                             "build the machine with the num_ids of the run that saved it")
         self.Z[:n], self.A[:n] = state["Z"].to(self.Z), state["A"].to(self.A)
         self.Z[n:] = 0
         self.A[n:] = 0

@@ -1,22 +1,11 @@
-"""Chapter 1's assert cells fail when the scaling is broken on purpose.
+"""Chapter 1's assert cells fail when the claim behind them is broken on purpose
+(tests/chapters/breaking.py runs the real chapter up to the targeted assert)."""
 
-The chapter runs as usual, but a cell injected after its imports makes
-``measure_cancellation`` initialize the hidden weights with variance 1 instead
-of 1/n. The chapter's own check must then stop it, at the slope assertion.
-"""
-
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from breaking import run_broken
 
-CHAPTER = Path(__file__).resolve().parents[2] / "chapters" / "01_sqrt_cancellation.ipynb"
-
-BREAK = """
+BREAK_INIT = """
 import functools
-from mupbook.studies import cancellation
 from mupbook.abc import ABC, mup
 _p = mup(2)
 cancellation.measure_cancellation = functools.partial(
@@ -26,12 +15,6 @@ cancellation.measure_cancellation = functools.partial(
 
 @pytest.mark.slow
 def test_chapter_assert_cell_catches_broken_init_scaling():
-    nb = nbformat.read(CHAPTER, as_version=4)
-    imports = next(i for i, c in enumerate(nb.cells) if "from mupbook import" in c.source)
-    nb.cells.insert(imports + 1, nbformat.v4.new_code_cell(BREAK))
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(CHAPTER.parent)}})
-    with pytest.raises(CellExecutionError) as err:
-        client.execute()
-    assert "coordinates of W x at init" in str(err.value)
-    assert "check_slopes" in str(err.value)  # it was the chapter's assert cell that failed
+    # hidden weights initialized with variance 1 instead of 1/n
+    err = run_broken("01_sqrt_cancellation", BREAK_INIT, until="check_slopes(")
+    assert "coordinates of W x at init" in err

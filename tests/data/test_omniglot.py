@@ -21,6 +21,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mupbook.data import offline as offline_files
 from mupbook.data import omniglot as O
 
 Image = pytest.importorskip("PIL.Image")
@@ -158,6 +159,7 @@ def _small_good_arrays() -> dict[str, np.ndarray]:
     ],
 )
 def test_corrupt_offline_file_says_what_to_do(monkeypatch, tmp_path, damage, message):
+    monkeypatch.setattr(offline_files, "verify", lambda path, key, **kw: path)  # the checks behind the digest
     monkeypatch.setattr(O, "N_CHARACTERS", {"images_background": 3, "images_evaluation": 2})
     monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
     (tmp_path / "omniglot").mkdir()
@@ -572,8 +574,69 @@ def test_unknown_resize_and_missing_full_res_file_are_errors(monkeypatch, tmp_pa
 
 
 def test_truncated_full_res_file_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setattr(offline_files, "verify", lambda path, key, **kw: path)  # the checks behind the digest
     monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
     (tmp_path / "omniglot").mkdir()
     np.savez(tmp_path / "omniglot" / O.FULL_RES_FILE, images_packed=np.zeros((10, 1379), np.uint8))
     with pytest.raises(ValueError, match="images_packed should be uint8"):
         O.load_omniglot(resize="bilinear", progress=False)
+
+
+# ----------------------------------------------------------- indices are never wrapped
+
+
+def _tiny_pool(classes: int = 3) -> O.FewShotPool:
+    images = torch.zeros(classes * 20, 784, dtype=torch.uint8)
+    return O.FewShotPool(images, torch.arange(classes * 20).reshape(classes, 20),
+                         torch.zeros(classes, dtype=torch.int64), tuple(f"A/character{c:02d}/rot000" for c in range(classes)))
+
+
+@pytest.mark.parametrize("bad", [-1, 3, 10**12])
+def test_class_images_refuses_a_class_outside_the_pool(bad):
+    pool = _tiny_pool()
+    assert pool.class_images(2).shape == (20, 28, 28)
+    with pytest.raises(ValueError, match=r"class must be in 0\.\.2 \(the 3 classes of the pool\), got " + str(bad)):
+        pool.class_images(bad)
+
+
+def test_subset_refuses_rows_outside_the_data_instead_of_wrapping():
+    data = O.from_arrays(_small_good_arrays())
+    assert len(data.subset(torch.tensor([0, 99]))) == 2
+    for bad in (torch.tensor([0, -1]), torch.tensor([100])):
+        with pytest.raises(ValueError, match=r"rows must be in 0\.\.99 \(the 100 drawings\)"):
+            data.subset(bad)
+    with pytest.raises(ValueError, match="mask of 99 entries.*100 drawings"):
+        data.subset(torch.ones(99, dtype=torch.bool))
+
+
+# -------------------------------------------------- offline files: sizes and digests pinned
+
+
+def test_a_truncated_offline_array_file_is_refused_with_what_to_do(monkeypatch, tmp_path):
+    from offline_copy import offline_copy, real_data_folder
+
+    whole = (real_data_folder() / "omniglot" / O.ARRAY_FILE).read_bytes()
+    monkeypatch.setenv("MUPBOOK_DATA", str(offline_copy(tmp_path, "omniglot/omniglot28.npz", whole[: len(whole) // 2])))
+    with pytest.raises(ValueError, match=r"omniglot28\.npz is not the official omniglot/omniglot28\.npz: it has "
+                                         r"3,306,787 bytes, the official file 6,613,574.*Re-copy the offline data "
+                                         r"folder.*unset MUPBOOK_DATA"):
+        O.load_omniglot(progress=False)
+
+
+def test_an_altered_full_resolution_file_of_the_right_size_is_refused(monkeypatch, tmp_path):
+    from offline_copy import offline_copy, real_data_folder
+
+    data = bytearray((real_data_folder() / "omniglot" / O.FULL_RES_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    monkeypatch.setenv("MUPBOOK_DATA", str(offline_copy(tmp_path, "omniglot/omniglot.npz", bytes(data))))
+    with pytest.raises(ValueError, match=r"not the official omniglot/omniglot\.npz: its sha256 is [0-9a-f]{64}, "
+                                         r"the official file's f28b905d.*cut short or altered"):
+        O.load_omniglot(resize="bilinear", progress=False)
+
+
+def test_pinned_offline_digests_are_those_of_the_offline_folder():
+    from offline_copy import real_data_folder
+
+    checked = offline_files.verify_folder(real_data_folder())
+    assert {"omniglot/omniglot.npz", "omniglot/omniglot28.npz", "text/offline_corpus.txt.gz",
+            "text/questions-words.txt", "text/city_in_state.tsv", "text/us_states_50.txt"} <= set(checked)

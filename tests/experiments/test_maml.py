@@ -1,6 +1,9 @@
 """mupbook.experiments.maml: batched MAML against per-task autograd, training, results."""
 import json
 import os
+import runpy
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -251,3 +254,105 @@ def test_recorded_runs_group_by_model_and_setting_and_average_seeds(tmp_path):
     assert table["limit (5-way 5-shot)"][0] == 73.0
     header, rows = maml.comparison_table(recorded)
     assert [r[0] for r in rows] == ["limit"] and rows[0][-1] == 3
+
+
+# ------------------------------------------------- checkpoints (tiny fake pools, no data)
+
+
+def _fake_pools(classes: int = 6) -> maml.Pools:
+    """Three pools of random 'drawings' (enough for 5-way tasks), no data folder needed."""
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (classes * 20, 784), generator=g, dtype=torch.uint8)
+    pool = omniglot.FewShotPool(images, torch.arange(classes * 20).reshape(classes, 20),
+                                torch.zeros(classes, dtype=torch.int64), tuple(f"A/character{c:02d}/rot000"
+                                                                            for c in range(1, classes + 1)))
+    return maml.Pools(pool, pool, pool)
+
+
+def _tiny(**changes) -> maml.Config:
+    base = maml.Config(batch_tasks=2, val_tasks=2, test_tasks=2, q_eval=1, test_inner_steps=(1,))
+    return base.replace(**changes)
+
+
+def _params(run: maml.Run) -> list[torch.Tensor]:
+    return run.learner.state()["params"]
+
+
+def test_resume_from_a_checkpoint_past_the_requested_steps_is_refused(tmp_path):
+    pools, ck = _fake_pools(), tmp_path / "ck.pt"
+    maml.train(_tiny(steps=4, val_every=2), pools, progress=False, checkpoint=ck, checkpoint_every=4)
+    with pytest.raises(ValueError, match=r"holds 4 meta-steps.*steps=3.*--steps 4 or more.*delete"):
+        maml.train(_tiny(steps=3, val_every=2), pools, progress=False, checkpoint=ck, checkpoint_every=4)
+
+
+def test_resume_at_exactly_the_requested_steps_tests_the_trained_best_state(tmp_path, monkeypatch):
+    pools, ck = _fake_pools(), tmp_path / "ck.pt"
+    fresh = maml.train(_tiny(steps=2, val_every=4), pools, progress=False)  # validates at its last step
+    first: list[bytes] = []
+    real_save = maml._save_checkpoint
+
+    def keep_first(path, *args):
+        real_save(path, *args)
+        first.append(first[0] if first else Path(path).read_bytes())
+
+    monkeypatch.setattr(maml, "_save_checkpoint", keep_first)
+    # a longer run, checkpointed at step 2, before its first validation (at step 4)
+    maml.train(_tiny(steps=4, val_every=4), pools, progress=False, checkpoint=ck, checkpoint_every=2)
+    ck.write_bytes(first[0])
+    resumed = maml.train(_tiny(steps=2, val_every=4), pools, progress=False, checkpoint=ck, checkpoint_every=2)
+    assert resumed.history.val_steps == [2] and resumed.history.best_step == 2
+    assert all(torch.equal(a, b) for a, b in zip(_params(resumed), _params(fresh)))
+    assert resumed.test[1] == fresh.test[1]
+
+
+def test_a_checkpoint_written_by_the_command_line_loads_in_the_library(tmp_path, monkeypatch):
+    pools = _fake_pools()
+    monkeypatch.setattr(omniglot, "load_omniglot", lambda **kw: None)
+    monkeypatch.setattr(omniglot, "few_shot_pool", lambda data, split, **kw: pools.train)
+    sizes = ["--steps", "2", "--val-every", "2", "--val-tasks", "2", "--test-tasks", "2", "--q-eval", "1"]
+    monkeypatch.setattr(sys, "argv", ["maml", "--model", "limit", "--scale", "quick", *sizes, "--checkpoint",
+                                      str(tmp_path / "ck"), "--out", str(tmp_path / "m.json"), "--no-progress"])
+    with pytest.warns(RuntimeWarning, match="found in sys.modules"), pytest.raises(SystemExit) as done:
+        runpy.run_module("mupbook.experiments.maml", run_name="__main__")  # as python -m does
+    assert done.value.code == 0
+    torch.load(tmp_path / "ck.limit.s1", weights_only=True)  # plain data: no class of __main__
+    saved = maml.load_checkpoint(tmp_path / "ck.limit.s1")
+    assert saved["format"] == maml.CHECKPOINT_FORMAT and saved["step"] == 2
+    cfg = maml.config("quick", steps=2, val_every=2, val_tasks=2, test_tasks=2, q_eval=1)
+    run = maml.train(cfg, pools, progress=False, checkpoint=tmp_path / "ck.limit.s1")
+    assert run.history.loss == saved["history"]["loss"] and run.history.best_step == 2
+
+
+def test_checkpoints_of_an_old_or_unknown_format_are_refused_with_advice(tmp_path):
+    old = tmp_path / "old.pt"
+    torch.save({"config": _tiny().to_dict(), "history": maml.History(), "step": 1}, old)  # pickles a class
+    with pytest.raises(ValueError, match="old.pt.*older format.*delete it"):
+        maml.load_checkpoint(old)
+    future = tmp_path / "future.pt"
+    torch.save({"format": 99, "step": 1}, future)
+    with pytest.raises(ValueError, match="format 99.*reads format 1.*delete it"):
+        maml.train(_tiny(steps=2), _fake_pools(), progress=False, checkpoint=future)
+
+
+def test_a_run_tested_on_one_task_writes_its_results_without_an_interval(tmp_path):
+    run = maml.Run(maml.Config(test_tasks=1).resolved(), maml.History(loss=[1.0], best_step=1),
+                   {1: maml.summarize(np.array([0.6]))}, 1.0, 1.0)
+    doc = results.load(results.write_json(tmp_path / "m.json", maml.results_dict([run], [], "cpu", 1.0)))
+    assert doc["runs"][0]["test"]["1"]["ci95"] is None and "ci95" not in doc["reproduction"][0]
+    assert np.isnan(run.test[1].ci95) and "1 tasks" in str(run.test[1])
+
+
+def test_summarizing_no_accuracies_or_non_finite_ones_is_an_error():
+    with pytest.raises(ValueError, match="no task accuracies"):
+        maml.summarize(np.array([]))
+    with pytest.raises(ValueError, match="not finite"):
+        maml.summarize(np.array([0.5, np.nan]))
+
+
+def test_a_kernel_meta_step_with_a_non_finite_loss_leaves_the_function_unchanged():
+    t = _tasks(seed=4)
+    learner = maml.KernelLearner(Kernel("relu-ntk"), D, C, capacity=500, num_ids=None)
+    learner.machine.add(t.query_x[0], torch.tensor([[1e308, -1e308, 0.0]], dtype=torch.float64).expand(4, C))
+    cfg = maml.Config(model="relu-ntk", n_way=C).resolved()
+    loss, _ = learner.meta_step(t, cfg)
+    assert not np.isfinite(loss) and learner.machine.count == 4  # training marks it as diverged

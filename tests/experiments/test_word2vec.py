@@ -344,6 +344,9 @@ def test_offline_corpus_needs_the_data_folder(monkeypatch, tmp_path):
 
 
 def test_offline_corpus_is_read_and_a_corrupt_one_is_a_clear_error(monkeypatch, tmp_path):
+    from mupbook.data import offline
+
+    monkeypatch.setattr(offline, "verify", lambda path, key, **kw: path)  # the checks behind the digest
     (tmp_path / "text").mkdir()
     monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
     with gzip.open(tmp_path / "text" / text.OFFLINE_FILE, "wt") as f:
@@ -360,6 +363,12 @@ def test_truncated_text8_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
     with zipfile.ZipFile(tmp_path / "text" / "text8.zip", "w") as zf:
         zf.writestr("text8", " anarchism originated as a term")
+    with pytest.raises(ValueError, match=r"not the official text/text8\.zip: it has \d+ bytes, the official "
+                                         r"file 31,344,016.*unset MUPBOOK_DATA"):
+        text.read_tokens("text8")
+    from mupbook.data import offline
+
+    monkeypatch.setattr(offline, "verify", lambda path, key, **kw: path)  # the checks behind the digest
     with pytest.raises(ValueError, match="truncated or not text8"):
         text.read_tokens("text8")
     (tmp_path / "text" / "text8.zip").write_bytes(b"PK broken")
@@ -411,3 +420,121 @@ def test_run_writes_a_valid_results_file(monkeypatch, tmp_path):
     back = results.load(out)
     assert all(row["paper"] is None for row in back["reproduction"])  # not text8: never beside the paper
     assert len(back["reproduction"]) == 3
+
+
+# ------------------------------------------------------- corpora too small to train on
+
+
+TRAIN_KW = {"epochs": 1, "lr": 0.05, "weight_decay": 0.0, "divide_input": True, "window": 2, "negatives": 2,
+            "progress": False}
+
+
+@pytest.mark.parametrize("tokens", [["w0"], ["w0", *["unknown"] * (text.SENTENCE_LENGTH - 1), "w1"], []])
+def test_a_corpus_without_one_training_position_is_an_error_before_training(tokens):
+    vocab = text.build_vocab(toy_tokens(2000), min_count=1)
+    corpus = text.encode(tokens, vocab)
+    assert text.training_positions(corpus) == 0
+    with pytest.raises(ValueError, match=r"no CBOW training position.*in-vocabulary tokens.*at least two"):
+        w2v.train(w2v.CBOW.finite(len(vocab), 4), corpus, **TRAIN_KW)
+    with pytest.raises(ValueError, match="no CBOW training position"):
+        w2v.run(w2v.QUICK.replace(widths=(4,)), corpus=corpus, device="cpu", progress=False)
+
+
+def test_an_epoch_that_subsampling_empties_is_an_error_not_a_zero_loss():
+    vocab = text.build_vocab(toy_tokens(2000), min_count=1)
+    corpus = text.encode(["w0", "w1", "w0"], vocab)
+    assert text.training_positions(corpus) == 3
+    with pytest.raises(ValueError, match=r"epoch 1 trained no position: subsampling .* kept 0 of 3 tokens"):
+        w2v.train(w2v.CBOW.finite(len(vocab), 4), corpus, sample=1e-12, **TRAIN_KW)
+
+
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_analogy_questions_with_ids_outside_the_restricted_vocabulary_are_refused(bad):
+    emb = torch.eye(8)
+    with pytest.raises(ValueError, match=r"word ids in 0\.\.4 \(the restrict=5 words searched\), got " + str(bad)):
+        w2v.predict_analogies(emb, np.array([[0, 1, 2, 3], [0, 1, bad, 3]]), restrict=5)
+    with pytest.raises(ValueError, match=r"questions must be \(Q, 4\)"):
+        w2v.predict_analogies(emb, np.array([0, 1, 2, 3]), restrict=5)
+
+
+# -------------------------------------------------- offline files: sizes and digests pinned
+
+
+def test_a_cut_analogy_file_is_refused_naming_how_many_questions_it_holds(monkeypatch, tmp_path):
+    from offline_copy import offline_copy, real_data_folder
+
+    lines = (real_data_folder() / "text" / text.ANALOGY_FILE).read_text().splitlines()
+    kept, n = [], 0
+    for line in lines:
+        n += not line.startswith(":")
+        if n > 5000:
+            break
+        kept.append(line)
+    monkeypatch.setenv("MUPBOOK_DATA", str(offline_copy(tmp_path, "text/questions-words.txt",
+                                                        ("\n".join(kept) + "\n").encode())))
+    with pytest.raises(ValueError, match=r"questions-words\.txt is not the official text/questions-words\.txt: "
+                                         r"it has [\d,]+ bytes, the official file 603,955; it holds 5,000 of the "
+                                         r"19,544 questions.*Re-copy.*unset MUPBOOK_DATA"):
+        text.analogies(text.build_vocab(toy_tokens(2000), min_count=1))
+
+
+def test_a_shortened_offline_corpus_is_refused_naming_its_token_count(monkeypatch, tmp_path):
+    from offline_copy import offline_copy, real_data_folder
+
+    with gzip.open(real_data_folder() / "text" / text.OFFLINE_FILE, "rt") as f:
+        start = f.read(100_000).split()[:1000]
+    monkeypatch.setenv("MUPBOOK_DATA", str(offline_copy(tmp_path, "text/offline_corpus.txt.gz",
+                                                        gzip.compress(" ".join(start).encode()))))
+    with pytest.raises(ValueError, match=r"not the official text/offline_corpus\.txt\.gz: it has [\d,]+ bytes.*"
+                                         r"it holds 1,000 tokens, the official corpus 2,274,475"):
+        text.read_tokens("offline", max_tokens=10)
+
+
+def test_offline_files_are_hashed_once_per_process(monkeypatch, tmp_path):
+    from offline_copy import real_data_folder
+
+    from mupbook.data import download, offline
+
+    monkeypatch.setenv("MUPBOOK_DATA", str(real_data_folder()))
+    monkeypatch.setattr(offline, "_digests", {})
+    calls = []
+    real_digest = download.file_digest
+    monkeypatch.setattr(download, "file_digest", lambda path, alg: calls.append(path) or real_digest(path, alg))
+    assert text.analogy_path() == text.analogy_path()
+    assert len(calls) == 1
+    assert offline.FILES["text/questions-words.txt"][1] == text.ANALOGY_SHA256
+
+
+def test_non_finite_embeddings_are_an_error_not_an_accuracy():
+    qs = text.Analogies(np.array([[0, 1, 2, 3]]), np.array([0]), ("s",), 1, 0, 5)
+    with pytest.raises(ValueError, match="embeddings have non-finite entries"):
+        w2v.analogy_accuracy(torch.full((5, 3), float("nan")), qs)
+    vocab = text.Vocab(("a", "b", "c"), np.array([3, 2, 1]))
+    with pytest.raises(ValueError, match="embeddings have non-finite entries"):
+        w2v.nearest(torch.full((3, 2), float("inf")), vocab, "a", 2)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        w2v.nearest(torch.rand(3, 2), vocab, "a", 0)
+
+
+def test_linear_probe_refuses_non_finite_or_too_few_points():
+    with pytest.raises(ValueError, match="non-finite"):
+        w2v.loo_linear_probe(np.array([[np.nan, 1.0], [1.0, 2.0], [3.0, 4.0]]), np.array([1, 0, 1]))
+    with pytest.raises(ValueError, match="at least 2 points"):
+        w2v.loo_linear_probe(np.zeros((1, 2)), np.array([1]))
+
+
+@pytest.mark.parametrize("p", [np.zeros(3), np.array([np.nan, 1.0]), np.array([-1.0, 2.0]), np.zeros(0)])
+def test_alias_tables_refuse_what_is_not_a_distribution(p):
+    with pytest.raises(ValueError, match="finite, >= 0 and not all 0"):
+        text.alias_tables(p)
+
+
+@pytest.mark.parametrize("restrict", [0, -5])
+def test_a_restrict_below_one_is_refused_not_sliced_from_the_end(restrict, tmp_path):
+    f = tmp_path / "q.txt"
+    f.write_text(": s\nw1 w2 w3 w4\n")
+    vocab = text.build_vocab(toy_tokens(2000), min_count=1)
+    with pytest.raises(ValueError, match=f"restrict must be a positive integer, got {restrict}"):
+        text.analogies(vocab, restrict, path=f)
+    with pytest.raises(ValueError, match=f"restrict must be a positive integer, got {restrict}"):
+        w2v.predict_analogies(torch.eye(8), np.array([[0, 1, 2, 3]]), restrict=restrict)

@@ -86,3 +86,45 @@ def test_linear_kernels_fold_the_dictionary_into_weights_exactly(name):
     assert torch.allclose(m(x), k(x, z) @ a + k(x, z[:1]) @ a[:1])
     with pytest.raises(ValueError, match="no finite feature map"):
         Kernel("relu-ntk").features(x)
+
+
+@pytest.mark.parametrize("bad", [-1, 10, 2**40])
+def test_ids_outside_the_id_range_are_refused_not_wrapped(bad):
+    m = KernelMachine(Kernel("relu-ntk"), 12, 3, capacity=10, num_ids=10)
+    m.add(_x(1), torch.ones(1, 3), torch.tensor([9]))
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, 10\).*got .*" + str(bad)):
+        m.add(_x(2, seed=1), torch.ones(2, 3), torch.tensor([3, bad]))
+    assert m.count == 1 and int(m.row_of[3]) == -1  # nothing was added
+
+
+def test_ids_must_be_integers_one_per_point():
+    m = KernelMachine(Kernel("relu-ntk"), 12, 3, capacity=10, num_ids=10)
+    with pytest.raises(ValueError, match="one id per point: 2 points, 3 ids"):
+        m.add(_x(2), torch.ones(2, 3), torch.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match="ids must be integers"):
+        m.add(_x(2), torch.ones(2, 3), torch.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="one coefficient row per point: 2 points, 1 rows"):
+        m.add(_x(2), torch.ones(1, 3))
+
+
+def test_state_of_another_id_range_is_refused():
+    m = KernelMachine(Kernel("relu-ntk"), 12, 3, capacity=10, num_ids=10)
+    m.add(_x(2), torch.ones(2, 3), torch.tensor([1, 2]))
+    other = KernelMachine(Kernel("relu-ntk"), 12, 3, capacity=10, num_ids=5)
+    with pytest.raises(ValueError, match="ids in \\[0, 10\\).*this machine's are ids in \\[0, 5\\)"):
+        other.load_state(m.state())
+
+
+def test_non_finite_points_or_coefficients_are_refused_not_added():
+    m = KernelMachine(Kernel("relu-ntk"), 12, 2, capacity=4)
+    with pytest.raises(ValueError, match="coefficients have non-finite entries"):
+        m.add(_x(1), torch.full((1, 2), float("nan")))
+    with pytest.raises(ValueError, match="points have non-finite entries"):
+        m.add(_x(1) * float("inf"), torch.ones(1, 2))
+    assert m.count == 0
+
+
+@pytest.mark.parametrize("name", ["linear-nngp", "linear-ntk"])
+def test_linear_kernels_refuse_non_finite_points_like_the_relu_ones(name):
+    with pytest.raises(ValueError, match="non-finite"):
+        Kernel(name)(_x(2) * float("nan"), _x(3))
