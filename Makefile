@@ -3,14 +3,15 @@
 #   make test   library tests + every chapter under nbval, in quick mode, then the built
 #               book in a headless Chromium (tests/chapters/test_book_browser.py; builds the book first
 #               if _build/html is missing or older than its sources)
-# Other targets: make venv, make student (student notebooks in _build/student), make strip, make clean.
+# Other targets: make venv, make student (student notebooks in _build/student), make strip,
+# make format (ruff: format and fix lint), make clean.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv student strip clean
+.PHONY: book test venv student strip format lint clean
 
 venv: $(STAMP)
 
@@ -43,7 +44,7 @@ $(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES)
 
 # The browser test opens every page of the built book in headless Chromium (console
 # errors, typeset math, figures, Colab links, internal links; screenshots in _build/screenshots).
-test: $(STAMP)
+test: $(STAMP) lint
 	MUPBOOK_SCALE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider -ra --ignore=tests/chapters/test_book_browser.py
 	$(MAKE) $(BOOK_STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider -ra tests/chapters/test_book_browser.py --book-html _build/html
@@ -51,6 +52,16 @@ test: $(STAMP)
 # Student notebooks for Colab: no solutions, no MyST, exercise cells stubbed with checkers.
 student: $(STAMP)
 	$(BIN)/python tools/make_student.py chapters/*.ipynb --out _build/student
+
+# One formatter and linter (ruff, configured in pyproject.toml) for the library, tests, tools,
+# bench and the chapters' code cells; make test fails on anything unformatted or unlinted.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 strip: $(STAMP)
 	$(BIN)/python tools/notebook_policy.py --fix chapters/*.ipynb

@@ -50,8 +50,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
-    x = (torch.rand(args.batch_size, mt.D_IN, generator=g) < 0.25) * torch.rand(args.batch_size, mt.D_IN,
-                                                                             generator=g)
+    x = (torch.rand(args.batch_size, mt.D_IN, generator=g) < 0.25) * torch.rand(
+        args.batch_size, mt.D_IN, generator=g
+    )
     y = torch.randint(0, CLASSES, (args.batch_size,), generator=g)
     for n in args.widths:
         for optimizer, lo in (("sgd", -6), ("adam", -12)):
@@ -63,9 +64,11 @@ def main() -> None:
                 start = time.perf_counter()
                 fn(model, optimizer, lrs, x, y, args.steps)
                 times[name] = (time.perf_counter() - start) / args.steps * 1000
-            print(f"width {n:5d} {optimizer:4s} {args.lrs} lrs: batched {times['batched']:7.1f} ms/step, "
-                  f"one at a time {times['one at a time']:7.1f} ms/step, "
-                  f"speed-up {times['one at a time'] / times['batched']:.1f}x")
+            print(
+                f"width {n:5d} {optimizer:4s} {args.lrs} lrs: batched {times['batched']:7.1f} ms/step, "
+                f"one at a time {times['one at a time']:7.1f} ms/step, "
+                f"speed-up {times['one at a time'] / times['batched']:.1f}x"
+            )
 
 
 if __name__ == "__main__":

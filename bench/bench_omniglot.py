@@ -28,7 +28,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_sampling(pool: omniglot.FewShotPool, n: int, k: int, q: int, device: torch.device) -> float:
+def time_sampling(
+    pool: omniglot.FewShotPool, n: int, k: int, q: int, device: torch.device
+) -> float:
     """Median seconds of one call for a batch of BATCH tasks."""
     gen = runtime.generator(0)
     omniglot.sample_tasks(pool, n, k, q, BATCH, generator=gen)  # warm-up
@@ -50,11 +52,15 @@ def main(argv: list[str]) -> None:
     start = time.perf_counter()
     pool = omniglot.few_shot_pool(data, "train", device=device)
     pooled = time.perf_counter() - start
-    print(f"device={device}, torch threads={torch.get_num_threads()}, "
-          f"load {loaded:.2f} s, train pool ({pool.num_classes} classes) {pooled:.2f} s")
+    print(
+        f"device={device}, torch threads={torch.get_num_threads()}, "
+        f"load {loaded:.2f} s, train pool ({pool.num_classes} classes) {pooled:.2f} s"
+    )
     for n, k, q in SHAPES:
         seconds = time_sampling(pool, n, k, q, device)
-        print(f"{BATCH} tasks of {n:2d}-way {k}-shot {q:2d}-query: {1e3 * seconds:7.2f} ms")
+        print(
+            f"{BATCH} tasks of {n:2d}-way {k}-shot {q:2d}-query: {1e3 * seconds:7.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -42,10 +42,12 @@ def main() -> None:
     tokens = text.read_tokens("offline")
     corpus = text.encode(tokens, text.build_vocab(tokens, min_count=5), "offline")
     qs = text.analogies(corpus.vocab)
-    print(f"offline corpus: {len(tokens):,} tokens, V = {len(corpus.vocab):,}, {len(qs.questions):,} of "
-          f"{qs.total:,} analogy questions in vocabulary; width {a.width}, window {a.window}, "
-          f"{a.negatives} negatives, sample {a.sample}, {a.epochs} epochs, lr {lr}, "
-          f"threads: torch {a.threads}, gensim workers {a.threads}")
+    print(
+        f"offline corpus: {len(tokens):,} tokens, V = {len(corpus.vocab):,}, {len(qs.questions):,} of "
+        f"{qs.total:,} analogy questions in vocabulary; width {a.width}, window {a.window}, "
+        f"{a.negatives} negatives, sample {a.sample}, {a.epochs} epochs, lr {lr}, "
+        f"threads: torch {a.threads}, gensim workers {a.threads}"
+    )
     rows = []
     if not a.skip_gensim:
         import gensim
@@ -53,9 +55,20 @@ def main() -> None:
 
         logging.getLogger("gensim").setLevel(logging.WARNING)
         sents = text.sentences(tokens)
-        g = Word2Vec(vector_size=a.width, window=a.window, negative=a.negatives, hs=0, sg=0, cbow_mean=1,
-                     sample=a.sample, min_count=5, alpha=lr, min_alpha=lr * w2v.MIN_LR_RATIO,
-                     workers=a.threads, seed=a.seed)
+        g = Word2Vec(
+            vector_size=a.width,
+            window=a.window,
+            negative=a.negatives,
+            hs=0,
+            sg=0,
+            cbow_mean=1,
+            sample=a.sample,
+            min_count=5,
+            alpha=lr,
+            min_alpha=lr * w2v.MIN_LR_RATIO,
+            workers=a.threads,
+            seed=a.seed,
+        )
         g.build_vocab(sents)
         assert len(g.wv) == len(corpus.vocab), (len(g.wv), len(corpus.vocab))
         start = time.perf_counter()
@@ -63,23 +76,54 @@ def main() -> None:
         secs = time.perf_counter() - start
         emb = torch.from_numpy(np.stack([g.wv[wd] for wd in corpus.vocab.words]))
         acc = w2v.analogy_accuracy(emb, qs)
-        own = g.wv.evaluate_word_analogies(text.analogy_path(), restrict_vocab=text.ANALOGY_RESTRICT,
-                                           case_insensitive=True)[0]
-        rows.append((f"gensim {gensim.__version__}", len(tokens) * a.epochs / secs, secs, acc.accuracy,
-                     f"gensim's own evaluation: {100 * own:.2f}%"))
+        own = g.wv.evaluate_word_analogies(
+            text.analogy_path(),
+            restrict_vocab=text.ANALOGY_RESTRICT,
+            case_insensitive=True,
+        )[0]
+        rows.append(
+            (
+                f"gensim {gensim.__version__}",
+                len(tokens) * a.epochs / secs,
+                secs,
+                acc.accuracy,
+                f"gensim's own evaluation: {100 * own:.2f}%",
+            )
+        )
     model = w2v.CBOW.finite(len(corpus.vocab), a.width, init="uniform", seed=a.seed)
     rec = w2v.RECIPES["word2vec"]
-    stats = w2v.train(model, corpus, epochs=a.epochs, lr=rec.lr, weight_decay=rec.weight_decay,
-                      divide_input=rec.divide_input, window=a.window, negatives=a.negatives, sample=a.sample,
-                      batch_size=a.batch_size, seed=a.seed, progress=False)
+    stats = w2v.train(
+        model,
+        corpus,
+        epochs=a.epochs,
+        lr=rec.lr,
+        weight_decay=rec.weight_decay,
+        divide_input=rec.divide_input,
+        window=a.window,
+        negatives=a.negatives,
+        sample=a.sample,
+        batch_size=a.batch_size,
+        seed=a.seed,
+        progress=False,
+    )
     acc = w2v.analogy_accuracy(model.embeddings(), qs)
-    rows.append((f"mupbook (batch {a.batch_size})", stats.words_per_second, stats.seconds, acc.accuracy, ""))
+    rows.append(
+        (
+            f"mupbook (batch {a.batch_size})",
+            stats.words_per_second,
+            stats.seconds,
+            acc.accuracy,
+            "",
+        )
+    )
     print(f"{'':26s} {'words/s':>12s} {'seconds':>9s} {'analogy %':>10s}")
     for name, wps, secs, acc_, note in rows:
         print(f"{name:26s} {wps:12,.0f} {secs:9.1f} {acc_:10.2f}  {note}")
     if len(rows) == 2:
-        print(f"ratio ours/gensim: words/s {rows[1][1] / rows[0][1]:.2f}x, "
-              f"accuracy {rows[1][3] - rows[0][3]:+.2f} points")
+        print(
+            f"ratio ours/gensim: words/s {rows[1][1] / rows[0][1]:.2f}x, "
+            f"accuracy {rows[1][3] - rows[0][3]:+.2f} points"
+        )
 
 
 if __name__ == "__main__":

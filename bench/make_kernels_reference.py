@@ -37,7 +37,9 @@ REGS = {"none": (0.0, False), "rel": (1e-3, False), "abs": (1e-2, True)}
 
 
 def kernel_fn(activation: str, depth: int, w_std: float, b_std: float):
-    act = {"relu": stax.Relu(), "erf": stax.Erf(), "linear": stax.Identity()}[activation]
+    act = {"relu": stax.Relu(), "erf": stax.Erf(), "linear": stax.Identity()}[
+        activation
+    ]
     layers = []
     for _ in range(depth):
         layers += [stax.Dense(1, w_std, b_std, parameterization="ntk"), act]
@@ -46,7 +48,12 @@ def kernel_fn(activation: str, depth: int, w_std: float, b_std: float):
 
 
 def main() -> None:
-    default_out = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "kernels_reference.npz"
+    default_out = (
+        Path(__file__).resolve().parents[1]
+        / "tests"
+        / "fixtures"
+        / "kernels_reference.npz"
+    )
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
@@ -64,21 +71,37 @@ def main() -> None:
                 kf = kernel_fn(act, depth, W_STD, b_std)
                 for tag, other in (("self", None), ("cross", x2)):
                     k = kf(x1, other, ("nngp", "ntk"))
-                    out[f"kern/{act}/{depth}/{b_std}/{tag}"] = np.stack([np.asarray(k.nngp), np.asarray(k.ntk)])
+                    out[f"kern/{act}/{depth}/{b_std}/{tag}"] = np.stack(
+                        [np.asarray(k.nngp), np.asarray(k.ntk)]
+                    )
 
     x_train, x_test = rs.randn(8, 5), rs.randn(5, 5)
     y_train = rs.randn(8, 2)
     kf = kernel_fn("relu", 2, 1.3, 0.2)
-    out.update({"pred/x_train": x_train, "pred/x_test": x_test, "pred/y_train": y_train})
-    for tag, (a, b) in (("dd", (x_train, None)), ("td", (x_test, x_train)), ("tt", (x_test, None))):
+    out.update(
+        {"pred/x_train": x_train, "pred/x_test": x_test, "pred/y_train": y_train}
+    )
+    for tag, (a, b) in (
+        ("dd", (x_train, None)),
+        ("td", (x_test, x_train)),
+        ("tt", (x_test, None)),
+    ):
         k = kf(a, b, ("nngp", "ntk"))
-        out[f"pred/k_{tag}_nngp"], out[f"pred/k_{tag}_ntk"] = np.asarray(k.nngp), np.asarray(k.ntk)
+        out[f"pred/k_{tag}_nngp"], out[f"pred/k_{tag}_ntk"] = (
+            np.asarray(k.nngp),
+            np.asarray(k.ntk),
+        )
     out["pred/times"] = TIMES
     out["pred/learning_rate"] = np.array(0.7)
     for reg, (diag_reg, absolute) in REGS.items():
         out[f"pred/{reg}/diag_reg"] = np.array(diag_reg)
         predict_fn = nt.predict.gradient_descent_mse_ensemble(
-            kf, x_train, y_train, learning_rate=0.7, diag_reg=diag_reg, diag_reg_absolute_scale=absolute
+            kf,
+            x_train,
+            y_train,
+            learning_rate=0.7,
+            diag_reg=diag_reg,
+            diag_reg_absolute_scale=absolute,
         )
         for get in ("nngp", "ntk"):
             for t_tag, t in (("inf", None), ("times", TIMES)):
@@ -86,7 +109,9 @@ def main() -> None:
                 out[f"pred/{reg}/{get}/{t_tag}/mean"] = np.asarray(mean)
                 out[f"pred/{reg}/{get}/{t_tag}/cov"] = np.asarray(cov)
 
-    out["versions"] = np.array(f"neural-tangents {nt.__version__}, jax {jax.__version__}")
+    out["versions"] = np.array(
+        f"neural-tangents {nt.__version__}, jax {jax.__version__}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **out)
     print(f"wrote {len(out)} arrays to {args.out}")

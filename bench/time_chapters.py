@@ -24,8 +24,12 @@ BUDGET_S = 60.0
 
 def time_chapter(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=1800,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     start = time.perf_counter()
     client.execute()
     return time.perf_counter() - start
@@ -34,11 +38,15 @@ def time_chapter(path: Path) -> float:
 def main(paths: list[str]) -> None:
     chapters = [Path(p) for p in paths] or sorted((ROOT / "chapters").glob("*.ipynb"))
     scale = os.environ.get("MUPBOOK_SCALE", "quick")
-    print(f"scale={scale}, cpus={os.cpu_count()}, torch threads={torch.get_num_threads()}")
+    print(
+        f"scale={scale}, cpus={os.cpu_count()}, torch threads={torch.get_num_threads()}"
+    )
     for path in chapters:
         seconds = time_chapter(path)
         verdict = "within" if seconds <= BUDGET_S or scale != "quick" else "OVER"
-        print(f"{path.name:40s} {seconds:7.1f} s  ({verdict} the {BUDGET_S:.0f} s quick budget)")
+        print(
+            f"{path.name:40s} {seconds:7.1f} s  ({verdict} the {BUDGET_S:.0f} s quick budget)"
+        )
 
 
 if __name__ == "__main__":

@@ -36,14 +36,29 @@ def _show(value: Any, limit: int = 80) -> str:
 
 def is_integer(value: Any) -> bool:
     """True for a Python or NumPy integer that is not a ``bool``."""
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
-def integer(value: Any, what: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def integer(
+    value: Any, what: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """An integer in ``[minimum, maximum]`` (either bound optional), as ``int``."""
-    bounds = " and ".join(b for b in (minimum is not None and f">= {minimum}", maximum is not None and f"<= {maximum}") if b)
+    bounds = " and ".join(
+        b
+        for b in (
+            minimum is not None and f">= {minimum}",
+            maximum is not None and f"<= {maximum}",
+        )
+        if b
+    )
     allowed = f"an integer {bounds}" if bounds else "an integer"
-    if not is_integer(value) or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+    if (
+        not is_integer(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+    ):
         raise ValueError(f"{what} must be {allowed}, got {_show(value)}")
     return int(value)
 
@@ -64,7 +79,9 @@ def nonnegative_int(value: Any, what: str) -> int:
 
 def number(value: Any, what: str) -> float:
     """A finite real number (int, float or NumPy scalar; not bool, not NaN or inf)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Real, np.floating, np.integer)
+    ):
         raise ValueError(f"{what} must be a finite number, got {_show(value)}")
     v = float(value)
     if not math.isfinite(v):
@@ -92,14 +109,18 @@ def probability(value: Any, what: str, *, open_right: bool = True) -> float:
     """A number in ``[0, 1)`` (``open_right``) or ``[0, 1]``."""
     v = number(value, what)
     if v < 0 or v > 1 or (open_right and v == 1):
-        raise ValueError(f"{what} must lie in [0, 1{')' if open_right else ']'}, got {v:g}")
+        raise ValueError(
+            f"{what} must lie in [0, 1{')' if open_right else ']'}, got {v:g}"
+        )
     return v
 
 
 def choice(value: Any, allowed: Sequence[str], what: str) -> str:
     """One of ``allowed`` (exact match)."""
     if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{what} must be one of {', '.join(map(repr, allowed))}, got {_show(value)}")
+        raise ValueError(
+            f"{what} must be one of {', '.join(map(repr, allowed))}, got {_show(value)}"
+        )
     return value
 
 
@@ -124,18 +145,26 @@ def seeds(values: Iterable[Any], what: str = "seeds") -> tuple[int, ...]:
     if not out:
         raise ValueError(f"{what} must name at least one seed")
     if len(set(out)) != len(out):
-        raise ValueError(f"{what} must be distinct (a repeated seed is the same run counted twice), got {list(out)}")
+        raise ValueError(
+            f"{what} must be distinct (a repeated seed is the same run counted twice), got {list(out)}"
+        )
     return out
 
 
-def widths(values: Iterable[Any], what: str = "widths", *, minimum_count: int = 2) -> np.ndarray:
+def widths(
+    values: Iterable[Any], what: str = "widths", *, minimum_count: int = 2
+) -> np.ndarray:
     """At least ``minimum_count`` positive integer widths in strictly increasing order;
     returned as an int64 array (W,)."""
     ws = [positive_int(w, f"every entry of {what}") for w in _listed(values, what)]
     if len(ws) < minimum_count:
-        raise ValueError(f"{what} must hold at least {minimum_count} width{'s' if minimum_count > 1 else ''}, got {ws}")
+        raise ValueError(
+            f"{what} must hold at least {minimum_count} width{'s' if minimum_count > 1 else ''}, got {ws}"
+        )
     if any(b <= a for a, b in zip(ws, ws[1:])):
-        raise ValueError(f"{what} must be strictly increasing (sorted, no repeats), got {ws}")
+        raise ValueError(
+            f"{what} must be strictly increasing (sorted, no repeats), got {ws}"
+        )
     return np.asarray(ws, dtype=np.int64)
 
 
@@ -143,13 +172,17 @@ def float64_tensor(x: Any, name: str, ndim: int | None = None) -> torch.Tensor:
     """``x`` as a float64 tensor on its own device; ValueError for bad type/dtype/values."""
     if isinstance(x, np.ndarray):
         if x.dtype.kind not in "f":
-            raise ValueError(f"{name} must have a floating dtype, got numpy {x.dtype}")
+            raise ValueError(
+                f"{name} must have a floating dtype, got numpy {x.dtype}"
+            )
         x = torch.from_numpy(np.ascontiguousarray(x))
     elif isinstance(x, torch.Tensor):
         if not x.dtype.is_floating_point:
             raise ValueError(f"{name} must have a floating dtype, got {x.dtype}")
     else:
-        raise ValueError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
+        raise ValueError(
+            f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}"
+        )
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(x.shape)}")
     x = x.detach().to(torch.float64)

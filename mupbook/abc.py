@@ -63,9 +63,13 @@ class ABC:
             a = tuple(_as_fraction(v, f"a_{i + 1}") for i, v in enumerate(self.a))
             b = tuple(_as_fraction(v, f"b_{i + 1}") for i, v in enumerate(self.b))
         except TypeError:
-            raise ValueError("a and b must be sequences of numbers, one per layer") from None
+            raise ValueError(
+                "a and b must be sequences of numbers, one per layer"
+            ) from None
         if len(a) != len(b):
-            raise ValueError(f"a and b need one entry per layer; got {len(a)} and {len(b)}")
+            raise ValueError(
+                f"a and b need one entry per layer; got {len(a)} and {len(b)}"
+            )
         if len(a) < 2:
             raise ValueError(
                 f"an MLP with L >= 1 hidden layers has L+1 >= 2 weight layers; got {len(a)} exponents"
@@ -83,7 +87,10 @@ class ABC:
         """The equivalent parametrization ``(a + t, b - t, c - 2t)`` (same training dynamics)."""
         t = _as_fraction(t, "t")
         return ABC(
-            tuple(x + t for x in self.a), tuple(x - t for x in self.b), self.c - 2 * t, self.name
+            tuple(x + t for x in self.a),
+            tuple(x - t for x in self.b),
+            self.c - 2 * t,
+            self.name,
         )
 
     def __str__(self) -> str:
@@ -101,7 +108,12 @@ def _check_depth(depth: int) -> int:
 def sp(depth: int, c: Number = 1) -> ABC:
     """Standard parametrization: a = 0, b = (0, 1/2, ..., 1/2); c = 1 is stable (TP4 Table 1)."""
     L = _check_depth(depth)
-    return ABC((0,) * (L + 1), (0,) + (HALF,) * L, c, "SP" if _as_fraction(c, "c") == 1 else f"SP(c={c})")
+    return ABC(
+        (0,) * (L + 1),
+        (0,) + (HALF,) * L,
+        c,
+        "SP" if _as_fraction(c, "c") == 1 else f"SP(c={c})",
+    )
 
 
 def ntp(depth: int) -> ABC:
@@ -134,18 +146,26 @@ def preset(name: str, depth: int) -> ABC:
         return mup(depth)
     if key == "mfp":
         if _check_depth(depth) != 1:
-            raise ValueError("the mean-field parametrization (MFP) is defined for depth 1 only")
+            raise ValueError(
+                "the mean-field parametrization (MFP) is defined for depth 1 only"
+            )
         return mfp()
-    raise ValueError(f"unknown parametrization {name!r}; use one of sp, sp_c0, ntp, mfp, mup")
+    raise ValueError(
+        f"unknown parametrization {name!r}; use one of sp, sp_c0, ntp, mfp, mup"
+    )
 
 
 def as_abc(param: ABC | str, depth: int) -> ABC:
     """Accept a preset name or an :class:`ABC`; check that its depth matches."""
     abc = preset(param, depth) if isinstance(param, str) else param
     if not isinstance(abc, ABC):
-        raise ValueError(f"expected an ABC or a preset name, got {type(param).__name__}")
+        raise ValueError(
+            f"expected an ABC or a preset name, got {type(param).__name__}"
+        )
     if abc.depth != _check_depth(depth):
-        raise ValueError(f"{abc.name} has {abc.depth} hidden layers but depth={depth} was asked for")
+        raise ValueError(
+            f"{abc.name} has {abc.depth} hidden layers but depth={depth} was asked for"
+        )
     return abc
 
 
@@ -196,8 +216,11 @@ class Verdict:
         return "\n".join(lines)
 
 
-def classify(a: Sequence[Number] | ABC, b: Sequence[Number] | None = None,
-             c: Number | None = None) -> Verdict:
+def classify(
+    a: Sequence[Number] | ABC,
+    b: Sequence[Number] | None = None,
+    c: Number | None = None,
+) -> Verdict:
     """Classify an abc-parametrization by TP4 Theorem 3.3 (the Dynamical Dichotomy).
 
     With ``L`` hidden layers (``a``, ``b`` of length L+1) and ``u = a_{L+1} + b_{L+1}``::
@@ -211,10 +234,19 @@ def classify(a: Sequence[Number] | ABC, b: Sequence[Number] | None = None,
     kernel regime iff ``r > 0``. Accepts an :class:`ABC` or the three parts.
     """
     if isinstance(a, (str, bytes)) or isinstance(b, (str, bytes)):
-        raise ValueError("a and b must be sequences of numbers, one per layer (e.g. [0, '1/2']), "
-                         f"not strings; got a={a!r}, b={b!r}")
-    abc = a if isinstance(a, ABC) else ABC(tuple(a), tuple(b if b is not None else ()),
-                                           c if c is not None else _missing_c())
+        raise ValueError(
+            "a and b must be sequences of numbers, one per layer (e.g. [0, '1/2']), "
+            f"not strings; got a={a!r}, b={b!r}"
+        )
+    abc = (
+        a
+        if isinstance(a, ABC)
+        else ABC(
+            tuple(a),
+            tuple(b if b is not None else ()),
+            c if c is not None else _missing_c(),
+        )
+    )
     A, B, C, L = abc.a, abc.b, abc.c, abc.depth
     u = A[L] + B[L]
     head = min(u, 2 * A[L] + C) + C - 1
@@ -222,31 +254,52 @@ def classify(a: Sequence[Number] | ABC, b: Sequence[Number] | None = None,
     r = min(r_layers)
     fails: list[str] = []
     if A[0] + B[0] != 0:
-        fails.append(f"unstable at init: a_1 + b_1 = {A[0] + B[0]} must be 0 "
-                     f"({'preactivations blow up' if A[0] + B[0] < 0 else 'preactivations vanish'})")
+        fails.append(
+            f"unstable at init: a_1 + b_1 = {A[0] + B[0]} must be 0 "
+            f"({'preactivations blow up' if A[0] + B[0] < 0 else 'preactivations vanish'})"
+        )
     for l in range(1, L):
         if A[l] + B[l] != HALF:
-            fails.append(f"unstable at init: a_{l + 1} + b_{l + 1} = {A[l] + B[l]} must be 1/2 "
-                         f"({'blows up' if A[l] + B[l] < HALF else 'vanishes'} with width)")
+            fails.append(
+                f"unstable at init: a_{l + 1} + b_{l + 1} = {A[l] + B[l]} must be 1/2 "
+                f"({'blows up' if A[l] + B[l] < HALF else 'vanishes'} with width)"
+            )
     if u < HALF:
-        fails.append(f"unstable at init: a_{L + 1} + b_{L + 1} = {u} must be >= 1/2 (the output blows up)")
+        fails.append(
+            f"unstable at init: a_{L + 1} + b_{L + 1} = {u} must be >= 1/2 (the output blows up)"
+        )
     if r < 0:
-        fails.append(f"unstable in training: r = {r} must be >= 0 (feature updates blow up)")
+        fails.append(
+            f"unstable in training: r = {r} must be >= 0 (feature updates blow up)"
+        )
     if 2 * A[L] + C < 1:
-        fails.append(f"unstable in training: 2 a_{L + 1} + c = {2 * A[L] + C} must be >= 1 "
-                     "(the readout's own update blows up the output)")
+        fails.append(
+            f"unstable in training: 2 a_{L + 1} + c = {2 * A[L] + C} must be >= 1 "
+            "(the readout's own update blows up the output)"
+        )
     if u + r < 1:
-        fails.append(f"unstable in training: a_{L + 1} + b_{L + 1} + r = {u + r} must be >= 1 "
-                     "(the readout at init times the feature updates blows up the output)")
+        fails.append(
+            f"unstable in training: a_{L + 1} + b_{L + 1} + r = {u + r} must be >= 1 "
+            "(the readout at init times the feature updates blows up the output)"
+        )
     stable = not fails
     nontrivial = u + r == 1 or 2 * A[L] + C == 1
     if stable and not nontrivial:
-        fails.append(f"trivial: neither a_{L + 1} + b_{L + 1} + r = {u + r} nor "
-                     f"2 a_{L + 1} + c = {2 * A[L] + C} equals 1, so the function never moves "
-                     "in the limit")
-    return Verdict(abc, r, r_layers, stable, nontrivial, tuple(fails),
-                   readout_updated_maximally=2 * A[L] + C == 1,
-                   readout_initialized_maximally=u + r == 1)
+        fails.append(
+            f"trivial: neither a_{L + 1} + b_{L + 1} + r = {u + r} nor "
+            f"2 a_{L + 1} + c = {2 * A[L] + C} equals 1, so the function never moves "
+            "in the limit"
+        )
+    return Verdict(
+        abc,
+        r,
+        r_layers,
+        stable,
+        nontrivial,
+        tuple(fails),
+        readout_updated_maximally=2 * A[L] + C == 1,
+        readout_initialized_maximally=u + r == 1,
+    )
 
 
 def _missing_c() -> Fraction:
@@ -257,7 +310,9 @@ def _missing_c() -> Fraction:
 REGIMES = ("unstable", "trivial", "kernel", "feature learning")
 
 
-def regime_map(template: ABC, a_out: Sequence[Number], c: Sequence[Number]) -> list[list[str]]:
+def regime_map(
+    template: ABC, a_out: Sequence[Number], c: Sequence[Number]
+) -> list[list[str]]:
     """The regime of ``template`` with ``a_{L+1}`` and ``c`` replaced, on a grid:
     ``out[i][j]`` for ``c[i]`` and ``a_out[j]`` (rows: c, columns: a_{L+1})."""
     a_vals = [_as_fraction(v, "a_out") for v in a_out]

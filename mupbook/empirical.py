@@ -56,7 +56,9 @@ __all__ = [
 
 def _check_model(model: object) -> ScaledMLP:
     if not isinstance(model, ScaledMLP):
-        raise ValueError(f"model must be a mupbook.nn.ScaledMLP (e.g. AbcMLP), got {type(model).__name__}")
+        raise ValueError(
+            f"model must be a mupbook.nn.ScaledMLP (e.g. AbcMLP), got {type(model).__name__}"
+        )
     return model
 
 
@@ -65,7 +67,9 @@ def _check_x(x: object, name: str, model: ScaledMLP) -> torch.Tensor:
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     d_in = model.weights[0].shape[1]
     if x.ndim != 2 or x.shape[1] != d_in or x.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (N, {d_in}) with N >= 1, got {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must have shape (N, {d_in}) with N >= 1, got {tuple(x.shape)}"
+        )
     if not x.dtype.is_floating_point:
         raise ValueError(f"{name} must be floating point, got {x.dtype}")
     if not bool(torch.isfinite(x).all()):
@@ -77,7 +81,9 @@ def _check_x(x: object, name: str, model: ScaledMLP) -> torch.Tensor:
 # ----------------------------------------------------------------------------- kernels
 
 
-def _layers(model: ScaledMLP, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+def _layers(
+    model: ScaledMLP, x: torch.Tensor
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """Output (N, d_out), the inputs ``x^(l-1)`` of every layer, and the pre-activations
     ``h^l`` (leaves of the autograd graph through which ``g_l`` is computed)."""
     inputs, preacts = [], []
@@ -94,7 +100,9 @@ def _layers(model: ScaledMLP, x: torch.Tensor) -> tuple[torch.Tensor, list[torch
     return h, inputs, preacts
 
 
-def _backward_factors(model: ScaledMLP, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _backward_factors(
+    model: ScaledMLP, x: torch.Tensor
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Inputs ``x^(l-1)`` (N, fan_in) of each layer and ``g_l = df_k/dh^l``, (d_out, N, fan_out)."""
     with torch.enable_grad():
         out, inputs, preacts = _layers(model, x)
@@ -102,14 +110,20 @@ def _backward_factors(model: ScaledMLP, x: torch.Tensor) -> tuple[list[torch.Ten
         for k in range(out.shape[1]):
             # Each row of out depends only on its own row of every h^l: the gradient of the
             # column sum is the stack of the per-input gradients.
-            gs = torch.autograd.grad(out[:, k].sum(), preacts, retain_graph=k < out.shape[1] - 1,
-                                     allow_unused=True)
+            gs = torch.autograd.grad(
+                out[:, k].sum(),
+                preacts,
+                retain_graph=k < out.shape[1] - 1,
+                allow_unused=True,
+            )
             for l, g in enumerate(gs):
                 grads[l].append(torch.zeros_like(preacts[l]) if g is None else g)
     return [i.detach() for i in inputs], [torch.stack(g).detach() for g in grads]
 
 
-def empirical_ntk(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = None) -> torch.Tensor:
+def empirical_ntk(
+    model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = None
+) -> torch.Tensor:
     """The empirical NTK ``sum_p <df/dp(x1), df/dp(x2)>``, averaged over outputs: (N1, N2).
 
     ``p`` runs over every trainable tensor of ``model`` (weights, and biases if present) as
@@ -126,7 +140,9 @@ def empirical_ntk(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = 
     k = g1[0].shape[0]
     ntk = torch.zeros(x1.shape[0], x2.shape[0], dtype=x1.dtype, device=x1.device)
     for l in range(len(model.weights)):
-        gg = torch.einsum("kan,kbn->ab", g1[l], g2[l]) / k  # mean over outputs of g g'^T
+        gg = (
+            torch.einsum("kan,kbn->ab", g1[l], g2[l]) / k
+        )  # mean over outputs of g g'^T
         m = model.weight_scalings[l].multiplier
         ntk += m * m * gg * (in1[l] @ in2[l].T)
         if model.biases is not None:
@@ -135,7 +151,9 @@ def empirical_ntk(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = 
     return ntk
 
 
-def feature_kernel(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = None) -> torch.Tensor:
+def feature_kernel(
+    model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = None
+) -> torch.Tensor:
     """``<x^L(x1), x^L(x2)> / n``, the last hidden layer's features' Gram matrix: (N1, N2)."""
     model = _check_model(model)
     x1 = _check_x(x1, "x1", model)
@@ -146,7 +164,9 @@ def feature_kernel(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None =
     return f1 @ f2.T / f1.shape[1]
 
 
-def empirical_nngp(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = None) -> torch.Tensor:
+def empirical_nngp(
+    model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = None
+) -> torch.Tensor:
     """``E[f(x1) f(x2)]`` over the readout's random init, given the hidden layers: (N1, N2).
 
     Equals ``m^2 s^2 <x^L(x1), x^L(x2)>`` with the readout's multiplier ``m`` and init std
@@ -157,13 +177,17 @@ def empirical_nngp(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None =
     s = model.weight_scalings[-1]
     n = model.weights[-1].shape[1]
     k = (s.multiplier * s.init_std) ** 2 * n * feature_kernel(model, x1, x2)
-    if model.biases is not None:  # a random readout bias adds its variance to every entry
+    if (
+        model.biases is not None
+    ):  # a random readout bias adds its variance to every entry
         sb = model.bias_scalings[-1]
         k = k + (sb.multiplier * sb.init_std) ** 2
     return k
 
 
-def empirical_kernels(model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = None) -> Kernels:
+def empirical_kernels(
+    model: ScaledMLP, x1: torch.Tensor, x2: torch.Tensor | None = None
+) -> Kernels:
     """``Kernels(nngp, ntk)`` of one finite network (:func:`empirical_nngp`, :func:`empirical_ntk`)."""
     return Kernels(empirical_nngp(model, x1, x2), empirical_ntk(model, x1, x2))
 
@@ -190,12 +214,23 @@ def monte_carlo_kernels(
     depth = _checks.positive_int(depth, "depth")
     seeds = _checks.seeds(seeds)
     if not isinstance(x1, torch.Tensor) or x1.ndim != 2:
-        raise ValueError(f"x1 must be a 2-D torch.Tensor (N, d), got {getattr(x1, 'shape', type(x1).__name__)}")
+        raise ValueError(
+            f"x1 must be a 2-D torch.Tensor (N, d), got {getattr(x1, 'shape', type(x1).__name__)}"
+        )
     dev = runtime.device(None if device is None else str(device))
     nngp = ntk = None
     for seed in seeds:
-        net = AbcMLP(x1.shape[1], width, 1, param, depth=depth, activation=activation,
-                     generator=runtime.generator(seed), dtype=dtype, device=dev)
+        net = AbcMLP(
+            x1.shape[1],
+            width,
+            1,
+            param,
+            depth=depth,
+            activation=activation,
+            generator=runtime.generator(seed),
+            dtype=dtype,
+            device=dev,
+        )
         k = empirical_kernels(net, x1, x2)
         nngp = k.nngp if nngp is None else nngp + k.nngp
         ntk = k.ntk if ntk is None else ntk + k.ntk
@@ -207,12 +242,17 @@ def relative_error(estimate: torch.Tensor, exact: torch.Tensor) -> float:
     if not isinstance(estimate, torch.Tensor) or not isinstance(exact, torch.Tensor):
         raise ValueError("estimate and exact must be torch tensors")
     if estimate.shape != exact.shape:
-        raise ValueError(f"shapes differ: {tuple(estimate.shape)} and {tuple(exact.shape)}")
+        raise ValueError(
+            f"shapes differ: {tuple(estimate.shape)} and {tuple(exact.shape)}"
+        )
     exact = exact.detach().to(torch.float64)
     norm = float(exact.norm())
     if norm == 0.0:
         raise ValueError("the exact kernel is zero: a relative error is undefined")
-    return float((estimate.detach().to(torch.float64).to(exact.device) - exact).norm()) / norm
+    return (
+        float((estimate.detach().to(torch.float64).to(exact.device) - exact).norm())
+        / norm
+    )
 
 
 # ----------------------------------------------------------------------------- convergence
@@ -232,7 +272,9 @@ class KernelErrors:
     slopes: dict[str, SlopeFit] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.slopes = {k: loglog_slope(self.widths, self.mean(k)) for k in ("nngp", "ntk")}
+        self.slopes = {
+            k: loglog_slope(self.widths, self.mean(k)) for k in ("nngp", "ntk")
+        }
 
     def mean(self, which: str) -> np.ndarray:
         """Geometric mean over seeds of ``which`` ("nngp" or "ntk"), per width."""
@@ -256,13 +298,24 @@ def kernel_errors(
     ws = _checks.widths(widths)
     seeds = _checks.seeds(seeds)
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[0] < 1:
-        raise ValueError(f"x must be a 2-D torch.Tensor (N, d), got {getattr(x, 'shape', type(x).__name__)}")
-    exact = mlp_kernels(x.detach().to(torch.float64).cpu(), depth=depth, activation=activation)
+        raise ValueError(
+            f"x must be a 2-D torch.Tensor (N, d), got {getattr(x, 'shape', type(x).__name__)}"
+        )
+    exact = mlp_kernels(
+        x.detach().to(torch.float64).cpu(), depth=depth, activation=activation
+    )
     err = {k: np.empty((len(seeds), len(ws))) for k in ("nngp", "ntk")}
     for i, seed in enumerate(seeds):
         for j, n in enumerate(ws):
-            k = monte_carlo_kernels(x, width=int(n), depth=depth, activation=activation,
-                                    seeds=[seed * 7919 + j], dtype=dtype, device=device)
+            k = monte_carlo_kernels(
+                x,
+                width=int(n),
+                depth=depth,
+                activation=activation,
+                seeds=[seed * 7919 + j],
+                dtype=dtype,
+                device=device,
+            )
             err["nngp"][i, j] = relative_error(k.nngp.cpu(), exact.nngp)
             err["ntk"][i, j] = relative_error(k.ntk.cpu(), exact.ntk)
     return KernelErrors(ws, err["nngp"], err["ntk"], depth, activation)

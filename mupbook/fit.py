@@ -30,11 +30,15 @@ def loglog_slope(x, y) -> SlopeFit:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.ndim != 1 or y.ndim != 1 or x.shape != y.shape:
-        raise ValueError(f"x and y must be 1-D of the same length, got shapes {x.shape} and {y.shape}")
+        raise ValueError(
+            f"x and y must be 1-D of the same length, got shapes {x.shape} and {y.shape}"
+        )
     if x.size < 2:
         raise ValueError("a slope needs at least two points")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("cannot fit a slope through non-finite values (did training diverge?)")
+        raise ValueError(
+            "cannot fit a slope through non-finite values (did training diverge?)"
+        )
     if np.any(x <= 0) or np.any(y <= 0):
         raise ValueError("a log-log fit needs strictly positive x and y")
     lx, ly = np.log(x), np.log(y)
@@ -43,11 +47,17 @@ def loglog_slope(x, y) -> SlopeFit:
     slope, intercept = np.polyfit(lx, ly, 1)
     resid = ly - (intercept + slope * lx)
     dof = x.size - 2
-    stderr = float(np.sqrt(resid @ resid / dof / np.sum((lx - lx.mean()) ** 2))) if dof > 0 else 0.0
+    stderr = (
+        float(np.sqrt(resid @ resid / dof / np.sum((lx - lx.mean()) ** 2)))
+        if dof > 0
+        else 0.0
+    )
     return SlopeFit(float(slope), float(intercept), stderr)
 
 
-def expect_slope(fit: SlopeFit | float, expected: float, tol: float, what: str = "slope") -> None:
+def expect_slope(
+    fit: SlopeFit | float, expected: float, tol: float, what: str = "slope"
+) -> None:
     """Raise ``AssertionError`` unless the fitted slope is within ``tol`` of ``expected``."""
     slope = fit.slope if isinstance(fit, SlopeFit) else float(fit)
     if not np.isfinite(slope) or abs(slope - expected) > tol:

@@ -70,20 +70,28 @@ class Kernels(NamedTuple):
 # ----------------------------------------------------------------------------- validation
 
 
-def _check_inputs(x1: ArrayLike, x2: ArrayLike | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _check_inputs(
+    x1: ArrayLike, x2: ArrayLike | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Validate the (N1, d) and (N2, d) inputs of a kernel function."""
     t1 = _checks.float64_tensor(x1, "x1", ndim=2)
     if t1.shape[0] == 0 or t1.shape[1] == 0:
-        raise ValueError(f"x1 must have at least one row and one feature, got shape {tuple(t1.shape)}")
+        raise ValueError(
+            f"x1 must have at least one row and one feature, got shape {tuple(t1.shape)}"
+        )
     if x2 is None:
         return t1, None
     t2 = _checks.float64_tensor(x2, "x2", ndim=2)
     if t2.shape[0] == 0:
         raise ValueError("x2 must have at least one row")
     if t2.shape[1] != t1.shape[1]:
-        raise ValueError(f"x1 and x2 must have the same number of features, got {t1.shape[1]} and {t2.shape[1]}")
+        raise ValueError(
+            f"x1 and x2 must have the same number of features, got {t1.shape[1]} and {t2.shape[1]}"
+        )
     if t2.device != t1.device:
-        raise ValueError(f"x1 and x2 must be on the same device, got {t1.device} and {t2.device}")
+        raise ValueError(
+            f"x1 and x2 must be on the same device, got {t1.device} and {t2.device}"
+        )
     return t1, t2
 
 
@@ -96,7 +104,9 @@ def _check_var(std: float, name: str) -> float:
 
 def _check_activation(activation: str) -> str:
     if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}")
+        raise ValueError(
+            f"unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}"
+        )
     return activation
 
 
@@ -104,7 +114,11 @@ def _check_activation(activation: str) -> str:
 
 
 def _relu(
-    sigma: torch.Tensor, ntk: torch.Tensor, q1: torch.Tensor, q2: torch.Tensor, on_diag: bool
+    sigma: torch.Tensor,
+    ntk: torch.Tensor,
+    q1: torch.Tensor,
+    q2: torch.Tensor,
+    on_diag: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """NT ``Relu`` on a block: new (Sigma, Theta); ``q1`` (B1,), ``q2`` (B2,) the variances.
 
@@ -120,7 +134,9 @@ def _relu(
     if on_diag:  # a point with itself: theta = 0 exactly
         s.diagonal().zero_()
         theta.diagonal().zero_()
-    dot = theta.neg_().add_(math.pi).div_(_TWO_PI)  # E[relu'(u) relu'(v)] = (pi - theta) / 2pi
+    dot = (
+        theta.neg_().add_(math.pi).div_(_TWO_PI)
+    )  # E[relu'(u) relu'(v)] = (pi - theta) / 2pi
     ntk.mul_(dot)
     new_sigma = s.div_(_TWO_PI).addcmul_(dot, sigma)
     if on_diag:
@@ -129,12 +145,18 @@ def _relu(
 
 
 def _erf(
-    sigma: torch.Tensor, ntk: torch.Tensor, q1: torch.Tensor, q2: torch.Tensor, on_diag: bool
+    sigma: torch.Tensor,
+    ntk: torch.Tensor,
+    q1: torch.Tensor,
+    q2: torch.Tensor,
+    on_diag: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """NT ``Erf`` on a block. Uses (1+2q11)(1+2q22) - 4q12^2 = 1 + 2q11 + 2q22 + 4(q11 q22 - q12^2),
     which is >= 1 and free of cancellation."""
     det = torch.outer(q1, q2).sub_(sigma * sigma).clamp_min_(0.0).mul_(4.0)
-    det.add_((q1[:, None] + q2[None, :]).mul_(2.0).add_(1.0))  # q_i + q_j keeps exact symmetry
+    det.add_(
+        (q1[:, None] + q2[None, :]).mul_(2.0).add_(1.0)
+    )  # q_i + q_j keeps exact symmetry
     if on_diag:
         det.diagonal().copy_(1.0 + 4.0 * q1)
     root = det.sqrt_()
@@ -194,19 +216,27 @@ def _block_kernels(
 def _growth_advice(activation: str, w_var: float) -> str:
     """How the variance grows per layer and what keeps it bounded."""
     if activation == "relu":
-        return (f"the variance grows by w_std**2 / 2 = {w_var / 2:g} per ReLU layer: use w_std <= sqrt(2) "
-                "(the critical value), fewer layers, or smaller inputs")
+        return (
+            f"the variance grows by w_std**2 / 2 = {w_var / 2:g} per ReLU layer: use w_std <= sqrt(2) "
+            "(the critical value), fewer layers, or smaller inputs"
+        )
     if activation == "linear":
         return f"the variance grows by w_std**2 = {w_var:g} per layer: use w_std <= 1, fewer layers, or smaller inputs"
     return "lower w_std or b_std, or use fewer layers"
 
 
-def _overflow(where: str, value: float, advice: str, fn: str = "mlp_kernels") -> OverflowError:
-    return OverflowError(f"{fn} overflows float64 at {where}: a variance or kernel value reaches {value:.3g}, "
-                         f"above {SAFE_MAX:.3g} (products of two must stay finite); {advice}")
+def _overflow(
+    where: str, value: float, advice: str, fn: str = "mlp_kernels"
+) -> OverflowError:
+    return OverflowError(
+        f"{fn} overflows float64 at {where}: a variance or kernel value reaches {value:.3g}, "
+        f"above {SAFE_MAX:.3g} (products of two must stay finite); {advice}"
+    )
 
 
-def _check_range(q: torch.Tensor, depth: int, activation: str, w_var: float, b_var: float) -> None:
+def _check_range(
+    q: torch.Tensor, depth: int, activation: str, w_var: float, b_var: float
+) -> None:
     """OverflowError naming the first layer whose diagonal NNGP or NTK leaves ``SAFE_MAX``.
 
     ``q`` are the input variances ``|x|^2 / d`` of every point; the diagonal recursion
@@ -214,7 +244,9 @@ def _check_range(q: torch.Tensor, depth: int, activation: str, w_var: float, b_v
     q = q.detach().cpu().double().numpy()
     top = float(q.max(initial=0.0))
     if not top <= SAFE_MAX:
-        raise _overflow("the inputs", top, f"rescale the inputs (largest |x|^2 / d is {top:.3g})")
+        raise _overflow(
+            "the inputs", top, f"rescale the inputs (largest |x|^2 / d is {top:.3g})"
+        )
     advice = _growth_advice(activation, w_var)
     with np.errstate(over="ignore", invalid="ignore"):
         q = w_var * q + b_var
@@ -222,14 +254,21 @@ def _check_range(q: torch.Tensor, depth: int, activation: str, w_var: float, b_v
         for layer in range(1, depth + 2):
             value = float(max(q.max(initial=0.0), ntk.max(initial=0.0)))
             if not value <= SAFE_MAX:
-                where = "the readout layer" if layer > depth else f"hidden layer {layer} of {depth} ({activation})"
+                where = (
+                    "the readout layer"
+                    if layer > depth
+                    else f"hidden layer {layer} of {depth} ({activation})"
+                )
                 raise _overflow(where, value, advice)
             if layer > depth:
                 return
             if activation == "relu":
                 dot, post = 0.5, q / 2
             elif activation == "erf":
-                dot, post = (4 / math.pi) / np.sqrt(1 + 4 * q), _erf_diag(torch.from_numpy(q)).numpy()
+                dot, post = (
+                    (4 / math.pi) / np.sqrt(1 + 4 * q),
+                    _erf_diag(torch.from_numpy(q)).numpy(),
+                )
             else:
                 dot, post = 1.0, q
             q = w_var * post + b_var
@@ -240,8 +279,10 @@ def _check_finite(fn: str, *outputs: torch.Tensor) -> None:
     """A last guard: OverflowError if any output entry is nan or inf."""
     for out in outputs:
         if out is not None and not bool(torch.isfinite(out).all()):
-            raise OverflowError(f"{fn} produced non-finite entries (float64 overflow or 0/0); "
-                                "rescale the inputs or lower the weight scales")
+            raise OverflowError(
+                f"{fn} produced non-finite entries (float64 overflow or 0/0); "
+                "rescale the inputs or lower the weight scales"
+            )
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -297,7 +338,13 @@ def mlp_kernels(
     t2 = t1 if symmetric else t2
     q1_all = (t1 * t1).sum(dim=1) / d
     q2_all = q1_all if symmetric else (t2 * t2).sum(dim=1) / d
-    _check_range(q1_all if symmetric else torch.cat([q1_all, q2_all]), depth, activation, w_var, b_var)
+    _check_range(
+        q1_all if symmetric else torch.cat([q1_all, q2_all]),
+        depth,
+        activation,
+        w_var,
+        b_var,
+    )
 
     n1, n2 = t1.shape[0], t2.shape[0]
     nngp = torch.empty((n1, n2), dtype=torch.float64, device=t1.device)
@@ -308,13 +355,22 @@ def mlp_kernels(
             j1 = min(j0 + block, n2)
             on_diag = symmetric and i0 == j0
             gram = t1[i0:i1] @ t2[j0:j1].T
-            if on_diag:  # exact symmetry, and the diagonal equals the variances exactly
+            if (
+                on_diag
+            ):  # exact symmetry, and the diagonal equals the variances exactly
                 gram = (gram + gram.T).mul_(0.5 / d)
                 gram.diagonal().copy_(q1_all[i0:i1])
             else:
                 gram.div_(d)
             s, k = _block_kernels(
-                gram, q1_all[i0:i1], q2_all[j0:j1], depth, activation, w_var, b_var, on_diag
+                gram,
+                q1_all[i0:i1],
+                q2_all[j0:j1],
+                depth,
+                activation,
+                w_var,
+                b_var,
+                on_diag,
             )
             if on_diag:  # vectorized and scalar code paths of elementwise ops may differ by an ulp
                 s, k = _sym(s), _sym(k)
@@ -384,13 +440,24 @@ def tp4_relu_1lp_kernels(
     return Kernels(nngp, ntk)
 
 
-def _check_tp4_range(x: torch.Tensor, w_var: float, b_var: float, v_var: float) -> None:
+def _check_tp4_range(
+    x: torch.Tensor, w_var: float, b_var: float, v_var: float
+) -> None:
     """OverflowError unless the variances and the NTK diagonal of TP4's kernels stay below SAFE_MAX."""
     sq = (x * x).sum(dim=1)
-    top = float(torch.max((sq * w_var + b_var).max(), (sq * (w_var + v_var / 2) + b_var).max()))
+    top = float(
+        torch.max(
+            (sq * w_var + b_var).max(), (sq * (w_var + v_var / 2) + b_var).max()
+        )
+    )
     if not top <= SAFE_MAX:
-        raise _overflow("the first layer", top, f"rescale the inputs (largest |x|^2 is {float(sq.max()):.3g}) "
-                        "or lower sigma_w, sigma_b, sigma_v", fn="tp4_relu_1lp_kernels")
+        raise _overflow(
+            "the first layer",
+            top,
+            f"rescale the inputs (largest |x|^2 is {float(sq.max()):.3g}) "
+            "or lower sigma_w, sigma_b, sigma_v",
+            fn="tp4_relu_1lp_kernels",
+        )
 
 
 def _sym(a: torch.Tensor) -> torch.Tensor:

@@ -43,7 +43,9 @@ def activation_fn(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     try:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown activation {name!r}; use one of {sorted(ACTIVATIONS)}") from None
+        raise ValueError(
+            f"unknown activation {name!r}; use one of {sorted(ACTIVATIONS)}"
+        ) from None
 
 
 def check_float_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -90,12 +92,19 @@ class ScaledMLP(nn.Module):
         weights, biases = [], []
         for l, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
             s = weight_scalings[l]
-            w = torch.randn(fan_out, fan_in, generator=generator, dtype=dtype) * s.init_std
+            w = (
+                torch.randn(fan_out, fan_in, generator=generator, dtype=dtype)
+                * s.init_std
+            )
             weights.append(nn.Parameter(w.to(device)))
             if bias_scalings is not None:
                 sb = bias_scalings[l]
-                b = (torch.randn(fan_out, generator=generator, dtype=dtype) * sb.init_std
-                     if sb.init_std > 0 else torch.zeros(fan_out, dtype=dtype))
+                b = (
+                    torch.randn(fan_out, generator=generator, dtype=dtype)
+                    * sb.init_std
+                    if sb.init_std > 0
+                    else torch.zeros(fan_out, dtype=dtype)
+                )
                 biases.append(nn.Parameter(b.to(device)))
         self.weights = nn.ParameterList(weights)
         self.biases = nn.ParameterList(biases) if bias_scalings is not None else None
@@ -116,7 +125,9 @@ class ScaledMLP(nn.Module):
         """Output (B, d_out); with ``return_features`` also ``[x^1, ..., x^L]``, each (B, n)."""
         d_in = self.weights[0].shape[1]
         if x.ndim != 2 or x.shape[1] != d_in:
-            raise ValueError(f"input must have shape (batch, {d_in}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"input must have shape (batch, {d_in}), got {tuple(x.shape)}"
+            )
         feats = []
         h = x
         for l, w in enumerate(self.weights):
@@ -130,18 +141,27 @@ class ScaledMLP(nn.Module):
 
     def named_scalings(self) -> list[tuple[str, nn.Parameter, Scaling]]:
         """Every parameter with its name and scaling."""
-        out = [(f"weights.{l}", w, s) for l, (w, s) in enumerate(zip(self.weights, self.weight_scalings))]
+        out = [
+            (f"weights.{l}", w, s)
+            for l, (w, s) in enumerate(zip(self.weights, self.weight_scalings))
+        ]
         if self.biases is not None:
-            out += [(f"biases.{l}", b, s) for l, (b, s) in enumerate(zip(self.biases, self.bias_scalings))]
+            out += [
+                (f"biases.{l}", b, s)
+                for l, (b, s) in enumerate(zip(self.biases, self.bias_scalings))
+            ]
         return out
 
-    def param_groups(self, optimizer: Literal["sgd", "adam"], lr: float,
-                     weight_decay: float = 0.0) -> list[dict]:
+    def param_groups(
+        self, optimizer: Literal["sgd", "adam"], lr: float, weight_decay: float = 0.0
+    ) -> list[dict]:
         """One optimizer group per parameter, ``lr = eta * factor``; weight decay is
         divided by the same factor so that ``lr * weight_decay`` does not change with
         width (the ``mup`` package's convention for decoupled decay)."""
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"learning rate must be a positive finite number, got {lr!r}")
+            raise ValueError(
+                f"learning rate must be a positive finite number, got {lr!r}"
+            )
         if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
         if optimizer not in ("sgd", "adam"):
@@ -150,21 +170,40 @@ class ScaledMLP(nn.Module):
         for name, p, s in self.named_scalings():
             factor = s.sgd_lr if optimizer == "sgd" else s.adam_lr
             if factor is None:
-                raise ValueError(f"{type(self).__name__} defines no {optimizer} learning rates "
-                                 "(abc-parametrizations are for SGD; use MuMLP for Adam)")
-            groups.append({"params": [p], "lr": lr * factor, "weight_decay": weight_decay / factor,
-                           "name": name})
+                raise ValueError(
+                    f"{type(self).__name__} defines no {optimizer} learning rates "
+                    "(abc-parametrizations are for SGD; use MuMLP for Adam)"
+                )
+            groups.append(
+                {
+                    "params": [p],
+                    "lr": lr * factor,
+                    "weight_decay": weight_decay / factor,
+                    "name": name,
+                }
+            )
         return groups
 
-    def sgd(self, lr: float, *, momentum: float = 0.0, weight_decay: float = 0.0) -> torch.optim.SGD:
+    def sgd(
+        self, lr: float, *, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> torch.optim.SGD:
         """SGD with this parametrization's per-parameter learning rates."""
-        return torch.optim.SGD(self.param_groups("sgd", lr, weight_decay), lr=lr, momentum=momentum)
+        return torch.optim.SGD(
+            self.param_groups("sgd", lr, weight_decay), lr=lr, momentum=momentum
+        )
 
-    def adam(self, lr: float, *, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-             weight_decay: float = 0.0) -> torch.optim.AdamW:
+    def adam(
+        self,
+        lr: float,
+        *,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> torch.optim.AdamW:
         """AdamW (decoupled weight decay) with per-parameter learning rates."""
-        return torch.optim.AdamW(self.param_groups("adam", lr, weight_decay), lr=lr, betas=betas,
-                                 eps=eps)
+        return torch.optim.AdamW(
+            self.param_groups("adam", lr, weight_decay), lr=lr, betas=betas, eps=eps
+        )
 
 
 class AbcMLP(ScaledMLP):
@@ -196,15 +235,29 @@ class AbcMLP(ScaledMLP):
         n = float(width)
         lr = n ** -float(self.abc.c)
         kinds: list[Kind] = ["vector"] + ["matrix"] * (depth - 1) + ["vector"]
-        ws = [Scaling(kinds[l], n ** -float(self.abc.b[l]),
-                      n ** -float(self.abc.a[l]) / (math.sqrt(d_in) if l == 0 else 1.0), lr, None)
-              for l in range(depth + 1)]
+        ws = [
+            Scaling(
+                kinds[l],
+                n ** -float(self.abc.b[l]),
+                n ** -float(self.abc.a[l]) / (math.sqrt(d_in) if l == 0 else 1.0),
+                lr,
+                None,
+            )
+            for l in range(depth + 1)
+        ]
         bs = None
         if bias:
             hidden = Scaling("vector", 0.0, n ** -float(self.abc.a[0]), lr, None)
             bs = [hidden] * depth + [Scaling("scalar", 0.0, 1.0, lr, None)]
-        super().__init__([d_in] + [width] * depth + [d_out], ws, bs, activation=activation,
-                         generator=generator, dtype=dtype, device=device)
+        super().__init__(
+            [d_in] + [width] * depth + [d_out],
+            ws,
+            bs,
+            activation=activation,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
 
     def lr(self, eta: float) -> float:
         """The SGD learning rate ``eta n^(-c)`` of this width."""
@@ -215,8 +268,15 @@ class AbcMLP(ScaledMLP):
         return super().sgd(eta, **kwargs)
 
 
-def tp5_scalings(param: str, form: str, d_in: int, width: int, d_out: int, depth: int,
-                 base_width: int) -> tuple[list[Scaling], list[Scaling]]:
+def tp5_scalings(
+    param: str,
+    form: str,
+    d_in: int,
+    width: int,
+    d_out: int,
+    depth: int,
+    base_width: int,
+) -> tuple[list[Scaling], list[Scaling]]:
     """Weight and bias scalings of TP5 Table 3 (``form="table3"``) or Table 8 (``"table8"``).
 
     ``m = width / base_width``. SP: init var 1/fan_in, no multipliers, every learning
@@ -227,20 +287,24 @@ def tp5_scalings(param: str, form: str, d_in: int, width: int, d_out: int, depth
     trains it at ``eta m`` (SGD) or ``eta`` (Adam).
     """
     m = width / base_width
-    inp_std, hid_std, out_sp_std = d_in ** -0.5, width ** -0.5, width ** -0.5
+    inp_std, hid_std, out_sp_std = d_in**-0.5, width**-0.5, width**-0.5
     if param == "sp":
         w = [Scaling("vector", inp_std, 1.0, 1.0, 1.0)]
         w += [Scaling("matrix", hid_std, 1.0, 1.0, 1.0)] * (depth - 1)
         w += [Scaling("vector", out_sp_std, 1.0, 1.0, 1.0)]
-        b = [Scaling("vector", 0.0, 1.0, 1.0, 1.0)] * depth + [Scaling("scalar", 0.0, 1.0, 1.0, 1.0)]
+        b = [Scaling("vector", 0.0, 1.0, 1.0, 1.0)] * depth + [
+            Scaling("scalar", 0.0, 1.0, 1.0, 1.0)
+        ]
         return w, b
     w = [Scaling("vector", inp_std, 1.0, m, 1.0)]
     w += [Scaling("matrix", hid_std, 1.0, 1.0, 1.0 / m)] * (depth - 1)
     if form == "table3":
-        w += [Scaling("vector", base_width ** -0.5 / m, 1.0, 1.0 / m, 1.0 / m)]
+        w += [Scaling("vector", base_width**-0.5 / m, 1.0, 1.0 / m, 1.0 / m)]
     else:
-        w += [Scaling("vector", base_width ** -0.5, 1.0 / m, m, 1.0)]
-    b = [Scaling("vector", 0.0, 1.0, m, 1.0)] * depth + [Scaling("scalar", 0.0, 1.0, 1.0, 1.0)]
+        w += [Scaling("vector", base_width**-0.5, 1.0 / m, m, 1.0)]
+    b = [Scaling("vector", 0.0, 1.0, m, 1.0)] * depth + [
+        Scaling("scalar", 0.0, 1.0, 1.0, 1.0)
+    ]
     return w, b
 
 
@@ -268,20 +332,38 @@ class MuMLP(ScaledMLP):
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
     ) -> None:
-        for v, what in ((d_in, "d_in"), (width, "width"), (d_out, "d_out"),
-                        (base_width, "base_width")):
+        for v, what in (
+            (d_in, "d_in"),
+            (width, "width"),
+            (d_out, "d_out"),
+            (base_width, "base_width"),
+        ):
             _checks.positive_int(v, what)
         _checks.positive_int(depth, "depth")
         key = str(param).strip().lower().replace("μ", "mu")
         if key not in ("mup", "sp"):
-            raise ValueError(f"MuMLP param must be 'mup' or 'sp', got {param!r} "
-                             "(for other parametrizations use AbcMLP)")
+            raise ValueError(
+                f"MuMLP param must be 'mup' or 'sp', got {param!r} "
+                "(for other parametrizations use AbcMLP)"
+            )
         if form not in ("table3", "table8"):
             raise ValueError(f"form must be 'table3' or 'table8', got {form!r}")
-        self.param, self.form, self.width, self.base_width = key, form, width, base_width
+        self.param, self.form, self.width, self.base_width = (
+            key,
+            form,
+            width,
+            base_width,
+        )
         ws, bs = tp5_scalings(key, form, d_in, width, d_out, depth, base_width)
-        super().__init__([d_in] + [width] * depth + [d_out], ws, bs if bias else None,
-                         activation=activation, generator=generator, dtype=dtype, device=device)
+        super().__init__(
+            [d_in] + [width] * depth + [d_out],
+            ws,
+            bs if bias else None,
+            activation=activation,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
 
 
 def nt_mlp(
@@ -308,12 +390,28 @@ def nt_mlp(
     for v, what in ((w_std, "w_std"), (b_std, "b_std")):
         _checks.nonnegative_float(v, what)
     dims = [d_in] + [width] * depth + [d_out]
-    kinds: list[Kind] = ["vector"] + ["matrix"] * max(depth - 1, 0) + (["vector"] if depth else [])
-    ws = [Scaling(k, 1.0, w_std / math.sqrt(fan_in), 1.0, None) for k, fan_in in zip(kinds, dims[:-1])]
-    bs = [Scaling("vector", 1.0, b_std, 1.0, None) for _ in range(depth)] + \
-         [Scaling("scalar", 1.0, b_std, 1.0, None)] if b_std > 0 else None
-    return ScaledMLP(dims, ws, bs, activation=activation, generator=generator, dtype=dtype,
-                     device=device)
+    kinds: list[Kind] = (
+        ["vector"] + ["matrix"] * max(depth - 1, 0) + (["vector"] if depth else [])
+    )
+    ws = [
+        Scaling(k, 1.0, w_std / math.sqrt(fan_in), 1.0, None)
+        for k, fan_in in zip(kinds, dims[:-1])
+    ]
+    bs = (
+        [Scaling("vector", 1.0, b_std, 1.0, None) for _ in range(depth)]
+        + [Scaling("scalar", 1.0, b_std, 1.0, None)]
+        if b_std > 0
+        else None
+    )
+    return ScaledMLP(
+        dims,
+        ws,
+        bs,
+        activation=activation,
+        generator=generator,
+        dtype=dtype,
+        device=device,
+    )
 
 
 def parameter_kinds(model: nn.Module, base: nn.Module) -> dict[str, Kind]:
@@ -329,10 +427,14 @@ def parameter_kinds(model: nn.Module, base: nn.Module) -> dict[str, Kind]:
     for name, p in ours.items():
         q = theirs[name]
         if p.ndim != q.ndim:
-            raise ValueError(f"{name}: {p.ndim} dimensions in model but {q.ndim} in base")
+            raise ValueError(
+                f"{name}: {p.ndim} dimensions in model but {q.ndim} in base"
+            )
         changed = sum(a != b for a, b in zip(p.shape, q.shape))
         if changed > 2:
-            raise ValueError(f"{name}: {changed} dimensions change with width; only up to 2 "
-                             "(vector- or matrix-like) have a muP rule")
+            raise ValueError(
+                f"{name}: {changed} dimensions change with width; only up to 2 "
+                "(vector- or matrix-like) have a muP rule"
+            )
         kinds[name] = ("scalar", "vector", "matrix")[changed]
     return kinds

@@ -12,9 +12,18 @@ from __future__ import annotations
 #: experiment does: ``limit`` (the muP limit of a linear network), ``finite-N`` (width N,
 #: muP), ``relu-nngp``/``relu-ntk`` and ``linear-nngp``/``linear-ntk`` (kernel limits).
 OMNIGLOT_1SHOT: dict[str, float] = {
-    "limit": 66.4, "finite-2": 55.4, "finite-8": 64.5, "finite-32": 66.2, "finite-128": 66.3,
-    "finite-512": 66.4, "finite-2048": 66.4, "finite-8192": 66.4,
-    "relu-nngp": 47.6, "relu-ntk": 47.8, "linear-nngp": 41.7, "linear-ntk": 41.7,
+    "limit": 66.4,
+    "finite-2": 55.4,
+    "finite-8": 64.5,
+    "finite-32": 66.2,
+    "finite-128": 66.3,
+    "finite-512": 66.4,
+    "finite-2048": 66.4,
+    "finite-8192": 66.4,
+    "relu-nngp": 47.6,
+    "relu-ntk": 47.8,
+    "linear-nngp": 41.7,
+    "linear-ntk": 41.7,
 }
 
 #: TP4 evaluates MAML at meta-test time with this many inner steps (its code's README).
@@ -23,10 +32,21 @@ OMNIGLOT_INNER_STEPS = 20
 #: TP4, Word2Vec (CBOW, negative sampling): word-analogy accuracy (%) on text8 after 15
 #: epochs, by width, for the muP limit and for the NTK (and NNGP) limit, whose embeddings
 #: never move.
-WORD2VEC_TEXT8: dict[str, float] = {"64": 33.35, "256": 41.58, "1024": 42.56, "limit": 43.3, "ntk": 0.0}
+WORD2VEC_TEXT8: dict[str, float] = {
+    "64": 33.35,
+    "256": 41.58,
+    "1024": 42.56,
+    "limit": 43.3,
+    "ntk": 0.0,
+}
 
 #: The same on fil9 after 5 epochs (the book does not train on fil9).
-WORD2VEC_FIL9: dict[str, float] = {"64": 44.39, "256": 54.23, "1024": 55.67, "limit": 56.42}
+WORD2VEC_FIL9: dict[str, float] = {
+    "64": 44.39,
+    "256": 54.23,
+    "1024": 55.67,
+    "limit": 56.42,
+}
 
 
 def percent(value: float) -> str:

@@ -25,7 +25,13 @@ import torch
 from . import _checks
 from .kernels import ArrayLike, Kernels, _sym
 
-__all__ = ["Gaussian", "gd_mse_ensemble", "nngp_posterior", "ntk_predict", "ntk_gd_predict"]
+__all__ = [
+    "Gaussian",
+    "gd_mse_ensemble",
+    "nngp_posterior",
+    "ntk_predict",
+    "ntk_gd_predict",
+]
 
 Times = Union[None, float, Sequence[float], np.ndarray, torch.Tensor]
 
@@ -47,18 +53,26 @@ def _check_times(t: Times, device: torch.device) -> tuple[torch.Tensor | None, b
         if isinstance(t, (list, tuple)):
             t = np.asarray(t, dtype=np.float64)
         if not isinstance(t, (np.ndarray, torch.Tensor)):
-            raise ValueError(f"t must be None, a number or a 1-D array of times, got {type(t).__name__}")
+            raise ValueError(
+                f"t must be None, a number or a 1-D array of times, got {type(t).__name__}"
+            )
         if isinstance(t, np.ndarray) and t.dtype.kind not in "iuf":
             raise ValueError(f"t must be real, got dtype {t.dtype}")
-        if isinstance(t, torch.Tensor) and (t.dtype.is_complex or t.dtype == torch.bool):
+        if isinstance(t, torch.Tensor) and (
+            t.dtype.is_complex or t.dtype == torch.bool
+        ):
             raise ValueError(f"t must be real, got dtype {t.dtype}")
         times = torch.as_tensor(t).detach().to(torch.float64)
         if times.ndim > 1:
-            raise ValueError(f"t must be a scalar or 1-D, got shape {tuple(times.shape)}")
+            raise ValueError(
+                f"t must be a scalar or 1-D, got shape {tuple(times.shape)}"
+            )
         scalar = times.ndim == 0
         times = times.reshape(-1)
     if bool(torch.isnan(times).any()) or bool((times < 0).any()):
-        raise ValueError("times t must be >= 0 (inf allowed), got nan or a negative time")
+        raise ValueError(
+            "times t must be >= 0 (inf allowed), got nan or a negative time"
+        )
     return times.to(device), scalar
 
 
@@ -91,7 +105,9 @@ def _gd_filter(evals: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
     positive = lam > 0
     safe = torch.where(positive, lam, torch.ones_like(lam))
     at_zero = torch.where(torch.isinf(tau), torch.zeros_like(tau), tau)
-    return torch.where(positive, -torch.expm1(-safe * tau) / safe, at_zero.expand(-1, lam.shape[1]))
+    return torch.where(
+        positive, -torch.expm1(-safe * tau) / safe, at_zero.expand(-1, lam.shape[1])
+    )
 
 
 def _check_predict_inputs(
@@ -100,33 +116,57 @@ def _check_predict_inputs(
     y_train: ArrayLike,
     nngp_test_test: ArrayLike | None,
     get: str,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor | None, bool]:
+) -> tuple[
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor | None,
+    torch.Tensor | None,
+    torch.Tensor,
+    torch.Tensor | None,
+    bool,
+]:
     """Validated float64 (kdd, ktd, nngp_dd, nngp_td, y (N, K), nngp_tt, y_was_1d)."""
     if get not in ("nngp", "ntk"):
         raise ValueError(f"get must be 'nngp' or 'ntk', got {get!r}")
-    kdd = _checks.float64_tensor(getattr(k_train_train, get), f"k_train_train.{get}", ndim=2)
+    kdd = _checks.float64_tensor(
+        getattr(k_train_train, get), f"k_train_train.{get}", ndim=2
+    )
     device = kdd.device
     n = kdd.shape[0]
     if n == 0 or kdd.shape[1] != n:
-        raise ValueError(f"k_train_train.{get} must be square (N, N) with N >= 1, got {tuple(kdd.shape)}")
-    ktd = _checks.float64_tensor(getattr(k_test_train, get), f"k_test_train.{get}", ndim=2)
+        raise ValueError(
+            f"k_train_train.{get} must be square (N, N) with N >= 1, got {tuple(kdd.shape)}"
+        )
+    ktd = _checks.float64_tensor(
+        getattr(k_test_train, get), f"k_test_train.{get}", ndim=2
+    )
     if ktd.shape[1] != n:
-        raise ValueError(f"k_test_train.{get} must have shape (M, {n}), got {tuple(ktd.shape)}")
+        raise ValueError(
+            f"k_test_train.{get} must have shape (M, {n}), got {tuple(ktd.shape)}"
+        )
     y = _checks.float64_tensor(y_train, "y_train")
     y_1d = y.ndim == 1
     if y_1d:
         y = y[:, None]
     if y.ndim != 2 or y.shape[0] != n or y.shape[1] == 0:
-        raise ValueError(f"y_train must have shape ({n},) or ({n}, K), got {tuple(_shape(y_train))}")
+        raise ValueError(
+            f"y_train must have shape ({n},) or ({n}, K), got {tuple(_shape(y_train))}"
+        )
     m = ktd.shape[0]
     nngp_tt = nngp_dd = nngp_td = None
     if nngp_test_test is not None:
         nngp_tt = _checks.float64_tensor(nngp_test_test, "nngp_test_test", ndim=2)
         if tuple(nngp_tt.shape) != (m, m):
-            raise ValueError(f"nngp_test_test must have shape ({m}, {m}), got {tuple(nngp_tt.shape)}")
+            raise ValueError(
+                f"nngp_test_test must have shape ({m}, {m}), got {tuple(nngp_tt.shape)}"
+            )
         if get == "ntk":
-            nngp_dd = _checks.float64_tensor(k_train_train.nngp, "k_train_train.nngp", ndim=2)
-            nngp_td = _checks.float64_tensor(k_test_train.nngp, "k_test_train.nngp", ndim=2)
+            nngp_dd = _checks.float64_tensor(
+                k_train_train.nngp, "k_train_train.nngp", ndim=2
+            )
+            nngp_td = _checks.float64_tensor(
+                k_test_train.nngp, "k_test_train.nngp", ndim=2
+            )
             if tuple(nngp_dd.shape) != (n, n) or tuple(nngp_td.shape) != (m, n):
                 raise ValueError(
                     f"the nngp kernels must have shapes ({n}, {n}) and ({m}, {n}) like the ntk ones, "
@@ -190,7 +230,9 @@ def gd_mse_ensemble(
         mean, cov = _predict_infinite(kdd_reg, ktd, y, get, nngp_dd, nngp_td, nngp_tt)
     else:
         tau = times * lr / y.numel()
-        mean, cov = _predict_finite(kdd_reg, ktd, y, tau, get, nngp_dd, nngp_td, nngp_tt)
+        mean, cov = _predict_finite(
+            kdd_reg, ktd, y, tau, get, nngp_dd, nngp_td, nngp_tt
+        )
         if scalar_t:
             mean = mean[0]
             cov = None if cov is None else cov[0]
@@ -201,7 +243,8 @@ def gd_mse_ensemble(
             raise OverflowError(
                 f"the prediction is not finite: its {what} overflows float64 (kernel entries up to "
                 f"{float(kdd.abs().max()):.3g}, targets up to {float(y.abs().max()):.3g}); rescale the kernels "
-                "or the targets, or pass diag_reg > 0")
+                "or the targets, or pass diag_reg > 0"
+            )
     return Gaussian(mean, cov)
 
 
@@ -220,7 +263,9 @@ def _predict_infinite(
     if nngp_tt is None:
         return mean, None
     if get == "nngp":
-        half = torch.linalg.solve_triangular(chol, ktd.T, upper=False)  # L^-1 K_dt, (N, M)
+        half = torch.linalg.solve_triangular(
+            chol, ktd.T, upper=False
+        )  # L^-1 K_dt, (N, M)
         return mean, _sym(nngp_tt - half.T @ half)
     # NTK: K_tt + A K_dd A^T - (A K_dt + K_td A^T), with A = Theta_td Theta^-1 (M, N)
     a_t = torch.cholesky_solve(ktd.T, chol)  # (N, M)
@@ -255,7 +300,12 @@ def _predict_finite(
     # with B = Theta_td V g V^T K_dt.
     term1 = torch.einsum("ni,ti,mi->tnm", evecs, g, ktd_v)
     b = torch.einsum("mi,ti,li->tml", ktd_v, g, nngp_td @ evecs)
-    cov = term1.transpose(1, 2) @ nngp_dd @ term1 - b - b.transpose(1, 2) + nngp_tt[None]
+    cov = (
+        term1.transpose(1, 2) @ nngp_dd @ term1
+        - b
+        - b.transpose(1, 2)
+        + nngp_tt[None]
+    )
     return mean, _sym(cov)
 
 
@@ -334,15 +384,19 @@ def ntk_gd_predict(
     y = _checks.float64_tensor(y_train, "y_train", 2)
     n = kdd.shape[0]
     if kdd.shape != (n, n) or ktd.shape[1] != n or y.shape[0] != n:
-        raise ValueError(f"shapes do not fit: train-train {tuple(kdd.shape)}, test-train "
-                         f"{tuple(ktd.shape)}, y_train {tuple(y.shape)}")
+        raise ValueError(
+            f"shapes do not fit: train-train {tuple(kdd.shape)}, test-train "
+            f"{tuple(ktd.shape)}, y_train {tuple(y.shape)}"
+        )
     lr = _checks.positive_float(lr, "lr")
     kdd = 0.5 * (kdd + kdd.T)
     evals, evecs = torch.linalg.eigh(kdd)
     a = lr / y.numel()
     if a * float(evals.max()) >= 2:
-        raise ValueError(f"lr = {lr:g} makes gradient descent diverge: lr * lambda_max / (N K) = "
-                         f"{a * float(evals.max()):.3g} >= 2; use lr < {2 / float(evals.max()) * y.numel():.3g}")
+        raise ValueError(
+            f"lr = {lr:g} makes gradient descent diverge: lr * lambda_max / (N K) = "
+            f"{a * float(evals.max()):.3g} >= 2; use lr < {2 / float(evals.max()) * y.numel():.3g}"
+        )
     if steps is None:
         return ntk_predict(kdd, ktd, y)
     steps = _checks.positive_int(steps, "steps")

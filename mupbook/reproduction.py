@@ -57,9 +57,13 @@ _O, _W = paper.OMNIGLOT_1SHOT, paper.WORD2VEC_TEXT8
 _OMNIGLOT = (
     ("linear, muP limit", paper.percent(_O["limit"])),
     *((f"linear, width {w}", paper.percent(_O[f"finite-{w}"])) for w in (2, 8, 32)),
-    ("linear, widths 128 to 8192", f"{min(_O[f'finite-{w}'] for w in (128, 512, 2048, 8192)):g} to "
-                                   f"{paper.percent(max(_O[f'finite-{w}'] for w in (128, 512, 2048, 8192)))}"),
-    ("ReLU, NNGP", paper.percent(_O["relu-nngp"])), ("ReLU, NTK", paper.percent(_O["relu-ntk"])),
+    (
+        "linear, widths 128 to 8192",
+        f"{min(_O[f'finite-{w}'] for w in (128, 512, 2048, 8192)):g} to "
+        f"{paper.percent(max(_O[f'finite-{w}'] for w in (128, 512, 2048, 8192)))}",
+    ),
+    ("ReLU, NNGP", paper.percent(_O["relu-nngp"])),
+    ("ReLU, NTK", paper.percent(_O["relu-ntk"])),
     ("linear, NNGP and NTK", f"about {paper.percent(_O['linear-nngp'])}"),
 )
 _TEXT8 = (
@@ -67,36 +71,75 @@ _TEXT8 = (
     ("muP limit", paper.percent(_W["limit"])),
     ("NNGP and NTK", f"{paper.percent(_W['ntk'])} (the embeddings never move)"),
 )
-_FIL9 = ", ".join(f"{paper.WORD2VEC_FIL9[k]:g}" for k in ("64", "256", "1024")) + \
-    f" and {paper.WORD2VEC_FIL9['limit']:g}"
+_FIL9 = (
+    ", ".join(f"{paper.WORD2VEC_FIL9[k]:g}" for k in ("64", "256", "1024"))
+    + f" and {paper.WORD2VEC_FIL9['limit']:g}"
+)
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
-    Experiment(
-        "maml", "Omniglot, 5-way 1-shot, first-order MAML: meta-test accuracy",
-        (Expected("maml_*.json", "\n".join(
-            ["python -m mupbook.experiments.maml --model limit --scale full",
-             "python -m mupbook.experiments.maml --model finite --width 2 8 32 128 512 2048 8192 --scale full"]
-            + [f"python -m mupbook.experiments.maml --model {k} --scale full"
-               for k in ("relu-nngp", "relu-ntk", "linear-nngp", "linear-ntk")]), _OMNIGLOT),)),
-    Experiment(
-        "word2vec", "Word2Vec (CBOW, negative sampling): word-analogy accuracy",
-        (Expected("word2vec_text8.json",
-                  "python -m mupbook.experiments.word2vec --config text8 --storage bfloat16", _TEXT8),
-         Expected("word2vec_offline.json",
-                  "python -m mupbook.experiments.word2vec --config offline")),
-        others="word2vec_*.json",
-        note=f"TP4 also reports fil9 (5 epochs: {_FIL9} for widths 64, 256, 1024 and the muP "
-             "limit); the book does not train on fil9."),
-    Experiment(
-        "mutransfer", "muTransfer on Omniglot: the best learning rate across widths",
-        (Expected("mutransfer.json",
-                  "python -m mupbook.experiments.mutransfer --scale full --out results/mutransfer.json"),),
-        note="TP4 reports no muTransfer numbers (muTransfer is the subject of Tensor Programs V): "
-             "this run has no paper numbers to sit beside, only its own."),
-)}
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        Experiment(
+            "maml",
+            "Omniglot, 5-way 1-shot, first-order MAML: meta-test accuracy",
+            (
+                Expected(
+                    "maml_*.json",
+                    "\n".join(
+                        [
+                            "python -m mupbook.experiments.maml --model limit --scale full",
+                            "python -m mupbook.experiments.maml --model finite --width 2 8 32 128 512 2048 8192 --scale full",
+                        ]
+                        + [
+                            f"python -m mupbook.experiments.maml --model {k} --scale full"
+                            for k in (
+                                "relu-nngp",
+                                "relu-ntk",
+                                "linear-nngp",
+                                "linear-ntk",
+                            )
+                        ]
+                    ),
+                    _OMNIGLOT,
+                ),
+            ),
+        ),
+        Experiment(
+            "word2vec",
+            "Word2Vec (CBOW, negative sampling): word-analogy accuracy",
+            (
+                Expected(
+                    "word2vec_text8.json",
+                    "python -m mupbook.experiments.word2vec --config text8 --storage bfloat16",
+                    _TEXT8,
+                ),
+                Expected(
+                    "word2vec_offline.json",
+                    "python -m mupbook.experiments.word2vec --config offline",
+                ),
+            ),
+            others="word2vec_*.json",
+            note=f"TP4 also reports fil9 (5 epochs: {_FIL9} for widths 64, 256, 1024 and the muP "
+            "limit); the book does not train on fil9.",
+        ),
+        Experiment(
+            "mutransfer",
+            "muTransfer on Omniglot: the best learning rate across widths",
+            (
+                Expected(
+                    "mutransfer.json",
+                    "python -m mupbook.experiments.mutransfer --scale full --out results/mutransfer.json",
+                ),
+            ),
+            note="TP4 reports no muTransfer numbers (muTransfer is the subject of Tensor Programs V): "
+            "this run has no paper numbers to sit beside, only its own.",
+        ),
+    )
+}
 
 
 # --------------------------------------------------------------------- formatting
+
 
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
@@ -111,8 +154,14 @@ def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 def _number(value: Any, what: str, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-        raise ValueError(f"{where}: {what} must be a finite number or null, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not math.isfinite(float(value))
+    ):
+        raise ValueError(
+            f"{where}: {what} must be a finite number or null, got {value!r}"
+        )
     return float(value)
 
 
@@ -120,7 +169,9 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1e4 else f"{x:.3e}"
 
 
-def reproduction_rows(doc: Mapping[str, Any], where: str = "results") -> list[list[str]]:
+def reproduction_rows(
+    doc: Mapping[str, Any], where: str = "results"
+) -> list[list[str]]:
     """The rows of a results document as table cells: quantity, paper, ours, ours - paper, note."""
     out = []
     for i, r in enumerate(doc["reproduction"]):
@@ -129,7 +180,11 @@ def reproduction_rows(doc: Mapping[str, Any], where: str = "results") -> list[li
         ours = _number(r["ours"], "'ours'", at)
         ci = _number(r.get("ci95"), "'ci95'", at)
         unit = f" {r['unit']}" if r["unit"] else ""
-        ours_s = "not measured" if ours is None else _fmt(ours) + (f" ± {_fmt(ci)}" if ci is not None else "") + unit
+        ours_s = (
+            "not measured"
+            if ours is None
+            else _fmt(ours) + (f" ± {_fmt(ci)}" if ci is not None else "") + unit
+        )
         paper_s = "not in the paper" if paper is None else _fmt(paper) + unit
         diff = "" if paper is None or ours is None else f"{ours - paper:+.3g}"
         out.append([r["quantity"], paper_s, ours_s, diff, r["note"]])
@@ -167,10 +222,13 @@ def provenance_markdown(doc: Mapping[str, Any]) -> str:
     else:
         hw_s = str(hw)
     seeds = prov.get("seeds")
-    lines = [f"```bash\n{cmd}\n```", "",
-             f"- git revision: {rev_s}",
-             f"- hardware: {hw_s}",
-             f"- date (UTC): {prov.get('date_utc') or 'unknown'}; run time: {_duration(prov.get('seconds'))}"]
+    lines = [
+        f"```bash\n{cmd}\n```",
+        "",
+        f"- git revision: {rev_s}",
+        f"- hardware: {hw_s}",
+        f"- date (UTC): {prov.get('date_utc') or 'unknown'}; run time: {_duration(prov.get('seconds'))}",
+    ]
     if seeds:
         lines.append(f"- seeds: {', '.join(map(str, seeds))}")
     return "\n".join(lines)
@@ -183,21 +241,35 @@ def file_markdown(path: str | Path, label: str | None = None) -> str:
     rows = reproduction_rows(doc, str(path))
     parts = [f"**`{label or path.name}`** (experiment `{doc['experiment']}`)", ""]
     if rows:
-        parts.append(_markdown_table(["quantity", "paper (TP4)", "ours", "ours − paper", "note"], rows))
+        parts.append(
+            _markdown_table(
+                ["quantity", "paper (TP4)", "ours", "ours − paper", "note"], rows
+            )
+        )
     else:
-        parts.append("This run reproduces no number of the paper (the paper reports none for it).")
+        parts.append(
+            "This run reproduces no number of the paper (the paper reports none for it)."
+        )
     parts += ["", "Produced by", "", provenance_markdown(doc)]
     return "\n".join(parts)
 
 
 def not_yet_run(expected: Expected) -> str:
     """What the page says for a results file that does not exist yet."""
-    parts = [f"**`results/{expected.pattern}`: not yet run.** Produce it with", "",
-             f"```bash\n{expected.command}\n```"]
+    parts = [
+        f"**`results/{expected.pattern}`: not yet run.** Produce it with",
+        "",
+        f"```bash\n{expected.command}\n```",
+    ]
     if expected.paper:
-        parts += ["", "and it will appear here beside the paper's numbers:", "",
-                  _markdown_table(["quantity", "paper (TP4)"],
-                                  [list(p) for p in expected.paper])]
+        parts += [
+            "",
+            "and it will appear here beside the paper's numbers:",
+            "",
+            _markdown_table(
+                ["quantity", "paper (TP4)"], [list(p) for p in expected.paper]
+            ),
+        ]
     return "\n".join(parts)
 
 
@@ -215,10 +287,15 @@ def section(name: str, folder: str | Path = "results") -> str:
     for expected in exp.expected:
         paths = sorted(folder.glob(expected.pattern))
         shown.update(paths)
-        parts += [file_markdown(p, f"results/{p.name}") for p in paths] or [not_yet_run(expected)]
+        parts += [file_markdown(p, f"results/{p.name}") for p in paths] or [
+            not_yet_run(expected)
+        ]
     if exp.others:
-        parts += [file_markdown(p, f"results/{p.name}")
-                  for p in sorted(folder.glob(exp.others)) if p not in shown]
+        parts += [
+            file_markdown(p, f"results/{p.name}")
+            for p in sorted(folder.glob(exp.others))
+            if p not in shown
+        ]
     if exp.note:
         parts.append(exp.note)
     return "\n\n".join(parts)
@@ -235,6 +312,7 @@ def unclaimed_files(folder: str | Path = "results") -> list[Path]:
 
 # ------------------------------------------------------- TP4 Table 1, paper vs ours
 
+
 def _ab(values: Sequence[Fraction]) -> str:
     return "(" + ", ".join(str(v) for v in values) + ")"
 
@@ -243,16 +321,46 @@ def _ab(values: Sequence[Fraction]) -> str:
 #: (l = 1..L+1), c, r and the regime. MFP is defined for L = 1 only. (At L = 1 SP's r is
 #: 3/2, not 1/2: the minimum over hidden layers then sees only the input layer.)
 PAPER_TABLE1: dict[str, dict[str, Any]] = {
-    "sp": {"label": "SP (lr ∝ 1/n)", "a": lambda L: [0] * (L + 1), "b": lambda L: [0] + ["1/2"] * L,
-           "c": 1, "r": "1/2", "regime": "kernel"},
-    "ntp": {"label": "NTP", "a": lambda L: [0] + ["1/2"] * L, "b": lambda L: [0] * (L + 1),
-            "c": 0, "r": "1/2", "regime": "kernel"},
-    "mfp": {"label": "MFP (L = 1)", "a": lambda L: [0, 1], "b": lambda L: [0, 0],
-            "c": -1, "r": 0, "regime": "feature learning"},
-    "mup": {"label": "muP", "a": lambda L: ["-1/2"] + [0] * (L - 1) + ["1/2"],
-            "b": lambda L: ["1/2"] * (L + 1), "c": 0, "r": 0, "regime": "feature learning"},
-    "sp_c0": {"label": "SP with lr ∝ 1 (c = 0)", "a": lambda L: [0] * (L + 1),
-              "b": lambda L: [0] + ["1/2"] * L, "c": 0, "r": None, "regime": "unstable"},
+    "sp": {
+        "label": "SP (lr ∝ 1/n)",
+        "a": lambda L: [0] * (L + 1),
+        "b": lambda L: [0] + ["1/2"] * L,
+        "c": 1,
+        "r": "1/2",
+        "regime": "kernel",
+    },
+    "ntp": {
+        "label": "NTP",
+        "a": lambda L: [0] + ["1/2"] * L,
+        "b": lambda L: [0] * (L + 1),
+        "c": 0,
+        "r": "1/2",
+        "regime": "kernel",
+    },
+    "mfp": {
+        "label": "MFP (L = 1)",
+        "a": lambda L: [0, 1],
+        "b": lambda L: [0, 0],
+        "c": -1,
+        "r": 0,
+        "regime": "feature learning",
+    },
+    "mup": {
+        "label": "muP",
+        "a": lambda L: ["-1/2"] + [0] * (L - 1) + ["1/2"],
+        "b": lambda L: ["1/2"] * (L + 1),
+        "c": 0,
+        "r": 0,
+        "regime": "feature learning",
+    },
+    "sp_c0": {
+        "label": "SP with lr ∝ 1 (c = 0)",
+        "a": lambda L: [0] * (L + 1),
+        "b": lambda L: [0] + ["1/2"] * L,
+        "c": 0,
+        "r": None,
+        "regime": "unstable",
+    },
 }
 
 
@@ -269,7 +377,11 @@ class Table1Row:
 
     @property
     def agrees(self) -> bool:
-        same_abc = (self.paper.a, self.paper.b, self.paper.c) == (self.ours.a, self.ours.b, self.ours.c)
+        same_abc = (self.paper.a, self.paper.b, self.paper.c) == (
+            self.ours.a,
+            self.ours.b,
+            self.ours.c,
+        )
         same_r = self.paper_r is None or self.paper_r == self.ours_r
         return same_abc and same_r and self.paper_regime == self.ours_regime
 
@@ -278,16 +390,27 @@ def table1_rows(depths: Sequence[int] = (3,)) -> list[Table1Row]:
     """Every parametrization of TP4 Table 1 at each depth L >= 2 (MFP at L = 1): the paper's
     entries, and ours (:func:`mupbook.abc.preset`, r and regime from :func:`mupbook.abc.classify`)."""
     if any(L < 2 for L in depths):
-        raise ValueError(f"TP4 Table 1 states r for L >= 2 hidden layers; got depths {tuple(depths)}")
+        raise ValueError(
+            f"TP4 Table 1 states r for L >= 2 hidden layers; got depths {tuple(depths)}"
+        )
     out = []
     for name, p in PAPER_TABLE1.items():
-        for L in ((1,) if name == "mfp" else depths):
+        for L in (1,) if name == "mfp" else depths:
             paper = abc.ABC(tuple(p["a"](L)), tuple(p["b"](L)), p["c"], p["label"])
             ours = abc.preset(name, L)
             verdict = abc.classify(ours)
-            out.append(Table1Row(p["label"], L, paper, ours,
-                                 None if p["r"] is None else Fraction(p["r"]), verdict.r,
-                                 p["regime"], verdict.regime))
+            out.append(
+                Table1Row(
+                    p["label"],
+                    L,
+                    paper,
+                    ours,
+                    None if p["r"] is None else Fraction(p["r"]),
+                    verdict.r,
+                    p["regime"],
+                    verdict.regime,
+                )
+            )
     return out
 
 
@@ -300,10 +423,39 @@ def parametrization_table(depths: Sequence[int] = (3,)) -> str:
     for r in table1_rows(depths):
         cells = []
         for ours, theirs in ((r.ours.a, r.paper.a), (r.ours.b, r.paper.b)):
-            cells.append(_ab(ours) if ours == theirs else f"{_ab(ours)} (paper: {_ab(theirs)})")
-        cells.append(str(r.ours.c) if r.ours.c == r.paper.c else f"{r.ours.c} (paper: {r.paper.c})")
+            cells.append(
+                _ab(ours) if ours == theirs else f"{_ab(ours)} (paper: {_ab(theirs)})"
+            )
+        cells.append(
+            str(r.ours.c)
+            if r.ours.c == r.paper.c
+            else f"{r.ours.c} (paper: {r.paper.c})"
+        )
         paper_r = "—" if r.paper_r is None else str(r.paper_r)
-        rows.append([r.name, r.depth, *cells, paper_r, str(r.ours_r), r.paper_regime, r.ours_regime,
-                     "yes" if r.agrees else "**no**"])
-    return _markdown_table(["parametrization", "L", "a (layers 1 to L+1)", "b", "c", "r (paper)",
-                            "r (ours)", "regime (paper)", "regime (ours)", "agree"], rows)
+        rows.append(
+            [
+                r.name,
+                r.depth,
+                *cells,
+                paper_r,
+                str(r.ours_r),
+                r.paper_regime,
+                r.ours_regime,
+                "yes" if r.agrees else "**no**",
+            ]
+        )
+    return _markdown_table(
+        [
+            "parametrization",
+            "L",
+            "a (layers 1 to L+1)",
+            "b",
+            "c",
+            "r (paper)",
+            "r (ours)",
+            "regime (paper)",
+            "regime (ours)",
+            "agree",
+        ],
+        rows,
+    )

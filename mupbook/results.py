@@ -14,6 +14,7 @@ Every ``results/*.json`` file written by an experiment CLI is a JSON object with
 :func:`write_json` writes atomically and refuses NaN, so a half-written or invalid file
 never reaches ``results/``.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -36,8 +37,14 @@ ROW_KEYS = ("quantity", "paper", "ours", "unit", "note")
 
 def _git(*args: str) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=10, check=True)
+        out = subprocess.run(
+            ["git", *args],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip()
@@ -51,22 +58,44 @@ def git_revision() -> str | None:
 def git_dirty() -> bool | None:
     """Whether that checkout's tracked files, other than the outputs in ``results/``, have
     uncommitted changes (None: no git). A run that rewrites a results file is not dirty."""
-    status = _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)results")
+    status = _git(
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ":(top)",
+        ":(top,exclude)results",
+    )
     return None if status is None else bool(status)
 
 
 def hardware(device: torch.device | str | None = None) -> dict:
     """Where the run happened: platform, Python, torch, device name, CPU count, threads."""
     dev = runtime.device(None if device is None else str(device))
-    name = (torch.cuda.get_device_name(dev) if dev.type == "cuda"
-            else platform.processor() or platform.machine())
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "torch": torch.__version__, "device": str(dev), "device_name": name,
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    name = (
+        torch.cuda.get_device_name(dev)
+        if dev.type == "cuda"
+        else platform.processor() or platform.machine()
+    )
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "device": str(dev),
+        "device_name": name,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
-def provenance(module: str, argv: Sequence[str] = (), *, seeds: Iterable[int] = (),
-               device: torch.device | str | None = None, seconds: float | None = None) -> dict:
+def provenance(
+    module: str,
+    argv: Sequence[str] = (),
+    *,
+    seeds: Iterable[int] = (),
+    device: torch.device | str | None = None,
+    seconds: float | None = None,
+) -> dict:
     """Provenance of a run of ``python -m <module> <argv>``: command, git, hardware, date."""
     return {
         "command": ["python", "-m", module, *map(str, argv)],
@@ -79,14 +108,28 @@ def provenance(module: str, argv: Sequence[str] = (), *, seeds: Iterable[int] = 
     }
 
 
-def row(quantity: str, ours: float | None, paper: float | None = None, *, unit: str = "",
-        note: str = "", ci95: float | None = None) -> dict:
+def row(
+    quantity: str,
+    ours: float | None,
+    paper: float | None = None,
+    *,
+    unit: str = "",
+    note: str = "",
+    ci95: float | None = None,
+) -> dict:
     """One reproduction row: a number of the paper beside ours (``paper=None``: not in the paper)."""
     for name, v in (("ours", ours), ("paper", paper), ("ci95", ci95)):
         if v is not None and not math.isfinite(float(v)):
-            raise ValueError(f"reproduction row {quantity!r}: {name} = {v} is not a finite number")
-    r = {"quantity": str(quantity), "paper": None if paper is None else float(paper),
-         "ours": None if ours is None else float(ours), "unit": unit, "note": note}
+            raise ValueError(
+                f"reproduction row {quantity!r}: {name} = {v} is not a finite number"
+            )
+    r = {
+        "quantity": str(quantity),
+        "paper": None if paper is None else float(paper),
+        "ours": None if ours is None else float(ours),
+        "unit": unit,
+        "note": note,
+    }
     if ci95 is not None:
         r["ci95"] = float(ci95)
     return r
@@ -96,7 +139,9 @@ def validate(doc: Mapping[str, Any], where: str = "results") -> None:
     """Raise ValueError naming what is missing if ``doc`` is not a results document."""
     missing = [k for k in REQUIRED_KEYS if k not in doc]
     if missing:
-        raise ValueError(f"{where}: missing keys {missing} (every results file needs {list(REQUIRED_KEYS)})")
+        raise ValueError(
+            f"{where}: missing keys {missing} (every results file needs {list(REQUIRED_KEYS)})"
+        )
     if not isinstance(doc["reproduction"], list):
         raise ValueError(f"{where}: 'reproduction' must be a list of rows")
     for i, r in enumerate(doc["reproduction"]):
@@ -135,7 +180,9 @@ def load(path: str | os.PathLike) -> dict:
         try:
             doc = json.load(f)
         except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: not valid JSON ({e}); rerun the command that wrote it") from e
+            raise ValueError(
+                f"{path}: not valid JSON ({e}); rerun the command that wrote it"
+            ) from e
     validate(doc, str(path))
     return doc
 

@@ -54,7 +54,11 @@ def device(name: str | None = None) -> torch.device:
     ``auto`` picks CUDA when available, else the CPU. Asking for CUDA on a
     machine without it is an error rather than a silent fall-back.
     """
-    value = (name if name is not None else os.environ.get("MUPBOOK_DEVICE", "auto")).strip().lower()
+    value = (
+        (name if name is not None else os.environ.get("MUPBOOK_DEVICE", "auto"))
+        .strip()
+        .lower()
+    )
     if value in ("", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -64,7 +68,9 @@ def device(name: str | None = None) -> torch.device:
             f"device {value!r} is not understood; use auto, cpu, cuda or cuda:N"
         ) from err
     if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device {value!r} is not supported; use auto, cpu, cuda or cuda:N")
+        raise ValueError(
+            f"device {value!r} is not supported; use auto, cpu, cuda or cuda:N"
+        )
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(
@@ -132,13 +138,16 @@ def writable_folder(folder: Path) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         problem = None if os.access(folder, os.W_OK | os.X_OK) else "not writable"
-    except OSError as err:  # permission denied, read-only file system, a file in the way
+    except (
+        OSError
+    ) as err:  # permission denied, read-only file system, a file in the way
         problem = err.strerror or str(err)
     if problem is not None:
         raise PermissionError(
             f"cannot write to the cache folder {folder} ({problem}). Choose another: set XDG_CACHE_HOME "
             "to a writable folder (mupbook/ is created inside it), or set MUPBOOK_DATA to the offline "
-            "data folder (the one holding omniglot/ and text/), which needs no downloads.")
+            "data folder (the one holding omniglot/ and text/), which needs no downloads."
+        )
     return folder
 
 
@@ -154,8 +163,12 @@ def data_dir(subdir: str | None = None) -> Path:
     the cache, where loaders download into it). A ``MUPBOOK_DATA`` that does not
     name an existing folder is an error that says how to fix it.
     """
-    if subdir is not None and (not subdir or Path(subdir).is_absolute() or ".." in Path(subdir).parts):
-        raise ValueError(f"subdir must be a relative folder name inside the data folder, got {subdir!r}")
+    if subdir is not None and (
+        not subdir or Path(subdir).is_absolute() or ".." in Path(subdir).parts
+    ):
+        raise ValueError(
+            f"subdir must be a relative folder name inside the data folder, got {subdir!r}"
+        )
     raw = os.environ.get("MUPBOOK_DATA", "").strip()
     if raw:
         root = Path(raw).expanduser()
@@ -183,7 +196,11 @@ def results_dir() -> Path | None:
         if not path.is_dir():
             raise ValueError(f"MUPBOOK_RESULTS={raw!r} is not an existing folder")
         return path
-    candidates = [Path(__file__).resolve().parent.parent, *Path.cwd().resolve().parents[:2], Path.cwd()]
+    candidates = [
+        Path(__file__).resolve().parent.parent,
+        *Path.cwd().resolve().parents[:2],
+        Path.cwd(),
+    ]
     for root in candidates:
         if (root / "results").is_dir() and (root / "pyproject.toml").is_file():
             return root / "results"
@@ -212,15 +229,20 @@ def colab_install_source() -> str:
     """
     from . import REPO_URL, __version__
 
-    return f'''# Colab set-up: install mupbook, keeping Colab's own torch. Does nothing elsewhere.
+    return f"""# Colab set-up: install mupbook, keeping Colab's own torch. Does nothing elsewhere.
 import sys
+
 if "google.colab" in sys.modules:
-    import subprocess, torch
+    import subprocess
+
+    import torch
+
+    pins = [f"torch=={{torch.__version__}}"]
     for ref in ("v{__version__}", "main"):
-        cmd = [sys.executable, "-m", "pip", "install", "-q", f"torch=={{torch.__version__}}",
-               f"mupbook @ git+{REPO_URL}@{{ref}}"]
+        url = f"mupbook @ git+{REPO_URL}@{{ref}}"
+        cmd = [sys.executable, "-m", "pip", "install", "-q", *pins, url]
         if subprocess.run(cmd).returncode == 0:
             break
         print(f"mupbook: could not install {{ref}}; trying the next ref")
     else:
-        raise RuntimeError("could not install mupbook on Colab; see the pip messages above")'''
+        raise RuntimeError("mupbook did not install; see pip's messages above")"""

@@ -15,7 +15,9 @@ class MupPackageMLP(nn.Module):
     def __init__(self, d_in, width, d_out, depth=2, bias=True):
         super().__init__()
         dims = [d_in] + [width] * depth
-        self.hidden = nn.ModuleList(nn.Linear(a, b, bias=bias) for a, b in zip(dims[:-1], dims[1:]))
+        self.hidden = nn.ModuleList(
+            nn.Linear(a, b, bias=bias) for a, b in zip(dims[:-1], dims[1:])
+        )
         self.readout = mup.MuReadout(width, d_out, bias=bias)
 
     def forward(self, x):
@@ -24,7 +26,9 @@ class MupPackageMLP(nn.Module):
         return self.readout(x)
 
 
-def mup_package_model(d_in, width, d_out, base_width, depth=2, bias=True, dtype=torch.float64):
+def mup_package_model(
+    d_in, width, d_out, base_width, depth=2, bias=True, dtype=torch.float64
+):
     """A MupPackageMLP with base shapes set (base width ``base_width``)."""
     make = lambda w: MupPackageMLP(d_in, w, d_out, depth, bias).to(dtype)  # noqa: E731
     model = make(width)

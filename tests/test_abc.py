@@ -3,7 +3,6 @@
 from fractions import Fraction as F
 
 import pytest
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,9 +10,21 @@ from mupbook.abc import ABC, as_abc, classify, mfp, mup, ntp, preset, sp
 
 
 def test_presets_match_table_1_for_depth_3():
-    assert mup(3).a == (F(-1, 2), 0, 0, F(1, 2)) and mup(3).b == (F(1, 2),) * 4 and mup(3).c == 0
-    assert ntp(3).a == (0, F(1, 2), F(1, 2), F(1, 2)) and ntp(3).b == (0,) * 4 and ntp(3).c == 0
-    assert sp(3).a == (0,) * 4 and sp(3).b == (0, F(1, 2), F(1, 2), F(1, 2)) and sp(3).c == 1
+    assert (
+        mup(3).a == (F(-1, 2), 0, 0, F(1, 2))
+        and mup(3).b == (F(1, 2),) * 4
+        and mup(3).c == 0
+    )
+    assert (
+        ntp(3).a == (0, F(1, 2), F(1, 2), F(1, 2))
+        and ntp(3).b == (0,) * 4
+        and ntp(3).c == 0
+    )
+    assert (
+        sp(3).a == (0,) * 4
+        and sp(3).b == (0, F(1, 2), F(1, 2), F(1, 2))
+        and sp(3).c == 1
+    )
     assert mfp().a == (0, 1) and mfp().b == (0, 0) and mfp().c == -1
 
 
@@ -29,21 +40,31 @@ def test_shift_symmetry_keeps_a_plus_b_and_2a_plus_c():
     assert [2 * x + p.c for x in p.a] == [2 * x + q.c for x in q.a]
 
 
-@pytest.mark.parametrize("kwargs, msg", [
-    (dict(a=(0,), b=(0,), c=0), "L\\+1 >= 2"),
-    (dict(a=(0, 0), b=(0,), c=0), "one entry per layer"),
-    (dict(a=(0, "x"), b=(0, 0), c=0), "not a number"),
-    (dict(a=(0, 0.1), b=(0, 0), c=0), "exact small fraction"),
-    (dict(a=(0, None), b=(0, 0), c=0), "must be a number"),
-    (dict(a="01", b=(0, 0), c=0), "sequences"),
-])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        (dict(a=(0,), b=(0,), c=0), "L\\+1 >= 2"),
+        (dict(a=(0, 0), b=(0,), c=0), "one entry per layer"),
+        (dict(a=(0, "x"), b=(0, 0), c=0), "not a number"),
+        (dict(a=(0, 0.1), b=(0, 0), c=0), "exact small fraction"),
+        (dict(a=(0, None), b=(0, 0), c=0), "must be a number"),
+        (dict(a="01", b=(0, 0), c=0), "sequences"),
+    ],
+)
 def test_bad_exponents_are_refused(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         ABC(**kwargs)
 
 
-@pytest.mark.parametrize("name, depth, msg", [("xp", 2, "unknown"), ("mfp", 2, "depth 1"),
-                                              ("mup", 0, ">= 1"), ("mup", 1.5, ">= 1")])
+@pytest.mark.parametrize(
+    "name, depth, msg",
+    [
+        ("xp", 2, "unknown"),
+        ("mfp", 2, "depth 1"),
+        ("mup", 0, ">= 1"),
+        ("mup", 1.5, ">= 1"),
+    ],
+)
 def test_bad_preset_requests_are_refused(name, depth, msg):
     with pytest.raises(ValueError, match=msg):
         preset(name, depth)
@@ -57,11 +78,18 @@ def test_as_abc_checks_depth():
 
 # --- classify: TP4 Theorem 3.3 --------------------------------------------------------
 
-@pytest.mark.parametrize("p, regime, r", [
-    (sp(2), "kernel", F(1, 2)), (ntp(2), "kernel", F(1, 2)), (mfp(), "feature learning", 0),
-    (mup(1), "feature learning", 0), (mup(4), "feature learning", 0),
-    (sp(2, c=0), "unstable", -1),
-])
+
+@pytest.mark.parametrize(
+    "p, regime, r",
+    [
+        (sp(2), "kernel", F(1, 2)),
+        (ntp(2), "kernel", F(1, 2)),
+        (mfp(), "feature learning", 0),
+        (mup(1), "feature learning", 0),
+        (mup(4), "feature learning", 0),
+        (sp(2, c=0), "unstable", -1),
+    ],
+)
 def test_classify_gives_table_1_verdicts(p, regime, r):
     v = classify(p)
     assert v.regime == regime and v.r == r
@@ -73,7 +101,9 @@ def test_mup_updates_every_layer_maximally_and_sp_none_of_the_hidden_ones():
     v = classify(mup(3))
     assert v.maximal_layers == (1, 2, 3) and v.readout_updated_maximally
     assert v.readout_initialized_maximally
-    assert classify(sp(3)).maximal_layers == () and classify(ntp(3)).maximal_layers == ()
+    assert (
+        classify(sp(3)).maximal_layers == () and classify(ntp(3)).maximal_layers == ()
+    )
 
 
 def test_plain_sp_says_which_inequalities_broke():
@@ -100,7 +130,9 @@ def test_classify_takes_three_parts_or_one_abc():
         classify((0, 0), (0, 0))
 
 
-@pytest.mark.parametrize("args", [((0,), (0,), 0), ((0, 0), (0, 0, 0), 0), ((0, "z"), (0, 0), 0)])
+@pytest.mark.parametrize(
+    "args", [((0,), (0,), 0), ((0, 0), (0, 0, 0), 0), ((0, "z"), (0, 0), 0)]
+)
 def test_classify_refuses_bad_input(args):
     with pytest.raises(ValueError):
         classify(*args)
@@ -112,16 +144,24 @@ exponents = st.fractions(min_value=-2, max_value=2, max_denominator=4)
 @st.composite
 def abcs(draw):
     L = draw(st.integers(1, 4))
-    return ABC(tuple(draw(exponents) for _ in range(L + 1)),
-               tuple(draw(exponents) for _ in range(L + 1)), draw(exponents))
+    return ABC(
+        tuple(draw(exponents) for _ in range(L + 1)),
+        tuple(draw(exponents) for _ in range(L + 1)),
+        draw(exponents),
+    )
 
 
 @settings(max_examples=300, deadline=None)
 @given(abcs(), exponents)
 def test_verdict_is_invariant_under_the_abc_symmetry(p, t):
     v, w = classify(p), classify(p.shifted(t))
-    assert (v.r, v.r_layers, v.stable, v.nontrivial, v.regime) == \
-           (w.r, w.r_layers, w.stable, w.nontrivial, w.regime)
+    assert (v.r, v.r_layers, v.stable, v.nontrivial, v.regime) == (
+        w.r,
+        w.r_layers,
+        w.stable,
+        w.nontrivial,
+        w.regime,
+    )
     assert len(v.failures) == len(w.failures)
 
 
@@ -140,15 +180,31 @@ def test_dichotomy_every_stable_nontrivial_abc_is_kernel_xor_feature_learning(p)
 @given(abcs())
 def test_mup_is_the_unique_stable_abc_with_every_layer_maximal(p):
     v = classify(p)
-    everything_maximal = (v.stable and len(v.maximal_layers) == p.depth
-                          and v.readout_updated_maximally and v.readout_initialized_maximally)
+    everything_maximal = (
+        v.stable
+        and len(v.maximal_layers) == p.depth
+        and v.readout_updated_maximally
+        and v.readout_initialized_maximally
+    )
     t = p.a[0] - mup(p.depth).a[0]
-    assert everything_maximal == (p == ABC(mup(p.depth).shifted(t).a, mup(p.depth).shifted(t).b,
-                                           mup(p.depth).shifted(t).c, p.name))
+    assert everything_maximal == (
+        p
+        == ABC(
+            mup(p.depth).shifted(t).a,
+            mup(p.depth).shifted(t).b,
+            mup(p.depth).shifted(t).c,
+            p.name,
+        )
+    )
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 4), exponents, st.integers(0, 8), st.sampled_from([-F(1, 4), F(1, 4)]))
+@given(
+    st.integers(1, 4),
+    exponents,
+    st.integers(0, 8),
+    st.sampled_from([-F(1, 4), F(1, 4)]),
+)
 def test_moving_any_single_mup_exponent_loses_maximality(L, t, which, eps):
     p = mup(L).shifted(t)
     v = classify(p)
@@ -162,17 +218,24 @@ def test_moving_any_single_mup_exponent_loses_maximality(L, t, which, eps):
     else:
         c += eps
     w = classify(a, b, c)
-    assert not (w.stable and len(w.maximal_layers) == L and w.readout_updated_maximally
-                and w.readout_initialized_maximally)
+    assert not (
+        w.stable
+        and len(w.maximal_layers) == L
+        and w.readout_updated_maximally
+        and w.readout_initialized_maximally
+    )
 
 
 def test_regime_map_puts_presets_in_their_regimes():
     from mupbook.abc import regime_map
-    template = ABC((0, 0), (0, 0), 0)  # one hidden layer, input layer a = b = 0, b_2 = 0
+
+    template = ABC(
+        (0, 0), (0, 0), 0
+    )  # one hidden layer, input layer a = b = 0, b_2 = 0
     grid = regime_map(template, [F(1, 2), 1, 0], [0, -1, 2])
-    assert grid[0][0] == "kernel"             # (a_2, c) = (1/2, 0): NTP
-    assert grid[1][1] == "feature learning"   # (1, -1): MFP, i.e. muP
-    assert grid[2][2] == "unstable"           # readout a = 0 and c = 2: r < 0
+    assert grid[0][0] == "kernel"  # (a_2, c) = (1/2, 0): NTP
+    assert grid[1][1] == "feature learning"  # (1, -1): MFP, i.e. muP
+    assert grid[2][2] == "unstable"  # readout a = 0 and c = 2: r < 0
 
 
 def test_classify_refuses_strings_for_a_and_b_instead_of_reading_digits():
@@ -187,7 +250,11 @@ def test_classify_refuses_strings_for_a_and_b_instead_of_reading_digits():
 def test_classify_names_the_parameter_that_is_nan_or_infinite(where):
     a, b, c = [0.0, 0.5], [0.0, 0.5], 0.0
     bad = float("nan")
-    args = {"a": ([0.0, bad], b, c), "b": (a, [bad, 0.5], c), "c": (a, b, float("inf"))}[where]
+    args = {
+        "a": ([0.0, bad], b, c),
+        "b": (a, [bad, 0.5], c),
+        "c": (a, b, float("inf")),
+    }[where]
     name = {"a": "a_2", "b": "b_1", "c": "c"}[where]
     with pytest.raises(ValueError, match=f"{name} must be a finite number"):
         classify(*args)

@@ -15,7 +15,9 @@ def test_positive_int_accepts_python_and_numpy_integers(value):
     assert out == int(value) and type(out) is int
 
 
-@pytest.mark.parametrize("value", [0, -1, True, False, 8.0, "8", None, np.float64(8), [8]])
+@pytest.mark.parametrize(
+    "value", [0, -1, True, False, 8.0, "8", None, np.float64(8), [8]]
+)
 def test_positive_int_refuses_zero_negatives_bools_floats_and_strings(value):
     with pytest.raises(ValueError, match="width must be a positive integer"):
         _checks.positive_int(value, "width")
@@ -32,14 +34,27 @@ def test_nonnegative_int_and_bounded_integer():
         _checks.integer(6, "num", maximum=5)
 
 
-@pytest.mark.parametrize("value", [0.5, 1, np.float32(0.25), np.float64(2.0), np.int64(3)])
+@pytest.mark.parametrize(
+    "value", [0.5, 1, np.float32(0.25), np.float64(2.0), np.int64(3)]
+)
 def test_positive_float_accepts_finite_positive_reals(value):
     assert _checks.positive_float(value, "lr") == pytest.approx(float(value))
 
 
-@pytest.mark.parametrize("value, match", [(0, "> 0"), (-1.0, "> 0"), (math.nan, "finite"), (math.inf, "finite"),
-                                          (-math.inf, "finite"), (True, "finite number"), ("0.1", "finite number"),
-                                          (None, "finite number"), (torch.tensor(0.1), "finite number")])
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (0, "> 0"),
+        (-1.0, "> 0"),
+        (math.nan, "finite"),
+        (math.inf, "finite"),
+        (-math.inf, "finite"),
+        (True, "finite number"),
+        ("0.1", "finite number"),
+        (None, "finite number"),
+        (torch.tensor(0.1), "finite number"),
+    ],
+)
 def test_positive_float_refuses_zero_negative_nan_inf_bools_and_strings(value, match):
     with pytest.raises(ValueError, match=match):
         _checks.positive_float(value, "lr")
@@ -59,7 +74,9 @@ def test_nonnegative_float_and_probability():
 def test_choice_is_exact():
     assert _checks.choice("sgd", ("sgd", "adam"), "optimizer") == "sgd"
     for bad in ("adagrad", "SGD", None, 1):
-        with pytest.raises(ValueError, match="optimizer must be one of 'sgd', 'adam'"):
+        with pytest.raises(
+            ValueError, match="optimizer must be one of 'sgd', 'adam'"
+        ):
             _checks.choice(bad, ("sgd", "adam"), "optimizer")
 
 

@@ -9,26 +9,29 @@ from mupbook.fit import expect_slope, loglog_slope
 @pytest.mark.parametrize("s", [-0.5, 0.0, 0.5, 1.0])
 def test_slope_of_a_power_law_is_its_exponent(s):
     n = 2.0 ** np.arange(4, 12)
-    fit = loglog_slope(n, 3.0 * n ** s)
+    fit = loglog_slope(n, 3.0 * n**s)
     assert fit.slope == pytest.approx(s, abs=1e-12)
     assert fit.stderr == pytest.approx(0.0, abs=1e-12)
-    assert fit.predict(n) == pytest.approx(3.0 * n ** s)
+    assert fit.predict(n) == pytest.approx(3.0 * n**s)
 
 
 def test_stderr_reflects_noise():
     rng = np.random.default_rng(0)
     n = 2.0 ** np.arange(4, 12)
-    fit = loglog_slope(n, n ** 0.5 * np.exp(rng.normal(0, 0.2, n.size)))
+    fit = loglog_slope(n, n**0.5 * np.exp(rng.normal(0, 0.2, n.size)))
     assert 0.0 < fit.stderr < 0.1
 
 
-@pytest.mark.parametrize("x, y, msg", [
-    ([1, 2], [1, np.nan], "non-finite"),
-    ([1, 2], [1, -1], "positive"),
-    ([1], [1], "two points"),
-    ([2, 2], [1, 3], "distinct"),
-    ([1, 2, 3], [1, 2], "same length"),
-])
+@pytest.mark.parametrize(
+    "x, y, msg",
+    [
+        ([1, 2], [1, np.nan], "non-finite"),
+        ([1, 2], [1, -1], "positive"),
+        ([1], [1], "two points"),
+        ([2, 2], [1, 3], "distinct"),
+        ([1, 2, 3], [1, 2], "same length"),
+    ],
+)
 def test_bad_data_is_refused(x, y, msg):
     with pytest.raises(ValueError, match=msg):
         loglog_slope(x, y)

@@ -22,11 +22,15 @@ F64 = torch.float64
 # a few hundred ulps at most, relative to the largest entry.
 EXACT_RTOL = 1e-12
 # derandomize: the same examples on every run (deterministic tests); no example database.
-PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None)
+PROPERTY_SETTINGS = settings(
+    max_examples=40, deadline=None, derandomize=True, database=None
+)
 
 
 def _rand(seed: int, *shape: int) -> torch.Tensor:
-    return torch.randn(*shape, dtype=F64, generator=torch.Generator().manual_seed(seed))
+    return torch.randn(
+        *shape, dtype=F64, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def _max_rel(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -35,7 +39,9 @@ def _max_rel(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def _min_eig_ok(k: torch.Tensor) -> bool:
     """Smallest eigenvalue >= -1e-10 x trace (the PSD tolerance of the issue)."""
-    return float(torch.linalg.eigvalsh(k).min()) >= -1e-10 * float(torch.trace(k).abs())
+    return float(torch.linalg.eigvalsh(k).min()) >= -1e-10 * float(
+        torch.trace(k).abs()
+    )
 
 
 # ----------------------------------------------------------------------------- closed forms
@@ -59,7 +65,9 @@ def test_linear_network_kernels_are_powers_of_the_gram_matrix():
     assert _max_rel(k.ntk, (depth + 1) * sigma) < EXACT_RTOL
 
 
-def _np_relu_1hl(x1: np.ndarray, x2: np.ndarray, w: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+def _np_relu_1hl(
+    x1: np.ndarray, x2: np.ndarray, w: float, b: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Arc-cosine kernel of Cho & Saul written with arccos, for one hidden layer."""
     d = x1.shape[1]
     s = w**2 * x1 @ x2.T / d + b**2
@@ -74,7 +82,9 @@ def _np_relu_1hl(x1: np.ndarray, x2: np.ndarray, w: float, b: float) -> tuple[np
     return nngp, ntk
 
 
-def _np_erf_1hl(x1: np.ndarray, x2: np.ndarray, w: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+def _np_erf_1hl(
+    x1: np.ndarray, x2: np.ndarray, w: float, b: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Williams (1997) arcsine kernel of erf, for one hidden layer."""
     d = x1.shape[1]
     s = w**2 * x1 @ x2.T / d + b**2
@@ -88,7 +98,9 @@ def _np_erf_1hl(x1: np.ndarray, x2: np.ndarray, w: float, b: float) -> tuple[np.
     return nngp, ntk
 
 
-@pytest.mark.parametrize("activation, reference", [("relu", _np_relu_1hl), ("erf", _np_erf_1hl)])
+@pytest.mark.parametrize(
+    "activation, reference", [("relu", _np_relu_1hl), ("erf", _np_erf_1hl)]
+)
 def test_one_hidden_layer_matches_textbook_formula(activation, reference):
     x1, x2 = _rand(3, 5, 4).numpy(), _rand(4, 3, 4).numpy()
     nngp, ntk = reference(x1, x2, 1.4, 0.5)
@@ -108,7 +120,9 @@ def test_relu_diagonal_uses_theta_zero_exactly():
     q = w**2 * (x * x).sum(1) / 50 + b**2
     nngp_diag = w**2 * q / 2 + b**2
     assert torch.allclose(k.nngp.diagonal(), nngp_diag, rtol=1e-14, atol=0)
-    assert torch.allclose(k.ntk.diagonal(), w**2 * q / 2 + nngp_diag, rtol=1e-14, atol=0)
+    assert torch.allclose(
+        k.ntk.diagonal(), w**2 * q / 2 + nngp_diag, rtol=1e-14, atol=0
+    )
 
 
 def test_relu_kernels_of_collinear_points_are_exact():
@@ -137,8 +151,14 @@ _ACT_FN = {"relu": torch.relu, "erf": torch.erf, "linear": lambda z: z}
 
 
 def _finite_kernels(
-    x: torch.Tensor, depth: int, activation: str, w_std: float, b_std: float, width: int,
-    n_nets: int, gen: torch.Generator,
+    x: torch.Tensor,
+    depth: int,
+    activation: str,
+    w_std: float,
+    b_std: float,
+    width: int,
+    n_nets: int,
+    gen: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Empirical NNGP and NTK of ``n_nets`` independent NTK-parameterized MLPs at once.
 
@@ -153,7 +173,9 @@ def _finite_kernels(
     a = x.T.expand(n_nets, d, n)
     pre, inputs = [], []
     for layer in range(depth + 1):
-        w_mat = torch.randn(n_nets, dims[layer + 1], dims[layer], generator=gen, dtype=F64)
+        w_mat = torch.randn(
+            n_nets, dims[layer + 1], dims[layer], generator=gen, dtype=F64
+        )
         beta = torch.randn(n_nets, dims[layer + 1], 1, generator=gen, dtype=F64)
         h = (w_std / math.sqrt(dims[layer])) * (w_mat @ a) + b_std * beta
         h.requires_grad_(True)
@@ -179,13 +201,17 @@ def test_layerwise_empirical_ntk_equals_full_jacobian_ntk():
     dims = [3] + [width] * depth + [1]
     params = []
     for layer in range(depth + 1):
-        params.append(torch.randn(dims[layer + 1], dims[layer], generator=gen, dtype=F64))
+        params.append(
+            torch.randn(dims[layer + 1], dims[layer], generator=gen, dtype=F64)
+        )
         params.append(torch.randn(dims[layer + 1], 1, generator=gen, dtype=F64))
 
     def forward(*ps: torch.Tensor) -> torch.Tensor:
         a = x.T
         for layer in range(depth + 1):
-            h = (w_std / math.sqrt(dims[layer])) * ps[2 * layer] @ a + b_std * ps[2 * layer + 1]
+            h = (w_std / math.sqrt(dims[layer])) * ps[2 * layer] @ a + b_std * ps[
+                2 * layer + 1
+            ]
             a = torch.erf(h) if layer < depth else h
         return a[0]
 
@@ -207,21 +233,31 @@ def test_finite_width_kernels_converge_at_rate_n_to_the_minus_half(activation):
     gen = torch.Generator().manual_seed(11)
     x = torch.randn(6, 4, dtype=F64, generator=gen)
     depth, w_std, b_std = 2, 1.3, 0.3
-    exact = mlp_kernels(x, depth=depth, activation=activation, w_std=w_std, b_std=b_std)
+    exact = mlp_kernels(
+        x, depth=depth, activation=activation, w_std=w_std, b_std=b_std
+    )
     widths, n_nets, chunk = [64, 128, 256, 512, 1024], 48, 16
     errors = {"nngp": [], "ntk": []}
     for width in widths:
         sq = {"nngp": 0.0, "ntk": 0.0}
         for _ in range(n_nets // chunk):
-            nngp, ntk = _finite_kernels(x, depth, activation, w_std, b_std, width, chunk, gen)
+            nngp, ntk = _finite_kernels(
+                x, depth, activation, w_std, b_std, width, chunk, gen
+            )
             sq["nngp"] += float(((nngp - exact.nngp) ** 2).sum())
             sq["ntk"] += float(((ntk - exact.ntk) ** 2).sum())
         for name in errors:
-            errors[name].append(math.sqrt(sq[name] / n_nets) / float(getattr(exact, name).norm()))
+            errors[name].append(
+                math.sqrt(sq[name] / n_nets) / float(getattr(exact, name).norm())
+            )
     for name, errs in errors.items():
         slope = np.polyfit(np.log(widths), np.log(errs), 1)[0]
         assert abs(slope + 0.5) < 0.15, (activation, name, slope, errs)
-        assert errs[-1] < 0.2, (activation, name, errs)  # and the error itself is small
+        assert errs[-1] < 0.2, (
+            activation,
+            name,
+            errs,
+        )  # and the error itself is small
 
 
 # ----------------------------------------------------------------------------- properties
@@ -238,7 +274,12 @@ kernel_configs = st.fixed_dictionaries(
 
 
 @PROPERTY_SETTINGS
-@given(seed=st.integers(0, 2**31), n=st.integers(1, 7), d=st.integers(1, 6), cfg=kernel_configs)
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(1, 7),
+    d=st.integers(1, 6),
+    cfg=kernel_configs,
+)
 def test_self_kernels_are_exactly_symmetric_and_psd(seed, n, d, cfg):
     x = _rand(seed, n, d) * 3
     k = mlp_kernels(x, **cfg)
@@ -252,9 +293,21 @@ def test_self_kernels_are_exactly_symmetric_and_psd(seed, n, d, cfg):
 
 @PROPERTY_SETTINGS
 @given(seed=st.integers(0, 2**31), scale=st.floats(1e-3, 1e3), cfg=kernel_configs)
-def test_finite_and_psd_with_duplicate_antipodal_rescaled_and_zero_rows(seed, scale, cfg):
+def test_finite_and_psd_with_duplicate_antipodal_rescaled_and_zero_rows(
+    seed, scale, cfg
+):
     r = _rand(seed, 2, 5)
-    x = torch.stack([r[0], r[0], -r[0], scale * r[0], r[1], -scale * r[1], torch.zeros(5, dtype=F64)])
+    x = torch.stack(
+        [
+            r[0],
+            r[0],
+            -r[0],
+            scale * r[0],
+            r[1],
+            -scale * r[1],
+            torch.zeros(5, dtype=F64),
+        ]
+    )
     k = mlp_kernels(x, **cfg)
     cross = mlp_kernels(x, x.flip(0), **cfg)
     for mat in (*k, *cross):
@@ -266,9 +319,16 @@ def test_finite_and_psd_with_duplicate_antipodal_rescaled_and_zero_rows(seed, sc
 
 
 @PROPERTY_SETTINGS
-@given(seed=st.integers(0, 2**31), c1=st.floats(1e-2, 1e2), c2=st.floats(1e-2, 1e2),
-       depth=st.integers(0, 4), w_std=st.floats(0.1, 2.5))
-def test_relu_kernels_are_positively_homogeneous_without_bias(seed, c1, c2, depth, w_std):
+@given(
+    seed=st.integers(0, 2**31),
+    c1=st.floats(1e-2, 1e2),
+    c2=st.floats(1e-2, 1e2),
+    depth=st.integers(0, 4),
+    w_std=st.floats(0.1, 2.5),
+)
+def test_relu_kernels_are_positively_homogeneous_without_bias(
+    seed, c1, c2, depth, w_std
+):
     x1, x2 = _rand(seed, 4, 3), _rand(seed + 1, 3, 3)
     k = mlp_kernels(x1, x2, depth=depth, w_std=w_std)
     scaled = mlp_kernels(c1 * x1, c2 * x2, depth=depth, w_std=w_std)
@@ -293,14 +353,23 @@ def test_kernels_are_invariant_under_rotations_of_the_inputs(seed, cfg):
     rot, _ = torch.linalg.qr(_rand(seed + 2, 5, 5))
     k = mlp_kernels(x1, x2, **cfg)
     turned = mlp_kernels(x1 @ rot, x2 @ rot, **cfg)
-    assert _max_rel(turned.nngp, k.nngp) < 1e-10  # Gram matrices agree to ~1e-15; relu's
+    assert (
+        _max_rel(turned.nngp, k.nngp) < 1e-10
+    )  # Gram matrices agree to ~1e-15; relu's
     assert _max_rel(turned.ntk, k.ntk) < 1e-10  # angle amplifies that near theta = 0
 
 
 @PROPERTY_SETTINGS
-@given(seed=st.integers(0, 2**31), n1=st.integers(1, 9), n2=st.integers(1, 9),
-       block=st.integers(1, 5), cfg=kernel_configs)
-def test_blocks_and_cross_kernels_agree_with_the_joint_kernel(seed, n1, n2, block, cfg):
+@given(
+    seed=st.integers(0, 2**31),
+    n1=st.integers(1, 9),
+    n2=st.integers(1, 9),
+    block=st.integers(1, 5),
+    cfg=kernel_configs,
+)
+def test_blocks_and_cross_kernels_agree_with_the_joint_kernel(
+    seed, n1, n2, block, cfg
+):
     x1, x2 = _rand(seed, n1, 3), _rand(seed + 1, n2, 3)
     joint = mlp_kernels(torch.cat([x1, x2]), **cfg)
     cross = mlp_kernels(x1, x2, block_size=block, **cfg)
@@ -317,12 +386,20 @@ def test_blocks_and_cross_kernels_agree_with_the_joint_kernel(seed, n1, n2, bloc
 def test_numpy_and_float32_inputs_give_float64_tensors_with_the_same_values():
     x = _rand(8, 5, 3)
     ref = mlp_kernels(x, depth=2, activation="erf", b_std=0.1)
-    from_numpy = mlp_kernels(x.numpy(), x.numpy(), depth=2, activation="erf", b_std=0.1)
+    from_numpy = mlp_kernels(
+        x.numpy(), x.numpy(), depth=2, activation="erf", b_std=0.1
+    )
     from_f32 = mlp_kernels(x.float(), depth=2, activation="erf", b_std=0.1)
     for k in (from_numpy, from_f32):
         assert isinstance(k, Kernels) and k.nngp.dtype == F64 and k.ntk.dtype == F64
     assert _max_rel(from_numpy.ntk, ref.ntk) < EXACT_RTOL
-    assert _max_rel(from_f32.ntk, mlp_kernels(x.float().double(), depth=2, activation="erf", b_std=0.1).ntk) < EXACT_RTOL
+    assert (
+        _max_rel(
+            from_f32.ntk,
+            mlp_kernels(x.float().double(), depth=2, activation="erf", b_std=0.1).ntk,
+        )
+        < EXACT_RTOL
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -331,7 +408,9 @@ def test_cuda_inputs_give_cuda_outputs_equal_to_cpu():
     cpu = mlp_kernels(x, depth=3, b_std=0.2)
     gpu = mlp_kernels(x.cuda(), depth=3, b_std=0.2, block_size=16)
     assert gpu.nngp.device.type == "cuda" and gpu.ntk.device.type == "cuda"
-    assert _max_rel(gpu.ntk.cpu(), cpu.ntk) < 1e-10  # different BLAS, same float64 math
+    assert (
+        _max_rel(gpu.ntk.cpu(), cpu.ntk) < 1e-10
+    )  # different BLAS, same float64 math
     tp4 = tp4_relu_1lp_kernels(x.cuda())
     assert tp4.ntk.device.type == "cuda"
 
@@ -374,7 +453,9 @@ def test_tp4_kernels_equal_the_nt_network_without_bias():
     x1, x2 = _rand(12, 6, 5), _rand(13, 4, 5)
     w = 1.7
     nt_like = mlp_kernels(x1, x2, depth=1, w_std=w)
-    tp4 = tp4_relu_1lp_kernels(x1 / math.sqrt(5), x2 / math.sqrt(5), sigma_w=w, sigma_b=0.0, sigma_v=w)
+    tp4 = tp4_relu_1lp_kernels(
+        x1 / math.sqrt(5), x2 / math.sqrt(5), sigma_w=w, sigma_b=0.0, sigma_v=w
+    )
     assert _max_rel(w**2 * tp4.nngp, nt_like.nngp) < EXACT_RTOL
     assert _max_rel(w**2 * tp4.ntk, nt_like.ntk) < EXACT_RTOL
 

@@ -11,10 +11,14 @@ from mupbook.nn import AbcMLP
 
 def test_effective_weights_have_the_abc_variance():
     n = 2048
-    net = AbcMLP(10, n, 3, ntp(2), generator=runtime.generator(0), dtype=torch.float64)
+    net = AbcMLP(
+        10, n, 3, ntp(2), generator=runtime.generator(0), dtype=torch.float64
+    )
     # NTP: W^2 = n^-1/2 w, w ~ N(0, 1): entries of variance 1/n.
     assert net.effective_weight(2).var().item() * n == pytest.approx(1.0, rel=0.01)
-    net = AbcMLP(10, n, 3, mup(2), generator=runtime.generator(0), dtype=torch.float64)
+    net = AbcMLP(
+        10, n, 3, mup(2), generator=runtime.generator(0), dtype=torch.float64
+    )
     # muP readout: n^-1/2 * N(0, 1/n): variance 1/n^2.
     assert net.effective_weight(3).var().item() * n**2 == pytest.approx(1.0, rel=0.05)
 
@@ -25,7 +29,9 @@ def test_mup_output_at_init_shrinks_like_inverse_sqrt_width_and_ntp_does_not():
     sizes = {p: [] for p in ("mup", "ntp")}
     for p in sizes:
         for n in widths:
-            net = AbcMLP(8, n, 1, p, generator=runtime.generator(n), dtype=torch.float64)
+            net = AbcMLP(
+                8, n, 1, p, generator=runtime.generator(n), dtype=torch.float64
+            )
             sizes[p].append(net(x).pow(2).mean().sqrt().item())
     assert loglog_slope(widths, sizes["mup"]).slope == pytest.approx(-0.5, abs=0.15)
     assert loglog_slope(widths, sizes["ntp"]).slope == pytest.approx(0.0, abs=0.15)
@@ -48,11 +54,17 @@ def test_features_are_returned_per_hidden_layer():
     assert out.shape == (5, 2) and [f.shape for f in feats] == [(5, 16)] * 3
 
 
-@pytest.mark.parametrize("kwargs, msg", [
-    (dict(width=0), "width"), (dict(width=8.0), "width"), (dict(d_in=-1), "d_in"),
-    (dict(activation="swish"), "activation"), (dict(dtype=torch.int64), "dtype"),
-    (dict(param="foo"), "unknown parametrization"),
-])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        (dict(width=0), "width"),
+        (dict(width=8.0), "width"),
+        (dict(d_in=-1), "d_in"),
+        (dict(activation="swish"), "activation"),
+        (dict(dtype=torch.int64), "dtype"),
+        (dict(param="foo"), "unknown parametrization"),
+    ],
+)
 def test_bad_construction_is_refused(kwargs, msg):
     args = dict(d_in=4, width=8, d_out=1) | kwargs
     with pytest.raises(ValueError, match=msg):
@@ -73,11 +85,15 @@ def test_numpy_integers_are_widths_like_python_integers():
 
     from mupbook.nn import MuMLP
 
-    a = AbcMLP(np.int64(4), np.int64(8), np.int32(1), "mup", generator=runtime.generator(0))
+    a = AbcMLP(
+        np.int64(4), np.int64(8), np.int32(1), "mup", generator=runtime.generator(0)
+    )
     b = AbcMLP(4, 8, 1, "mup", generator=runtime.generator(0))
     x = torch.randn(3, 4)
     assert torch.equal(a(x), b(x))
-    assert MuMLP(np.int64(4), np.int64(16), 2, "mup", base_width=np.int64(8)).width == 16
+    assert (
+        MuMLP(np.int64(4), np.int64(16), 2, "mup", base_width=np.int64(8)).width == 16
+    )
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only message")

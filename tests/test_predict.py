@@ -19,7 +19,9 @@ F64 = torch.float64
 
 
 def _rand(seed: int, *shape: int) -> torch.Tensor:
-    return torch.randn(*shape, dtype=F64, generator=torch.Generator().manual_seed(seed))
+    return torch.randn(
+        *shape, dtype=F64, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def _max_rel(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -28,17 +30,26 @@ def _max_rel(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def _min_eig_ok(k: torch.Tensor) -> bool:
     """Smallest eigenvalue >= -1e-10 x trace (the PSD tolerance of the issue)."""
-    return float(torch.linalg.eigvalsh(k).min()) >= -1e-10 * float(torch.trace(k).abs())
+    return float(torch.linalg.eigvalsh(k).min()) >= -1e-10 * float(
+        torch.trace(k).abs()
+    )
 
 
 def _problem(seed: int = 20, n: int = 8, m: int = 5, k_out: int = 2):
     x_train, x_test = _rand(seed, n, 4), _rand(seed + 1, m, 4)
     y = _rand(seed + 2, n, k_out)
     kw = {"depth": 2, "activation": "relu", "w_std": 1.3, "b_std": 0.2}
-    return mlp_kernels(x_train, **kw), mlp_kernels(x_test, x_train, **kw), mlp_kernels(x_test, **kw), y
+    return (
+        mlp_kernels(x_train, **kw),
+        mlp_kernels(x_test, x_train, **kw),
+        mlp_kernels(x_test, **kw),
+        y,
+    )
 
 
-def _ode_reference(kdd: Kernels, ktd: Kernels, ktt: Kernels, y: torch.Tensor, tau: float, get: str):
+def _ode_reference(
+    kdd: Kernels, ktd: Kernels, ktt: Kernels, y: torch.Tensor, tau: float, get: str
+):
     """Mean and covariance of f_t = f_0 + Theta_td Theta^-1 (I - exp(-tau Theta)) (y - f_0(X)),
     f_0 ~ GP(0, nngp), from torch.linalg.matrix_exp and a dense solve (no eigendecomposition)."""
     theta_dd, theta_td = getattr(kdd, get), getattr(ktd, get)
@@ -52,7 +63,9 @@ def _ode_reference(kdd: Kernels, ktd: Kernels, ktt: Kernels, y: torch.Tensor, ta
 def test_finite_time_predictions_solve_the_gradient_flow_ode(get):
     kdd, ktd, ktt, y = _problem()
     times, lr = [0.0, 0.3, 4.0, 40.0], 0.7
-    out = gd_mse_ensemble(kdd, ktd, y, times, get=get, nngp_test_test=ktt.nngp, learning_rate=lr)
+    out = gd_mse_ensemble(
+        kdd, ktd, y, times, get=get, nngp_test_test=ktt.nngp, learning_rate=lr
+    )
     assert out.mean.shape == (4, 5, 2) and out.covariance.shape == (4, 5, 5)
     for i, t in enumerate(times):
         mean, cov = _ode_reference(kdd, ktd, ktt, y, lr * t / y.numel(), get)
@@ -95,15 +108,27 @@ def test_learning_rate_and_time_are_interchangeable_and_one_d_targets_work():
     one_d = ntk_predict(kdd.ntk, ktd.ntk, y[:, 0], 3.0)
     assert one_d.shape == (5,) and _max_rel(one_d, b[:, 0]) < 1e-13
     # numpy kernels are accepted too
-    assert _max_rel(ntk_predict(kdd.ntk.numpy(), ktd.ntk.numpy(), y.numpy(), 3.0), b) < 1e-13
+    assert (
+        _max_rel(ntk_predict(kdd.ntk.numpy(), ktd.ntk.numpy(), y.numpy(), 3.0), b)
+        < 1e-13
+    )
 
 
 def test_relative_diag_reg_is_scaled_by_the_mean_diagonal():
     kdd, ktd, ktt, y = _problem()
-    rel = gd_mse_ensemble(kdd, ktd, y, 5.0, get="ntk", nngp_test_test=ktt.nngp, diag_reg=0.1)
+    rel = gd_mse_ensemble(
+        kdd, ktd, y, 5.0, get="ntk", nngp_test_test=ktt.nngp, diag_reg=0.1
+    )
     scale = 0.1 * float(torch.trace(kdd.ntk)) / 8
     absolute = gd_mse_ensemble(
-        kdd, ktd, y, 5.0, get="ntk", nngp_test_test=ktt.nngp, diag_reg=scale, diag_reg_absolute_scale=True
+        kdd,
+        ktd,
+        y,
+        5.0,
+        get="ntk",
+        nngp_test_test=ktt.nngp,
+        diag_reg=scale,
+        diag_reg_absolute_scale=True,
     )
     assert _max_rel(rel.mean, absolute.mean) < 1e-12
     assert _max_rel(rel.covariance, absolute.covariance) < 1e-12
@@ -119,7 +144,9 @@ def test_singular_kernel_without_ridge_raises_and_with_ridge_is_finite():
     y = _rand(22, 5, 1)
     with pytest.raises(ValueError, match="diag_reg"):
         nngp_posterior(k.nngp, k.nngp, y)
-    assert bool(torch.isfinite(nngp_posterior(k.nngp, k.nngp, y, diag_reg=1e-6).mean).all())
+    assert bool(
+        torch.isfinite(nngp_posterior(k.nngp, k.nngp, y, diag_reg=1e-6).mean).all()
+    )
     # finite times never need a factorization: zero eigenvalues use the limit tau
     assert bool(torch.isfinite(ntk_predict(k.ntk, k.ntk, y, [0.0, 1.0, 1e6])).all())
 
@@ -142,13 +169,26 @@ def test_singular_kernel_without_ridge_raises_and_with_ridge_is_finite():
 )
 def test_bad_predictor_inputs_raise_value_error(change, match):
     kdd, ktd, ktt, y = _problem()
-    args = {"kdd": kdd.ntk, "ktd": ktd.ntk, "ktt": ktt.nngp, "y": y, "t": 1.0, "get": "nngp",
-            "learning_rate": 1.0, "diag_reg": 0.0}
+    args = {
+        "kdd": kdd.ntk,
+        "ktd": ktd.ntk,
+        "ktt": ktt.nngp,
+        "y": y,
+        "t": 1.0,
+        "get": "nngp",
+        "learning_rate": 1.0,
+        "diag_reg": 0.0,
+    }
     args.update(change)
     with pytest.raises(ValueError, match=match):
         gd_mse_ensemble(
-            Kernels(args["kdd"], args["kdd"]), Kernels(args["ktd"], args["ktd"]), args["y"], args["t"],
-            get=args["get"], nngp_test_test=args["ktt"], learning_rate=args["learning_rate"],
+            Kernels(args["kdd"], args["kdd"]),
+            Kernels(args["ktd"], args["ktd"]),
+            args["y"],
+            args["t"],
+            get=args["get"],
+            nngp_test_test=args["ktt"],
+            learning_rate=args["learning_rate"],
             diag_reg=args["diag_reg"],
         )
 

@@ -51,7 +51,9 @@ def test_seed_everything_makes_runs_repeat():
     a = torch.randn(5)
     gen = runtime.seed_everything(7)
     assert torch.equal(a, torch.randn(5))
-    assert torch.equal(torch.randn(3, generator=gen), torch.randn(3, generator=runtime.generator(7)))
+    assert torch.equal(
+        torch.randn(3, generator=gen), torch.randn(3, generator=runtime.generator(7))
+    )
 
 
 @pytest.mark.parametrize("bad", [-1, 2**63, 1.5, "3", True])
@@ -103,15 +105,23 @@ def test_describe_mentions_scale_and_device():
 
 
 def test_importing_mupbook_needs_no_plotting_or_widgets():
-    code = ("import sys; sys.modules['matplotlib'] = None; sys.modules['ipywidgets'] = None; "
-            "import mupbook, mupbook.runtime, mupbook.abc, mupbook.nn, mupbook.fit")
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; sys.modules['ipywidgets'] = None; "
+        "import mupbook, mupbook.runtime, mupbook.abc, mupbook.nn, mupbook.fit"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_results_dir_finds_the_checkout_or_the_environment_variable(monkeypatch, tmp_path):
+def test_results_dir_finds_the_checkout_or_the_environment_variable(
+    monkeypatch, tmp_path
+):
     monkeypatch.delenv("MUPBOOK_RESULTS", raising=False)
     found = runtime.results_dir()
-    assert found is not None and found.name == "results" and (found.parent / "pyproject.toml").is_file()
+    assert (
+        found is not None
+        and found.name == "results"
+        and (found.parent / "pyproject.toml").is_file()
+    )
     monkeypatch.setenv("MUPBOOK_RESULTS", str(tmp_path))
     assert runtime.results_dir() == tmp_path
     monkeypatch.setenv("MUPBOOK_RESULTS", str(tmp_path / "missing"))
@@ -124,15 +134,21 @@ def _refuse_mkdir(monkeypatch):
 
     def refuse(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(self))
+
     monkeypatch.setattr(Path, "mkdir", refuse)
 
 
-def test_an_unwritable_cache_folder_says_which_folder_and_how_to_choose_another(monkeypatch, tmp_path):
+def test_an_unwritable_cache_folder_says_which_folder_and_how_to_choose_another(
+    monkeypatch, tmp_path
+):
     monkeypatch.delenv("MUPBOOK_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "ro"))
     _refuse_mkdir(monkeypatch)
-    with pytest.raises(PermissionError, match=r"cannot write to the cache folder .*ro/mupbook/text \(Permission "
-                                              r"denied\).*XDG_CACHE_HOME.*MUPBOOK_DATA"):
+    with pytest.raises(
+        PermissionError,
+        match=r"cannot write to the cache folder .*ro/mupbook/text \(Permission "
+        r"denied\).*XDG_CACHE_HOME.*MUPBOOK_DATA",
+    ):
         runtime.cache_dir("text")
 
 
@@ -140,7 +156,9 @@ def test_a_cache_folder_that_is_a_file_says_the_same(monkeypatch, tmp_path):
     monkeypatch.delenv("MUPBOOK_DATA", raising=False)
     (tmp_path / "file").write_text("not a folder")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
-    with pytest.raises(PermissionError, match="cannot write to the cache folder.*XDG_CACHE_HOME"):
+    with pytest.raises(
+        PermissionError, match="cannot write to the cache folder.*XDG_CACHE_HOME"
+    ):
         runtime.cache_dir("omniglot")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fine"))
     assert runtime.cache_dir("omniglot") == tmp_path / "fine" / "mupbook" / "omniglot"
@@ -153,7 +171,13 @@ def test_loaders_that_download_into_an_unwritable_cache_say_so(monkeypatch, tmp_
     monkeypatch.delenv("MUPBOOK_DATA", raising=False)
     (tmp_path / "file").write_text("not a folder")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
-    with pytest.raises(PermissionError, match="cannot write to the cache folder.*omniglot.*XDG_CACHE_HOME"):
+    with pytest.raises(
+        PermissionError,
+        match="cannot write to the cache folder.*omniglot.*XDG_CACHE_HOME",
+    ):
         omniglot.load_omniglot(progress=False)
-    with pytest.raises(PermissionError, match="cannot write to the cache folder.*text.*XDG_CACHE_HOME"):
+    with pytest.raises(
+        PermissionError,
+        match="cannot write to the cache folder.*text.*XDG_CACHE_HOME",
+    ):
         text.analogy_path(progress=False)

@@ -14,22 +14,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from notebook_policy import toc_files  # noqa: E402
-
 import yaml  # noqa: E402
+from notebook_policy import toc_files  # noqa: E402
 
 
 def colab_url(chapter: str) -> str:
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     repo = cfg["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
-    return (f"{cfg['launch_buttons']['colab_url'].rstrip('/')}/github/{repo}/blob/"
-            f"{cfg['repository']['branch']}/{chapter}.ipynb")
+    return (
+        f"{cfg['launch_buttons']['colab_url'].rstrip('/')}/github/{repo}/blob/"
+        f"{cfg['repository']['branch']}/{chapter}.ipynb"
+    )
 
 
 def problems(html_dir: Path) -> list[str]:
     out = []
     if not (html_dir / "_static" / "mathjax" / "tex-chtml.js").is_file():
-        out.append("_static/mathjax/tex-chtml.js missing: math would not render offline")
+        out.append(
+            "_static/mathjax/tex-chtml.js missing: math would not render offline"
+        )
     for entry in toc_files():
         if not entry.startswith("chapters/"):
             continue
@@ -49,14 +52,20 @@ def problems(html_dir: Path) -> list[str]:
         if 'class="math' not in html:
             out.append(f"{page.name}: no math markup")
         if 'src="../_static/mathjax/tex-chtml.js"' not in html:
-            out.append(f"{page.name}: MathJax is not served from the build (offline math)")
+            out.append(
+                f"{page.name}: MathJax is not served from the build (offline math)"
+            )
         if colab_url(entry) not in html:
             out.append(f"{page.name}: no Colab link to {colab_url(entry)}")
         text = re.sub(r"<(pre|script|style)\b.*?</\1>", "", html, flags=re.S)
         text = re.sub(r"<[^>]+>", " ", text)
-        if "$" in text:  # a math delimiter the parser did not take (e.g. $$ inside a paragraph)
+        if (
+            "$" in text
+        ):  # a math delimiter the parser did not take (e.g. $$ inside a paragraph)
             i = text.index("$")
-            out.append(f"{page.name}: unparsed math near {text[max(0, i - 40):i + 40]!r}")
+            out.append(
+                f"{page.name}: unparsed math near {text[max(0, i - 40) : i + 40]!r}"
+            )
         remote = re.findall(r'<script[^>]+src="(https?://[^"]+)"', html)
         if remote:
             out.append(f"{page.name}: loads scripts from the network: {remote}")

@@ -43,16 +43,17 @@ STUDENT_NOTE = (
 
 # Leftover MyST syntax that must never reach a student notebook.
 FORBIDDEN = re.compile(
-    r"`{3,}\s*\{[\w-]+\}"            # ```{name} / ````{name}
-    r"|:{3,}\s*\{[\w-]+\}"           # :::{name} (colon fence)
-    r"|\{[a-z][\w:-]*\}`"            # {role}`...`
-    r"|^\s*:label:"                  # directive option
-    r"|^\([\w.:-]+\)=\s*$",          # (target)=
+    r"`{3,}\s*\{[\w-]+\}"  # ```{name} / ````{name}
+    r"|:{3,}\s*\{[\w-]+\}"  # :::{name} (colon fence)
+    r"|\{[a-z][\w:-]*\}`"  # {role}`...`
+    r"|^\s*:label:"  # directive option
+    r"|^\([\w.:-]+\)=\s*$",  # (target)=
     re.M,
 )
 
 
 # --- citations -----------------------------------------------------------------------
+
 
 def _bib_field(entry: str, name: str) -> str | None:
     m = re.search(rf"\b{name}\s*=\s*", entry, re.I)
@@ -66,9 +67,9 @@ def _bib_field(entry: str, name: str) -> str | None:
             if depth == 0:
                 break
             j += 1
-        value = entry[i + 1:j]
+        value = entry[i + 1 : j]
     elif i < len(entry) and entry[i] == '"':
-        value = entry[i + 1:entry.index('"', i + 1)]
+        value = entry[i + 1 : entry.index('"', i + 1)]
     else:
         value = re.match(r"[^,}\s]*", entry[i:]).group(0)
     return " ".join(value.replace("{", "").replace("}", "").split())
@@ -82,15 +83,17 @@ def read_bib(path: Path = BIB) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for m in re.finditer(r"@\w+\s*\{\s*([^,\s]+)\s*,", text):
-        entry = text[m.end():]
+        entry = text[m.end() :]
         nxt = re.search(r"\n@\w+\s*\{", entry)
-        entry = entry[:nxt.start()] if nxt else entry
+        entry = entry[: nxt.start()] if nxt else entry
         authors = _bib_field(entry, "author")
         year = _bib_field(entry, "year")
         if not authors:
             continue
         names = [a.strip() for a in re.split(r"\s+and\s+", authors) if a.strip()]
-        surnames = [(n.split(",")[0] if "," in n else n.split()[-1]).strip() for n in names]
+        surnames = [
+            (n.split(",")[0] if "," in n else n.split()[-1]).strip() for n in names
+        ]
         if len(surnames) == 1:
             who = surnames[0]
         elif len(surnames) == 2:
@@ -103,9 +106,23 @@ def read_bib(path: Path = BIB) -> dict[str, str]:
 
 # --- MyST -> plain Markdown ------------------------------------------------------------
 
-_FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\s*\{(?P<name>[\w-]+)\}\s*(?P<arg>.*?)\s*$")
-_ADMONITIONS = {"note", "tip", "hint", "important", "warning", "caution", "attention",
-                "danger", "error", "seealso", "admonition", "dropdown"}
+_FENCE_OPEN = re.compile(
+    r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\s*\{(?P<name>[\w-]+)\}\s*(?P<arg>.*?)\s*$"
+)
+_ADMONITIONS = {
+    "note",
+    "tip",
+    "hint",
+    "important",
+    "warning",
+    "caution",
+    "attention",
+    "danger",
+    "error",
+    "seealso",
+    "admonition",
+    "dropdown",
+}
 _DROPPED = {"solution", "bibliography", "tableofcontents", "toctree"}
 
 
@@ -119,7 +136,12 @@ def _close_index(lines: list[str], start: int, fence: str) -> int:
         if not m:
             continue
         run, rest = m.group(1), m.group(2).strip()
-        if inner and run[0] == inner[-1][0] and len(run) >= len(inner[-1]) and not rest:
+        if (
+            inner
+            and run[0] == inner[-1][0]
+            and len(run) >= len(inner[-1])
+            and not rest
+        ):
             inner.pop()
         elif not inner and run[0] == char and len(run) >= n and not rest:
             return i
@@ -155,10 +177,17 @@ def _render_directive(name: str, arg: str, body: str) -> str:
     if name in {"code", "code-block", "code-cell", "sourcecode"}:
         return f"```{arg.split()[0] if arg else ''}\n{body}\n```"
     if name in {"figure", "image"}:
-        return f"![{body.splitlines()[0] if body else ''}]({arg})" + (f"\n\n{body}" if body else "")
-    title = arg if (name in {"admonition", "dropdown"} and arg) else (
-        f"{name.capitalize()}: {arg}" if arg else name.capitalize())
-    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in body.splitlines())
+        return f"![{body.splitlines()[0] if body else ''}]({arg})" + (
+            f"\n\n{body}" if body else ""
+        )
+    title = (
+        arg
+        if (name in {"admonition", "dropdown"} and arg)
+        else (f"{name.capitalize()}: {arg}" if arg else name.capitalize())
+    )
+    quoted = "\n".join(
+        f"> {line}" if line.strip() else ">" for line in body.splitlines()
+    )
     return f"> **{title}**\n>\n{quoted}" if body else f"> **{title}**"
 
 
@@ -173,9 +202,10 @@ def _convert_directives(text: str) -> str:
             i += 1
             continue
         end = _close_index(lines, i + 1, m.group("fence"))
-        _, body = _split_options(lines[i + 1:end])
-        rendered = _render_directive(m.group("name"), m.group("arg"),
-                                     _convert_directives("\n".join(body)))
+        _, body = _split_options(lines[i + 1 : end])
+        rendered = _render_directive(
+            m.group("name"), m.group("arg"), _convert_directives("\n".join(body))
+        )
         out.extend(rendered.split("\n") if rendered else [])
         i = end + 1
     return "\n".join(out)
@@ -197,6 +227,7 @@ def _convert_roles(text: str, bib: dict[str, str]) -> str:
         if explicit and explicit.group(1):
             return explicit.group(1)
         return explicit.group(2) if explicit else content
+
     return re.sub(r"\{([a-z][\w:-]*)\}`([^`]*)`", role, text)
 
 
@@ -205,19 +236,26 @@ def myst_to_markdown(text: str, bib: dict[str, str] | None = None) -> str:
     bib = read_bib() if bib is None else bib
     text = _convert_directives(text)
     text = _convert_roles(text, bib)
-    text = re.sub(r"^\([\w.:-]+\)=[ \t]*\n?", "", text, flags=re.M)  # (label)= targets
-    text = re.sub(r"^%.*\n?", "", text, flags=re.M)                  # MyST comments
+    text = re.sub(
+        r"^\([\w.:-]+\)=[ \t]*\n?", "", text, flags=re.M
+    )  # (label)= targets
+    text = re.sub(r"^%.*\n?", "", text, flags=re.M)  # MyST comments
     text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
     if FORBIDDEN.search(text):
-        raise ValueError(f"MyST syntax left after conversion: {FORBIDDEN.search(text).group(0)!r}")
+        raise ValueError(
+            f"MyST syntax left after conversion: {FORBIDDEN.search(text).group(0)!r}"
+        )
     return text
 
 
 # --- exercise cells ------------------------------------------------------------------
 
+
 def _str_lines(text: str, indent: str, width: int = 88) -> str:
     """``text`` as a parenthesized concatenation of string literals, indented."""
-    chunks = textwrap.wrap(text, width=width - len(indent) - 4, drop_whitespace=False) or [""]
+    chunks = textwrap.wrap(
+        text, width=width - len(indent) - 4, drop_whitespace=False
+    ) or [""]
     return "\n".join(indent + repr(c) for c in chunks)
 
 
@@ -241,65 +279,105 @@ def stub_exercise_cell(source: str, exercises=None) -> str:
     tree = ast.parse(source)
     calls: list[tuple[str, str]] = []  # (exercise id, name of the answer)
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check"
-                and len(node.args) == 2 and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "check"
+            and len(node.args) == 2
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             if not isinstance(node.args[1], ast.Name):
-                raise ValueError(f"check({node.args[0].value!r}, ...) must pass a name, "
-                                 f"got {ast.unparse(node.args[1])!r}")
+                raise ValueError(
+                    f"check({node.args[0].value!r}, ...) must pass a name, "
+                    f"got {ast.unparse(node.args[1])!r}"
+                )
             calls.append((node.args[0].value, node.args[1].id))
     ids = CHECK_CALL.findall(source)
     if not calls or len(ids) != len(calls):
-        raise ValueError(f"exercise cell without a check(\"<id>\", answer) call:\n{source}")
+        raise ValueError(
+            f'exercise cell without a check("<id>", answer) call:\n{source}'
+        )
     for ex_id, _ in calls:
         if ex_id not in exercises:
-            raise ValueError(f"exercise cell names unknown exercise {ex_id!r} "
-                             "(register it in mupbook/exercises)")
+            raise ValueError(
+                f"exercise cell names unknown exercise {ex_id!r} "
+                "(register it in mupbook/exercises)"
+            )
     by_name = {name: ex_id for ex_id, name in calls}
-    comments = dict(re.findall(r"^\s*(\w+)\s*=.*#\s*your answer:\s*(.*?)\s*$", source, re.M))
+    comments = dict(
+        re.findall(r"^\s*(\w+)\s*=.*#\s*your answer:\s*(.*?)\s*$", source, re.M)
+    )
 
     def value_stub(name: str, ex_id: str) -> str:
         what = comments.get(name, "a value")
-        hint = (f"{exercises[ex_id].question} Your answer: {what}. "
-                f"Replace this line with `return <your answer>`.")
-        return (f"def my_{name}():\n"
-                f"    raise NotImplementedError(\n{_str_lines(hint, ' ' * 8)})\n\n\n"
-                f"try:\n"
-                f"    {name} = my_{name}()\n"
-                f"except NotImplementedError as err:\n"
-                f"    {name} = None\n"
-                f"    print(\"not yet answered:\", err)")
+        hint = (
+            f"{exercises[ex_id].question} Your answer: {what}. "
+            f"Replace this line with `return <your answer>`."
+        )
+        return (
+            f"def my_{name}():\n"
+            f"    raise NotImplementedError(\n{_str_lines(hint, ' ' * 8)})\n\n\n"
+            f"try:\n"
+            f"    {name} = my_{name}()\n"
+            f"except NotImplementedError as err:\n"
+            f"    {name} = None\n"
+            f'    print("not yet answered:", err)'
+        )
 
     def function_stub(name: str, ex_id: str, args: str) -> str:
         hint = f"{exercises[ex_id].question} Replace this line with your code."
-        return (f"def {name}({args}):\n"
-                f"    raise NotImplementedError(\n{_str_lines(hint, ' ' * 8)})")
+        return (
+            f"def {name}({args}):\n"
+            f"    raise NotImplementedError(\n{_str_lines(hint, ' ' * 8)})"
+        )
 
     lines = source.split("\n")
     pieces: list[str] = []
     done: set[str] = set()
     for stmt in tree.body:
-        text = "\n".join(lines[stmt.lineno - 1:stmt.end_lineno])
+        text = "\n".join(lines[stmt.lineno - 1 : stmt.end_lineno])
         if isinstance(stmt, ast.FunctionDef) and stmt.name in by_name:
-            pieces.append(function_stub(stmt.name, by_name[stmt.name], ast.unparse(stmt.args)))
+            pieces.append(
+                function_stub(stmt.name, by_name[stmt.name], ast.unparse(stmt.args))
+            )
             done.add(stmt.name)
-        elif (isinstance(stmt, (ast.Assign, ast.AnnAssign)) and
-              {t.id for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
-               if isinstance(t, ast.Name)} & set(by_name)):
-            name = next(t.id for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
-                        if isinstance(t, ast.Name) and t.id in by_name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and {
+            t.id
+            for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+            if isinstance(t, ast.Name)
+        } & set(by_name):
+            name = next(
+                t.id
+                for t in (
+                    stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                )
+                if isinstance(t, ast.Name) and t.id in by_name
+            )
             ex_id = by_name[name]
-            pieces.append(function_stub(name, ex_id, "*args, **kwargs")
-                          if _is_function_exercise(exercises[ex_id]) else value_stub(name, ex_id))
+            pieces.append(
+                function_stub(name, ex_id, "*args, **kwargs")
+                if _is_function_exercise(exercises[ex_id])
+                else value_stub(name, ex_id)
+            )
             done.add(name)
         else:
-            if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "check"
-                   for n in ast.walk(stmt)):
-                for name, ex_id in by_name.items():  # answer never assigned in the cell
+            if any(
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Name)
+                and n.func.id == "check"
+                for n in ast.walk(stmt)
+            ):
+                for (
+                    name,
+                    ex_id,
+                ) in by_name.items():  # answer never assigned in the cell
                     if name not in done and name in text:
-                        pieces.append(function_stub(name, ex_id, "*args, **kwargs")
-                                      if _is_function_exercise(exercises[ex_id])
-                                      else value_stub(name, ex_id))
+                        pieces.append(
+                            function_stub(name, ex_id, "*args, **kwargs")
+                            if _is_function_exercise(exercises[ex_id])
+                            else value_stub(name, ex_id)
+                        )
                         done.add(name)
             pieces.append(text)
     out = "\n\n".join(pieces)
@@ -309,6 +387,7 @@ def stub_exercise_cell(source: str, exercises=None) -> str:
 
 # --- whole notebooks -----------------------------------------------------------------
 
+
 def _title_index(cells) -> int:
     for i, cell in enumerate(cells):
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
@@ -316,8 +395,9 @@ def _title_index(cells) -> int:
     return -1
 
 
-def make_student(nb: nbformat.NotebookNode, *, bib: dict[str, str] | None = None,
-                 exercises=None) -> nbformat.NotebookNode:
+def make_student(
+    nb: nbformat.NotebookNode, *, bib: dict[str, str] | None = None, exercises=None
+) -> nbformat.NotebookNode:
     """The student version of chapter ``nb`` (a new notebook; ``nb`` is not changed)."""
     if exercises is None:
         from mupbook.exercises import EXERCISES as exercises
@@ -333,7 +413,8 @@ def make_student(nb: nbformat.NotebookNode, *, bib: dict[str, str] | None = None
             cell.source = myst_to_markdown(cell.source, bib)
             cell.source = cell.source.replace(
                 "put your answer in place of `None`",
-                "replace the line that raises `NotImplementedError` with your answer")
+                "replace the line that raises `NotImplementedError` with your answer",
+            )
             if not cell.source.strip():
                 continue
             cell.pop("attachments", None)
@@ -375,5 +456,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))  # mupbook importable even without an installed package
+    sys.path.insert(
+        0, str(ROOT)
+    )  # mupbook importable even without an installed package
     sys.exit(main())

@@ -23,8 +23,16 @@ from mupbook import runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
-ALLOWED_TAGS = {"remove-cell", "remove-input", "remove-output", "hide-input", "hide-output",
-                "raises-exception", "exercise", "solution"}
+ALLOWED_TAGS = {
+    "remove-cell",
+    "remove-input",
+    "remove-output",
+    "hide-input",
+    "hide-output",
+    "raises-exception",
+    "exercise",
+    "solution",
+}
 NOTEBOOK_METADATA = {"kernelspec", "language_info"}
 ASSERTS = re.compile(r"^\s*(assert\b|\S*(expect_slope|check_slopes)\()", re.M)
 CHECK_CALL = re.compile(r"""(?<![\w.])check\(\s*["']([\w-]+)["']""")
@@ -73,16 +81,30 @@ def violations(path: Path) -> list[str]:
         out.append("not listed in _toc.yml")
     extra = set(nb.metadata) - NOTEBOOK_METADATA
     if extra:
-        out.append(f"notebook metadata has {sorted(extra)} (allowed: {sorted(NOTEBOOK_METADATA)})")
+        out.append(
+            f"notebook metadata has {sorted(extra)} (allowed: {sorted(NOTEBOOK_METADATA)})"
+        )
     if nb.metadata.get("kernelspec", {}).get("name") != "python3":
         out.append("kernelspec must be python3")
     cells = nb.cells
-    if not cells or cells[0].cell_type != "code" or cells[0].source != runtime.colab_install_source():
-        out.append("first cell is not the canonical Colab install cell (runtime.colab_install_source())")
+    if (
+        not cells
+        or cells[0].cell_type != "code"
+        or cells[0].source != runtime.colab_install_source()
+    ):
+        out.append(
+            "first cell is not the canonical Colab install cell (runtime.colab_install_source())"
+        )
     elif "remove-cell" not in cells[0].metadata.get("tags", []):
         out.append("the Colab install cell must be tagged remove-cell")
-    if len(cells) < 2 or cells[1].cell_type != "markdown" or not cells[1].source.startswith("# "):
-        out.append("the second cell must be markdown starting with the chapter's '# Title'")
+    if (
+        len(cells) < 2
+        or cells[1].cell_type != "markdown"
+        or not cells[1].source.startswith("# ")
+    ):
+        out.append(
+            "the second cell must be markdown starting with the chapter's '# Title'"
+        )
     has_assert = False
     for i, cell in enumerate(cells):
         where = f"cell {i}"
@@ -98,16 +120,28 @@ def violations(path: Path) -> list[str]:
             if cell.get("execution_count") is not None:
                 out.append(f"{where}: has an execution count (strip it: make strip)")
             if "NBVAL_RAISES_EXCEPTION" in cell.source:
-                out.append(f"{where}: use the raises-exception tag, not # NBVAL_RAISES_EXCEPTION")
+                out.append(
+                    f"{where}: use the raises-exception tag, not # NBVAL_RAISES_EXCEPTION"
+                )
             has_assert |= bool(ASSERTS.search(cell.source))
             for ex_id in CHECK_CALL.findall(cell.source):
                 if ex_id not in EXERCISES:
-                    out.append(f"{where}: exercise {ex_id!r} has no checker in mupbook.exercises")
-        if cell.cell_type == "markdown" and "{solution}" in cell.source and "solution" not in tags:
+                    out.append(
+                        f"{where}: exercise {ex_id!r} has no checker in mupbook.exercises"
+                    )
+        if (
+            cell.cell_type == "markdown"
+            and "{solution}" in cell.source
+            and "solution" not in tags
+        ):
             out.append(f"{where}: a {{solution}} cell must be tagged solution")
-        if cell.cell_type == "markdown" and not display_math_is_separated(cell.source):
-            out.append(f"{where}: a $$ display-math block must be a paragraph of its own "
-                       "(blank lines around it), or the book renders it as raw text")
+        if cell.cell_type == "markdown" and not display_math_is_separated(
+            cell.source
+        ):
+            out.append(
+                f"{where}: a $$ display-math block must be a paragraph of its own "
+                "(blank lines around it), or the book renders it as raw text"
+            )
     if not has_assert:
         out.append("no assert cell: a chapter checks its claims in code")
     return out

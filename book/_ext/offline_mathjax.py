@@ -25,11 +25,17 @@ def mathjax_source() -> Path:
     """The ``es5`` folder of the installed MathJax distribution."""
     spec = importlib.util.find_spec("mathjax")
     if spec is None or not spec.submodule_search_locations:
-        raise ExtensionError("offline MathJax needs the package django-static-mathjax "
-                             "(pip install -r requirements.txt)")
-    es5 = Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax" / "es5"
+        raise ExtensionError(
+            "offline MathJax needs the package django-static-mathjax "
+            "(pip install -r requirements.txt)"
+        )
+    es5 = (
+        Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax" / "es5"
+    )
     if not (es5 / "tex-chtml.js").is_file():
-        raise ExtensionError(f"no MathJax tex-chtml.js under {es5}: reinstall django-static-mathjax")
+        raise ExtensionError(
+            f"no MathJax tex-chtml.js under {es5}: reinstall django-static-mathjax"
+        )
     return es5
 
 

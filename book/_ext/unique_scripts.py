@@ -16,7 +16,10 @@ from sphinx.application import Sphinx
 def _key(script) -> tuple:
     filename = getattr(script, "filename", script)
     attributes = getattr(script, "attributes", {})
-    return (str(filename or ""), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+    return (
+        str(filename or ""),
+        tuple(sorted((k, str(v)) for k, v in attributes.items())),
+    )
 
 
 def unique_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:

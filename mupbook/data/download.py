@@ -24,7 +24,13 @@ def fetch(url: str, dest: Path, *, progress: bool) -> None:
 
     with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
-        with tqdm(total=total, unit="B", unit_scale=True, desc=Path(url).name, disable=not progress) as bar:
+        with tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            desc=Path(url).name,
+            disable=not progress,
+        ) as bar:
             while chunk := response.read(1 << 16):
                 out.write(chunk)
                 bar.update(len(chunk))
@@ -46,8 +52,16 @@ def temp_path(folder: Path, name: str) -> Path:
     return Path(tmp)
 
 
-def fetch_checked(url: str, dest: Path, algorithm: str, expected: str, *, offline_folder: str,
-                  fetch: Callable[..., None] = fetch, progress: bool = True) -> Path:
+def fetch_checked(
+    url: str,
+    dest: Path,
+    algorithm: str,
+    expected: str,
+    *,
+    offline_folder: str,
+    fetch: Callable[..., None] = fetch,
+    progress: bool = True,
+) -> Path:
     """``dest``, downloaded from ``url`` unless it is already there with the right digest.
 
     The download goes to a temporary file beside ``dest`` that is renamed only once its

@@ -70,7 +70,9 @@ PIXEL_MEANING = (
     'Made by PIL convert("L") then resize((28,28), LANCZOS).'
 )
 _META_KEYS = ("alphabet", "character", "char_id", "drawer", "split")
-_MEMBER = re.compile(r"^(images_background|images_evaluation)/([^/]+)/character(\d+)/(\d+)_(\d+)\.png$")
+_MEMBER = re.compile(
+    r"^(images_background|images_evaluation)/([^/]+)/character(\d+)/(\d+)_(\d+)\.png$"
+)
 _SPLIT_LINE = re.compile(r"^([^/\s]+)/character(\d+)/rot(000|090|180|270)$")
 
 
@@ -111,14 +113,21 @@ class Omniglot:
         n = len(self)
         if rows.dtype == torch.bool:
             if rows.shape != (n,):
-                raise ValueError(f"a boolean mask of {rows.numel()} entries cannot select among the {n} drawings")
+                raise ValueError(
+                    f"a boolean mask of {rows.numel()} entries cannot select among the {n} drawings"
+                )
         elif rows.dtype.is_floating_point or rows.dtype.is_complex:
-            raise ValueError(f"rows must be integer indices or a boolean mask, got {rows.dtype}")
+            raise ValueError(
+                f"rows must be integer indices or a boolean mask, got {rows.dtype}"
+            )
         elif rows.numel() and (int(rows.min()) < 0 or int(rows.max()) >= n):
             bad = int(rows.min()) if int(rows.min()) < 0 else int(rows.max())
-            raise ValueError(f"rows must be in 0..{n - 1} (the {n} drawings), got {bad}")
+            raise ValueError(
+                f"rows must be in 0..{n - 1} (the {n} drawings), got {bad}"
+            )
         return Omniglot(
-            self.images[rows], *(getattr(self, k)[rows] for k in _META_KEYS),
+            self.images[rows],
+            *(getattr(self, k)[rows] for k in _META_KEYS),
             alphabet_names=self.alphabet_names,
         )
 
@@ -136,11 +145,16 @@ class Omniglot:
         alphabet = self.alphabet.cpu().numpy()[first]
         character = self.character.cpu().numpy()[first]
         return {
-            int(c): f"{self.alphabet_names[a]}/character{n:02d}" for c, a, n in zip(ids, alphabet, character)
+            int(c): f"{self.alphabet_names[a]}/character{n:02d}"
+            for c, a, n in zip(ids, alphabet, character)
         }
 
     def _replace_images(self, images: torch.Tensor) -> Omniglot:
-        return Omniglot(images, *(getattr(self, k) for k in _META_KEYS), alphabet_names=self.alphabet_names)
+        return Omniglot(
+            images,
+            *(getattr(self, k) for k in _META_KEYS),
+            alphabet_names=self.alphabet_names,
+        )
 
 
 def load_omniglot(
@@ -166,7 +180,9 @@ def load_omniglot(
     if resize == "lanczos":
         arrays = read_arrays(array_file(progress=progress))
     else:
-        arrays = bilinear_arrays(read_full_res(full_res_file(progress=progress)), progress=progress)
+        arrays = bilinear_arrays(
+            read_full_res(full_res_file(progress=progress)), progress=progress
+        )
     return from_arrays(arrays, flatten=flatten, dtype=dtype, device=device)
 
 
@@ -183,7 +199,10 @@ def from_arrays(
     images = images.to(dtype) / 255
     data = Omniglot(
         images,
-        *(torch.from_numpy(np.asarray(arrays[k], dtype=np.int64)).to(dev) for k in _META_KEYS),
+        *(
+            torch.from_numpy(np.asarray(arrays[k], dtype=np.int64)).to(dev)
+            for k in _META_KEYS
+        ),
         alphabet_names=tuple(str(n) for n in arrays["alphabet_names"]),
     )
     return data.flat() if flatten else data
@@ -234,8 +253,17 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
-        raise ValueError(f"{path} is not a readable array file ({err}); {_what_to_do(path)}") from err
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as err:
+        raise ValueError(
+            f"{path} is not a readable array file ({err}); {_what_to_do(path)}"
+        ) from err
 
 
 def read_full_res(path: Path) -> dict[str, np.ndarray]:
@@ -247,10 +275,16 @@ def read_full_res(path: Path) -> dict[str, np.ndarray]:
     width = (FULL_SIDE * FULL_SIDE + 7) // 8
     if packed is None or packed.dtype != np.uint8 or packed.shape != (n, width):
         got = "missing" if packed is None else f"{packed.dtype} {packed.shape}"
-        raise ValueError(f"{path}: images_packed should be uint8 {(n, width)}, got {got}; {_what_to_do(path)}")
-    problems = layout_problems({**arrays, "images": np.zeros((n, SIDE, SIDE), np.uint8)})
+        raise ValueError(
+            f"{path}: images_packed should be uint8 {(n, width)}, got {got}; {_what_to_do(path)}"
+        )
+    problems = layout_problems(
+        {**arrays, "images": np.zeros((n, SIDE, SIDE), np.uint8)}
+    )
     if problems:
-        raise ValueError(f"{path} does not have the Omniglot layout ({'; '.join(problems)}); {_what_to_do(path)}")
+        raise ValueError(
+            f"{path} does not have the Omniglot layout ({'; '.join(problems)}); {_what_to_do(path)}"
+        )
     return arrays
 
 
@@ -265,21 +299,35 @@ def bilinear_28(bits: np.ndarray) -> np.ndarray:
     bilinear = getattr(Image, "Resampling", Image).BILINEAR
     ink = np.asarray(bits, dtype=np.uint8) * np.uint8(255)
     out = np.empty((len(ink), SIDE, SIDE), dtype=np.uint8)
-    for i, image in enumerate(ink):  # Pillow resizes one image at a time (~0.1 ms each)
-        out[i] = np.asarray(Image.fromarray(image, mode="L").resize((SIDE, SIDE), bilinear))
+    for i, image in enumerate(
+        ink
+    ):  # Pillow resizes one image at a time (~0.1 ms each)
+        out[i] = np.asarray(
+            Image.fromarray(image, mode="L").resize((SIDE, SIDE), bilinear)
+        )
     return out
 
 
-def bilinear_arrays(full: Mapping[str, np.ndarray], *, progress: bool = True, chunk: int = 4096) -> dict[str, np.ndarray]:
+def bilinear_arrays(
+    full: Mapping[str, np.ndarray], *, progress: bool = True, chunk: int = 4096
+) -> dict[str, np.ndarray]:
     """Array-file arrays with bilinear 28x28 images, from the arrays of ``omniglot.npz``."""
     from tqdm.auto import tqdm
 
     packed = full["images_packed"]
     images = np.empty((len(packed), SIDE, SIDE), dtype=np.uint8)
-    for start in tqdm(range(0, len(packed), chunk), desc="bilinear 28x28", disable=not progress):
-        bits = np.unpackbits(packed[start:start + chunk], axis=1, count=FULL_SIDE * FULL_SIDE)
-        images[start:start + chunk] = bilinear_28(bits.reshape(-1, FULL_SIDE, FULL_SIDE))
-    arrays = {k: v for k, v in full.items() if k not in ("images_packed", "image_shape")}
+    for start in tqdm(
+        range(0, len(packed), chunk), desc="bilinear 28x28", disable=not progress
+    ):
+        bits = np.unpackbits(
+            packed[start : start + chunk], axis=1, count=FULL_SIDE * FULL_SIDE
+        )
+        images[start : start + chunk] = bilinear_28(
+            bits.reshape(-1, FULL_SIDE, FULL_SIDE)
+        )
+    arrays = {
+        k: v for k, v in full.items() if k not in ("images_packed", "image_shape")
+    }
     arrays["images"] = images
     return arrays
 
@@ -299,31 +347,46 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
     arrays = _load_npz(path)
     problems = layout_problems(arrays)
     if problems:
-        raise ValueError(f"{path} does not have the Omniglot layout ({'; '.join(problems)}); {_what_to_do(path)}")
+        raise ValueError(
+            f"{path} does not have the Omniglot layout ({'; '.join(problems)}); {_what_to_do(path)}"
+        )
     return arrays
 
 
 def layout_problems(arrays: Mapping[str, np.ndarray]) -> list[str]:
     """What is wrong with the arrays of an array file (empty list: nothing)."""
-    missing = [k for k in ("images", "alphabet_names", *_META_KEYS) if k not in arrays]
+    missing = [
+        k for k in ("images", "alphabet_names", *_META_KEYS) if k not in arrays
+    ]
     if missing:
         return [f"missing arrays {missing}"]
     n_bg = N_CHARACTERS["images_background"]
     n = N_DRAWERS * sum(N_CHARACTERS.values())
     images = arrays["images"]
     if images.dtype != np.uint8 or images.shape != (n, SIDE, SIDE):
-        return [f"images should be uint8 {(n, SIDE, SIDE)}, got {images.dtype} {images.shape}"]
-    bad_meta = [k for k in _META_KEYS if arrays[k].shape != (n,) or arrays[k].dtype.kind not in "iu"]
+        return [
+            f"images should be uint8 {(n, SIDE, SIDE)}, got {images.dtype} {images.shape}"
+        ]
+    bad_meta = [
+        k
+        for k in _META_KEYS
+        if arrays[k].shape != (n,) or arrays[k].dtype.kind not in "iu"
+    ]
     if bad_meta:
         return [f"{k} should be integer arrays of shape ({n},)" for k in bad_meta]
     row = np.arange(n)
     char_id = arrays["char_id"].astype(np.int64)
     checks = {
         "char_id != row // 20 + 1": np.array_equal(char_id, row // N_DRAWERS + 1),
-        "drawer != row % 20 + 1": np.array_equal(arrays["drawer"].astype(np.int64), row % N_DRAWERS + 1),
-        f"split != (char_id > {n_bg})": np.array_equal(arrays["split"].astype(np.int64), (char_id > n_bg).astype(np.int64)),
+        "drawer != row % 20 + 1": np.array_equal(
+            arrays["drawer"].astype(np.int64), row % N_DRAWERS + 1
+        ),
+        f"split != (char_id > {n_bg})": np.array_equal(
+            arrays["split"].astype(np.int64), (char_id > n_bg).astype(np.int64)
+        ),
         "alphabet outside alphabet_names": bool(
-            arrays["alphabet"].min() >= 0 and arrays["alphabet"].max() < len(arrays["alphabet_names"])
+            arrays["alphabet"].min() >= 0
+            and arrays["alphabet"].max() < len(arrays["alphabet_names"])
         ),
     }
     return [what for what, ok in checks.items() if not ok]
@@ -350,9 +413,18 @@ def download_zip(name: str, folder: Path, *, progress: bool = True) -> Path:
     matches; on any failure (bad md5, interruption) it is removed.
     """
     if name not in ZIP_MD5:
-        raise ValueError(f"unknown Omniglot zip {name!r}; use one of {sorted(ZIP_MD5)}")
-    return download.fetch_checked(URL_PREFIX + f"{name}.zip", Path(folder) / f"{name}.zip", "md5", ZIP_MD5[name],
-                                  offline_folder="omniglot", fetch=_fetch, progress=progress)
+        raise ValueError(
+            f"unknown Omniglot zip {name!r}; use one of {sorted(ZIP_MD5)}"
+        )
+    return download.fetch_checked(
+        URL_PREFIX + f"{name}.zip",
+        Path(folder) / f"{name}.zip",
+        "md5",
+        ZIP_MD5[name],
+        offline_folder="omniglot",
+        fetch=_fetch,
+        progress=progress,
+    )
 
 
 def resize_to_28(image: PILImage.Image) -> np.ndarray:
@@ -360,29 +432,48 @@ def resize_to_28(image: PILImage.Image) -> np.ndarray:
     from PIL import Image
 
     lanczos = getattr(Image, "Resampling", Image).LANCZOS
-    return 255 - np.asarray(image.convert("L").resize((SIDE, SIDE), lanczos), dtype=np.uint8)
+    return 255 - np.asarray(
+        image.convert("L").resize((SIDE, SIDE), lanczos), dtype=np.uint8
+    )
 
 
-def convert_zips(zips: Mapping[str, Path], *, progress: bool = True) -> dict[str, np.ndarray]:
+def convert_zips(
+    zips: Mapping[str, Path], *, progress: bool = True
+) -> dict[str, np.ndarray]:
     """The array-file arrays (see the module docstring) from the two official zips."""
     from io import BytesIO
 
     from PIL import Image
     from tqdm.auto import tqdm
 
-    records: list[tuple[int, int, str, int, bytes, int]] = []  # char_id, drawer, alphabet, NN, png, split
+    records: list[
+        tuple[int, int, str, int, bytes, int]
+    ] = []  # char_id, drawer, alphabet, NN, png, split
     for split, name in enumerate(N_CHARACTERS):
         with zipfile.ZipFile(zips[name]) as zf:
             for member in zf.namelist():
                 m = _MEMBER.match(member)
                 if m is None or m.group(1) != name:
                     continue
-                records.append((int(m.group(4)), int(m.group(5)), m.group(2), int(m.group(3)), zf.read(member), split))
+                records.append(
+                    (
+                        int(m.group(4)),
+                        int(m.group(5)),
+                        m.group(2),
+                        int(m.group(3)),
+                        zf.read(member),
+                        split,
+                    )
+                )
     _check_members(records)
     records.sort(key=lambda r: (r[0], r[1]))
     images = np.empty((len(records), SIDE, SIDE), dtype=np.uint8)
-    packed = np.empty((len(records), (FULL_SIDE * FULL_SIDE + 7) // 8), dtype=np.uint8)
-    for i, rec in enumerate(tqdm(records, desc="converting Omniglot", disable=not progress)):
+    packed = np.empty(
+        (len(records), (FULL_SIDE * FULL_SIDE + 7) // 8), dtype=np.uint8
+    )
+    for i, rec in enumerate(
+        tqdm(records, desc="converting Omniglot", disable=not progress)
+    ):
         with Image.open(BytesIO(rec[4])) as png:
             images[i] = resize_to_28(png)
             ink = np.asarray(png.convert("L").resize((FULL_SIDE, FULL_SIDE))) < 128
@@ -408,7 +499,11 @@ def _check_members(records: list[tuple[int, int, str, int, bytes, int]]) -> None
     start = 1
     for split, (name, count) in enumerate(N_CHARACTERS.items()):
         got = {(r[0], r[1]) for r in records if r[5] == split}
-        want = {(c, d) for c in range(start, start + count) for d in range(1, N_DRAWERS + 1)}
+        want = {
+            (c, d)
+            for c in range(start, start + count)
+            for d in range(1, N_DRAWERS + 1)
+        }
         n_files = sum(r[5] == split for r in records)
         if got != want or n_files != len(want):
             raise ValueError(
@@ -419,7 +514,9 @@ def _check_members(records: list[tuple[int, int, str, int, bytes, int]]) -> None
     owners: dict[int, tuple[str, int]] = {}
     for r in records:
         if owners.setdefault(r[0], (r[2], r[3])) != (r[2], r[3]):
-            raise ValueError(f"character id {r[0]} appears in two folders: {owners[r[0]]} and {(r[2], r[3])}")
+            raise ValueError(
+                f"character id {r[0]} appears in two folders: {owners[r[0]]} and {(r[2], r[3])}"
+            )
 
 
 def save_arrays_atomically(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
@@ -442,17 +539,25 @@ def build_cache(folder: Path, *, progress: bool = True) -> Path:
     once the array file is written.
     """
     folder = Path(folder)
-    zips = {name: download_zip(name, folder, progress=progress) for name in N_CHARACTERS}
+    zips = {
+        name: download_zip(name, folder, progress=progress) for name in N_CHARACTERS
+    }
     arrays = convert_zips(zips, progress=progress)
     problems = layout_problems(arrays)
     if problems:
-        raise ValueError(f"the converted Omniglot arrays are inconsistent: {'; '.join(problems)}")
+        raise ValueError(
+            f"the converted Omniglot arrays are inconsistent: {'; '.join(problems)}"
+        )
     full = {k: v for k, v in arrays.items() if k != "images"}
     full["image_shape"] = np.array([FULL_SIDE, FULL_SIDE])
-    full["pixel_meaning"] = np.array("bit 1 = ink, 0 = paper; np.unpackbits(images_packed, axis=1, "
-                                     "count=105*105).reshape(-1, 105, 105)")
+    full["pixel_meaning"] = np.array(
+        "bit 1 = ink, 0 = paper; np.unpackbits(images_packed, axis=1, "
+        "count=105*105).reshape(-1, 105, 105)"
+    )
     save_arrays_atomically(folder / FULL_RES_FILE, full)
-    save_arrays_atomically(folder / ARRAY_FILE, {k: v for k, v in arrays.items() if k != "images_packed"})
+    save_arrays_atomically(
+        folder / ARRAY_FILE, {k: v for k, v in arrays.items() if k != "images_packed"}
+    )
     for zip_path in zips.values():
         zip_path.unlink(missing_ok=True)
     return folder / ARRAY_FILE
@@ -490,19 +595,29 @@ def background_classification(
     num_classes = n_bg if num_classes is None else num_classes
     _checks.positive_int(num_classes, "num_classes")
     if num_classes > n_bg:
-        raise ValueError(f"num_classes must be at most {n_bg} (the background characters), got {num_classes}")
+        raise ValueError(
+            f"num_classes must be at most {n_bg} (the background characters), got {num_classes}"
+        )
     _checks.positive_int(train_drawers, "train_drawers")
     if train_drawers >= N_DRAWERS:
-        raise ValueError(f"train_drawers must be below {N_DRAWERS} to leave test drawers, got {train_drawers}")
+        raise ValueError(
+            f"train_drawers must be below {N_DRAWERS} to leave test drawers, got {train_drawers}"
+        )
     keep = (data.split == 0) & (data.char_id <= num_classes)
     sub = data.subset(keep)
     expected = torch.arange(num_classes * N_DRAWERS, device=sub.char_id.device)
     if len(sub) != num_classes * N_DRAWERS or not (
-        torch.equal(sub.char_id - 1, expected // N_DRAWERS) and torch.equal(sub.drawer - 1, expected % N_DRAWERS)
+        torch.equal(sub.char_id - 1, expected // N_DRAWERS)
+        and torch.equal(sub.drawer - 1, expected % N_DRAWERS)
     ):
-        raise ValueError("background_classification needs the full background set in row order (load_omniglot())")
+        raise ValueError(
+            "background_classification needs the full background set in row order (load_omniglot())"
+        )
     order = torch.randperm(N_DRAWERS, generator=runtime.generator(seed))
-    train, test = order[:train_drawers].sort().values, order[train_drawers:].sort().values
+    train, test = (
+        order[:train_drawers].sort().values,
+        order[train_drawers:].sort().values,
+    )
     pixel_shape = (SIDE * SIDE,) if flatten else (SIDE, SIDE)
     images = sub.images.reshape(num_classes, N_DRAWERS, *pixel_shape)
     labels = torch.arange(num_classes, device=images.device)
@@ -532,7 +647,9 @@ def vinyals_split(name: str) -> list[str]:
     lines = text.split()
     bad = [line for line in lines if not _SPLIT_LINE.match(line)]
     if bad:
-        raise ValueError(f"split file vinyals_{name}.txt has malformed lines, e.g. {bad[0]!r}")
+        raise ValueError(
+            f"split file vinyals_{name}.txt has malformed lines, e.g. {bad[0]!r}"
+        )
     return lines
 
 
@@ -543,7 +660,9 @@ def _split_text(filename: str) -> str:
     if _offline_folder_set():
         copy = runtime.data_dir("omniglot") / "splits" / filename
         if copy.is_file():
-            return offline.verify(copy, f"omniglot/splits/{filename}").read_text(encoding="ascii")
+            return offline.verify(copy, f"omniglot/splits/{filename}").read_text(
+                encoding="ascii"
+            )
     raise FileNotFoundError(
         f"the split file {filename} is missing from the mupbook package (mupbook/data/splits/); "
         "reinstall mupbook, or set MUPBOOK_DATA to the offline data folder that has omniglot/splits/"
@@ -572,12 +691,22 @@ class FewShotPool:
     def num_classes(self) -> int:
         return self.rows.shape[0]
 
-    def class_images(self, c: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def class_images(
+        self, c: int, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
         """The 20 drawings of class ``c`` (0..num_classes-1), rotated: (20, 28, 28) in [0, 1]."""
-        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < self.num_classes:
-            raise ValueError(f"class must be in 0..{self.num_classes - 1} (the {self.num_classes} classes of the "
-                             f"pool), got {c!r}")
-        base = self.images[self.rows[c]].reshape(N_DRAWERS, SIDE, SIDE).to(dtype) / 255
+        if (
+            isinstance(c, bool)
+            or not isinstance(c, (int, np.integer))
+            or not 0 <= c < self.num_classes
+        ):
+            raise ValueError(
+                f"class must be in 0..{self.num_classes - 1} (the {self.num_classes} classes of the "
+                f"pool), got {c!r}"
+            )
+        base = (
+            self.images[self.rows[c]].reshape(N_DRAWERS, SIDE, SIDE).to(dtype) / 255
+        )
         return torch.rot90(base, int(self.rotation[c]), dims=(-2, -1))
 
 
@@ -598,19 +727,35 @@ def few_shot_pool(
         names = [n for n in names if n.endswith("/rot000")]
     lookup = {name: c for c, name in data.class_names().items()}
     parsed = [_SPLIT_LINE.match(n).groups() for n in names]  # type: ignore[union-attr]
-    missing = [n for n, (a, nn, _) in zip(names, parsed) if f"{a}/character{int(nn):02d}" not in lookup]
+    missing = [
+        n
+        for n, (a, nn, _) in zip(names, parsed)
+        if f"{a}/character{int(nn):02d}" not in lookup
+    ]
     if missing:
-        raise ValueError(f"the data lack characters of split {split!r}, e.g. {missing[0]!r}; use load_omniglot()")
-    char_ids = torch.tensor([lookup[f"{a}/character{int(nn):02d}"] for a, nn, _ in parsed])
+        raise ValueError(
+            f"the data lack characters of split {split!r}, e.g. {missing[0]!r}; use load_omniglot()"
+        )
+    char_ids = torch.tensor(
+        [lookup[f"{a}/character{int(nn):02d}"] for a, nn, _ in parsed]
+    )
     rotation = torch.tensor([int(r) // 90 for _, _, r in parsed])
-    table = torch.full((int(data.char_id.max()) + 1, N_DRAWERS), -1, dtype=torch.int64)
+    table = torch.full(
+        (int(data.char_id.max()) + 1, N_DRAWERS), -1, dtype=torch.int64
+    )
     table[data.char_id.cpu(), data.drawer.cpu() - 1] = torch.arange(len(data))
     rows = table[char_ids]
     if (rows < 0).any():
-        raise ValueError(f"the data lack some of the {N_DRAWERS} drawers of split {split!r}; use load_omniglot()")
+        raise ValueError(
+            f"the data lack some of the {N_DRAWERS} drawers of split {split!r}; use load_omniglot()"
+        )
     used, rows = torch.unique(rows, return_inverse=True)
     dev = data.images.device if device is None else runtime.device(str(device))
-    images = (data.images.reshape(len(data), -1)[used.to(data.images.device)] * 255).round().to(torch.uint8)
+    images = (
+        (data.images.reshape(len(data), -1)[used.to(data.images.device)] * 255)
+        .round()
+        .to(torch.uint8)
+    )
     return FewShotPool(images.to(dev), rows.to(dev), rotation.to(dev), tuple(names))
 
 
@@ -633,13 +778,12 @@ class Tasks(NamedTuple):
     drawers: torch.Tensor
 
 
-
-
-
 def _rotation_gathers(device: torch.device) -> torch.Tensor:
     """(4, 784): flat index of the source pixel of each pixel after k quarter turns."""
     grid = torch.arange(SIDE * SIDE, device=device).reshape(SIDE, SIDE)
-    return torch.stack([torch.rot90(grid, k, dims=(0, 1)).reshape(-1) for k in range(4)])
+    return torch.stack(
+        [torch.rot90(grid, k, dims=(0, 1)).reshape(-1) for k in range(4)]
+    )
 
 
 def sample_tasks(
@@ -663,33 +807,56 @@ def sample_tasks(
     """
     n_way, k_shot, q_query, batch_size = (
         _checks.positive_int(v, w)
-        for v, w in ((n_way, "n_way"), (k_shot, "k_shot"), (q_query, "q_query"), (batch_size, "batch_size"))
+        for v, w in (
+            (n_way, "n_way"),
+            (k_shot, "k_shot"),
+            (q_query, "q_query"),
+            (batch_size, "batch_size"),
+        )
     )
     if n_way > pool.num_classes:
-        raise ValueError(f"n_way={n_way} exceeds the {pool.num_classes} classes of the pool")
+        raise ValueError(
+            f"n_way={n_way} exceeds the {pool.num_classes} classes of the pool"
+        )
     if k_shot + q_query > N_DRAWERS:
-        raise ValueError(f"k_shot + q_query = {k_shot + q_query} exceeds the {N_DRAWERS} drawings per class")
+        raise ValueError(
+            f"k_shot + q_query = {k_shot + q_query} exceeds the {N_DRAWERS} drawings per class"
+        )
     if not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating point dtype, got {dtype}")
-    gen = runtime.generator(generator) if not isinstance(generator, torch.Generator) else generator
+    gen = (
+        runtime.generator(generator)
+        if not isinstance(generator, torch.Generator)
+        else generator
+    )
     if gen.device.type != "cpu":
-        raise ValueError("generator must be a CPU torch.Generator (see mupbook.runtime.generator)")
+        raise ValueError(
+            "generator must be a CPU torch.Generator (see mupbook.runtime.generator)"
+        )
     dev = pool.images.device if device is None else runtime.device(str(device))
 
     s = k_shot + q_query
-    class_keys = torch.rand(batch_size, pool.num_classes, generator=gen, dtype=torch.float64)
+    class_keys = torch.rand(
+        batch_size, pool.num_classes, generator=gen, dtype=torch.float64
+    )
     classes = class_keys.topk(n_way, dim=1).indices  # (B, N): distinct, random order
-    drawer_keys = torch.rand(batch_size, n_way, N_DRAWERS, generator=gen, dtype=torch.float64)
+    drawer_keys = torch.rand(
+        batch_size, n_way, N_DRAWERS, generator=gen, dtype=torch.float64
+    )
     drawers = drawer_keys.topk(s, dim=2).indices  # (B, N, S): distinct per class
     classes, drawers = classes.to(dev), drawers.to(dev)
 
     rows = pool.rows.to(dev)[classes.unsqueeze(-1), drawers]  # (B, N, S)
     gathers = _rotation_gathers(dev)[pool.rotation.to(dev)[classes]]  # (B, N, 784)
-    pixels = pool.images.to(dev)[rows].gather(-1, gathers.unsqueeze(2).expand(-1, -1, s, -1))  # (B, N, S, 784)
+    pixels = pool.images.to(dev)[rows].gather(
+        -1, gathers.unsqueeze(2).expand(-1, -1, s, -1)
+    )  # (B, N, S, 784)
     x = pixels.to(dtype) / 255
 
     def labels(m: int) -> torch.Tensor:
-        return torch.arange(n_way, device=dev).repeat_interleave(m).repeat(batch_size, 1)
+        return (
+            torch.arange(n_way, device=dev).repeat_interleave(m).repeat(batch_size, 1)
+        )
 
     return Tasks(
         x[:, :, :k_shot].reshape(batch_size, n_way * k_shot, SIDE * SIDE),

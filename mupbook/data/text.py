@@ -55,8 +55,10 @@ OFFLINE_FILE = "offline_corpus.txt.gz"
 OFFLINE_TOKENS = 2_274_475
 ANALOGY_FILE = "questions-words.txt"
 #: the Google analogy set as shipped in gensim's test data (same bytes as word2vec's).
-ANALOGY_URL = ("https://raw.githubusercontent.com/piskvorky/gensim/4.4.0/gensim/test/"
-               "test_data/questions-words.txt")
+ANALOGY_URL = (
+    "https://raw.githubusercontent.com/piskvorky/gensim/4.4.0/gensim/test/"
+    "test_data/questions-words.txt"
+)
 ANALOGY_SHA256 = "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36"
 ANALOGY_QUESTIONS = 19_544
 CORPORA = ("auto", "offline", "text8")
@@ -70,7 +72,11 @@ ANALOGY_RESTRICT = 30_000
 
 
 def _offline_folder() -> Path | None:
-    return runtime.data_dir("text") if os.environ.get("MUPBOOK_DATA", "").strip() else None
+    return (
+        runtime.data_dir("text")
+        if os.environ.get("MUPBOOK_DATA", "").strip()
+        else None
+    )
 
 
 def _cache_folder() -> Path:
@@ -91,23 +97,40 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Pat
     The download goes to a temporary file that is renamed only once its sha256 matches
     (so a partial or corrupt file never appears under the final name).
     """
-    return _download.fetch_checked(url, dest, "sha256", sha256, offline_folder="text", fetch=_fetch,
-                                   progress=progress)
+    return _download.fetch_checked(
+        url,
+        dest,
+        "sha256",
+        sha256,
+        offline_folder="text",
+        fetch=_fetch,
+        progress=progress,
+    )
 
 
 def text8_path(*, progress: bool = True) -> Path:
     """``text8.zip`` (or an unzipped ``text8``): offline folder, cache, else downloaded;
     a copy found is checked (size, SHA-256) once per process."""
-    pins = {"text8.zip": (TEXT8_ZIP_BYTES, TEXT8_ZIP_SHA256), "text8": (TEXT8_BYTES, TEXT8_SHA256)}
+    pins = {
+        "text8.zip": (TEXT8_ZIP_BYTES, TEXT8_ZIP_SHA256),
+        "text8": (TEXT8_BYTES, TEXT8_SHA256),
+    }
     for folder in (_offline_folder(), _cache_folder()):
         if folder is None:
             continue
         for name in ("text8.zip", "text8"):
             if (folder / name).is_file():
-                advice = (offline.OFFLINE_ADVICE if folder != _cache_folder()
-                          else f"Delete {folder / name} and run again: it is downloaded anew.")
-                return offline.verify(folder / name, f"text/{name}", expected=pins[name], advice=advice)
-    return download(TEXT8_URL, _cache_folder() / "text8.zip", TEXT8_ZIP_SHA256, progress=progress)
+                advice = (
+                    offline.OFFLINE_ADVICE
+                    if folder != _cache_folder()
+                    else f"Delete {folder / name} and run again: it is downloaded anew."
+                )
+                return offline.verify(
+                    folder / name, f"text/{name}", expected=pins[name], advice=advice
+                )
+    return download(
+        TEXT8_URL, _cache_folder() / "text8.zip", TEXT8_ZIP_SHA256, progress=progress
+    )
 
 
 def analogy_path(*, progress: bool = True) -> Path:
@@ -115,8 +138,12 @@ def analogy_path(*, progress: bool = True) -> Path:
     the cache (downloaded and checked)."""
     folder = _offline_folder()
     if folder is not None and (folder / ANALOGY_FILE).is_file():
-        return offline.verify(folder / ANALOGY_FILE, f"text/{ANALOGY_FILE}", describe=_count_questions)
-    return download(ANALOGY_URL, _cache_folder() / ANALOGY_FILE, ANALOGY_SHA256, progress=progress)
+        return offline.verify(
+            folder / ANALOGY_FILE, f"text/{ANALOGY_FILE}", describe=_count_questions
+        )
+    return download(
+        ANALOGY_URL, _cache_folder() / ANALOGY_FILE, ANALOGY_SHA256, progress=progress
+    )
 
 
 def _count_questions(path: Path) -> str:
@@ -140,10 +167,14 @@ def _read_text8(path: Path) -> str:
         else:
             raw = path.read_bytes()
     except (OSError, KeyError, zipfile.BadZipFile, zlib.error) as err:
-        raise ValueError(f"{path} is not a readable text8 file ({err}); {what_to_do}") from err
+        raise ValueError(
+            f"{path} is not a readable text8 file ({err}); {what_to_do}"
+        ) from err
     if len(raw) != TEXT8_BYTES:
-        raise ValueError(f"{path} holds {len(raw):,} bytes of text, text8 has {TEXT8_BYTES:,}: "
-                         f"it is truncated or not text8; {what_to_do}")
+        raise ValueError(
+            f"{path} holds {len(raw):,} bytes of text, text8 has {TEXT8_BYTES:,}: "
+            f"it is truncated or not text8; {what_to_do}"
+        )
     return raw.decode("ascii")
 
 
@@ -152,12 +183,16 @@ def _read_offline(path: Path) -> str:
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as err:
-        raise ValueError(f"{path} is not a readable gzip file ({err}); restore the offline data "
-                         "folder (see its README.md) or use corpus='text8'") from err
+        raise ValueError(
+            f"{path} is not a readable gzip file ({err}); restore the offline data "
+            "folder (see its README.md) or use corpus='text8'"
+        ) from err
     try:
         return raw.decode("ascii")
     except UnicodeDecodeError as err:
-        raise ValueError(f"{path} is not in text8 format (lowercase a-z words): {err}") from err
+        raise ValueError(
+            f"{path} is not in text8 format (lowercase a-z words): {err}"
+        ) from err
 
 
 def resolve_corpus(name: str = "auto") -> str:
@@ -166,11 +201,17 @@ def resolve_corpus(name: str = "auto") -> str:
         raise ValueError(f"corpus must be one of {', '.join(CORPORA)}, got {name!r}")
     if name == "auto":
         folder = _offline_folder()
-        return "offline" if folder is not None and (folder / OFFLINE_FILE).is_file() else "text8"
+        return (
+            "offline"
+            if folder is not None and (folder / OFFLINE_FILE).is_file()
+            else "text8"
+        )
     return name
 
 
-def read_tokens(name: str = "auto", *, max_tokens: int | None = None, progress: bool = True) -> list[str]:
+def read_tokens(
+    name: str = "auto", *, max_tokens: int | None = None, progress: bool = True
+) -> list[str]:
     """The corpus as a list of words (the first ``max_tokens`` when given)."""
     name = resolve_corpus(name)
     if name == "offline":
@@ -178,12 +219,17 @@ def read_tokens(name: str = "auto", *, max_tokens: int | None = None, progress: 
         if folder is None:
             raise FileNotFoundError(
                 "the offline corpus exists only in the offline data folder: set MUPBOOK_DATA to "
-                "the folder holding text/offline_corpus.txt.gz, or use corpus='text8' (downloaded)")
+                "the folder holding text/offline_corpus.txt.gz, or use corpus='text8' (downloaded)"
+            )
         path = folder / OFFLINE_FILE
         if not path.is_file():
-            raise FileNotFoundError(f"MUPBOOK_DATA is set but {path} does not exist; point MUPBOOK_DATA "
-                                    "at the offline data folder, or use corpus='text8'")
-        text = _read_offline(offline.verify(path, f"text/{OFFLINE_FILE}", describe=_count_tokens))
+            raise FileNotFoundError(
+                f"MUPBOOK_DATA is set but {path} does not exist; point MUPBOOK_DATA "
+                "at the offline data folder, or use corpus='text8'"
+            )
+        text = _read_offline(
+            offline.verify(path, f"text/{OFFLINE_FILE}", describe=_count_tokens)
+        )
     else:
         text = _read_text8(text8_path(progress=progress))
     if max_tokens is not None:
@@ -220,8 +266,10 @@ class Vocab:
         try:
             return self._index[word]  # type: ignore[attr-defined]
         except KeyError:
-            raise KeyError(f"{word!r} is not in the vocabulary ({len(self):,} words, min-count and "
-                           "max-vocab applied); try a more frequent word") from None
+            raise KeyError(
+                f"{word!r} is not in the vocabulary ({len(self):,} words, min-count and "
+                "max-vocab applied); try a more frequent word"
+            ) from None
 
     def ids(self, words: Sequence[str]) -> np.ndarray:
         return np.array([self.id(w) for w in words], dtype=np.int64)
@@ -232,22 +280,32 @@ class Vocab:
         return p / p.sum()
 
 
-def build_vocab(tokens: Sequence[str], min_count: int = 5, max_vocab: int | None = None,
-                extra_words: Sequence[str] = ()) -> Vocab:
+def build_vocab(
+    tokens: Sequence[str],
+    min_count: int = 5,
+    max_vocab: int | None = None,
+    extra_words: Sequence[str] = (),
+) -> Vocab:
     """Words with count >= ``min_count``, most frequent first, at most ``max_vocab`` of them
     plus those of ``extra_words`` that reach ``min_count`` (e.g. the cities and states of a
     figure); the result is sorted by decreasing count, ties by first occurrence."""
     min_count = _checks.positive_int(min_count, "min_count")
     if max_vocab is not None:
         max_vocab = _checks.integer(max_vocab, "max_vocab", minimum=2)
-    uniq, first, counts = np.unique(np.asarray(tokens), return_index=True, return_counts=True)
+    uniq, first, counts = np.unique(
+        np.asarray(tokens), return_index=True, return_counts=True
+    )
     order = np.lexsort((first, -counts))  # by count desc, then first occurrence
     order = order[counts[order] >= min_count]
     if max_vocab is not None:
-        extra = np.isin(uniq[order[max_vocab:]], np.asarray(list(extra_words), dtype=uniq.dtype))
+        extra = np.isin(
+            uniq[order[max_vocab:]], np.asarray(list(extra_words), dtype=uniq.dtype)
+        )
         order = np.concatenate([order[:max_vocab], order[max_vocab:][extra]])
     if len(order) < 2:
-        raise ValueError(f"only {len(order)} words occur at least {min_count} times; lower min_count")
+        raise ValueError(
+            f"only {len(order)} words occur at least {min_count} times; lower min_count"
+        )
     return Vocab(tuple(str(w) for w in uniq[order]), counts[order].astype(np.int64))
 
 
@@ -284,7 +342,9 @@ class Corpus:
 def encode(tokens: Sequence[str], vocab: Vocab, name: str = "corpus") -> Corpus:
     """Drop the tokens outside ``vocab`` (as word2vec does) and number the sentences."""
     lookup = vocab._index  # type: ignore[attr-defined]
-    raw = np.fromiter((lookup.get(t, -1) for t in tokens), dtype=np.int64, count=len(tokens))
+    raw = np.fromiter(
+        (lookup.get(t, -1) for t in tokens), dtype=np.int64, count=len(tokens)
+    )
     pos = np.flatnonzero(raw >= 0)
     return Corpus(name, vocab, raw[pos], pos // SENTENCE_LENGTH, len(tokens))
 
@@ -294,7 +354,9 @@ def training_positions(corpus: Corpus) -> int:
     whose sentence holds at least one other in-vocabulary token."""
     if len(corpus) == 0:
         return 0
-    starts = np.flatnonzero(np.r_[True, corpus.sentence[1:] != corpus.sentence[:-1], True])
+    starts = np.flatnonzero(
+        np.r_[True, corpus.sentence[1:] != corpus.sentence[:-1], True]
+    )
     sizes = np.diff(starts)
     return int(sizes[sizes >= 2].sum())
 
@@ -308,23 +370,35 @@ def check_trainable(corpus: Corpus) -> int:
             f"the {corpus.name} corpus gives no CBOW training position: {len(corpus):,} in-vocabulary "
             f"tokens out of {corpus.raw_tokens:,} read, and a position needs at least two of them in "
             f"one sentence ({SENTENCE_LENGTH:,} raw tokens). Use more tokens (max_tokens), a lower "
-            "min_count or a larger vocabulary.")
+            "min_count or a larger vocabulary."
+        )
     return n
 
 
-def load_corpus(name: str = "auto", *, min_count: int = 5, max_vocab: int | None = None,
-                max_tokens: int | None = None, extra_words: Sequence[str] = (),
-                progress: bool = True) -> Corpus:
+def load_corpus(
+    name: str = "auto",
+    *,
+    min_count: int = 5,
+    max_vocab: int | None = None,
+    max_tokens: int | None = None,
+    extra_words: Sequence[str] = (),
+    progress: bool = True,
+) -> Corpus:
     """Read, build the vocabulary (:func:`build_vocab`) and encode: one entry point for both
     corpora."""
     resolved = resolve_corpus(name)
     tokens = read_tokens(resolved, max_tokens=max_tokens, progress=progress)
-    return encode(tokens, build_vocab(tokens, min_count, max_vocab, extra_words), resolved)
+    return encode(
+        tokens, build_vocab(tokens, min_count, max_vocab, extra_words), resolved
+    )
 
 
 def sentences(tokens: Sequence[str]) -> list[list[str]]:
     """The raw tokens cut into the sentences of :data:`SENTENCE_LENGTH` words (for gensim)."""
-    return [list(tokens[i:i + SENTENCE_LENGTH]) for i in range(0, len(tokens), SENTENCE_LENGTH)]
+    return [
+        list(tokens[i : i + SENTENCE_LENGTH])
+        for i in range(0, len(tokens), SENTENCE_LENGTH)
+    ]
 
 
 # ---------------------------------------------------------------- CBOW batches
@@ -350,9 +424,14 @@ class CbowBatch:
         return torch.cumsum(self.count, 0) - self.count
 
 
-def subsample(corpus: Corpus, sample: float, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def subsample(
+    corpus: Corpus, sample: float, gen: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """One epoch's kept tokens: (ids, sentence) after random subsampling."""
-    keep = gen.random(len(corpus)) < keep_probabilities(corpus.vocab.counts, sample)[corpus.ids]
+    keep = (
+        gen.random(len(corpus))
+        < keep_probabilities(corpus.vocab.counts, sample)[corpus.ids]
+    )
     return corpus.ids[keep], corpus.sentence[keep]
 
 
@@ -360,9 +439,15 @@ def subsample(corpus: Corpus, sample: float, gen: np.random.Generator) -> tuple[
 CBOW_CHUNK = 1 << 16
 
 
-def cbow_batches(ids: np.ndarray, sentence: np.ndarray, window: int, batch_size: int,
-                 gen: np.random.Generator, device: torch.device | str = "cpu",
-                 chunk: int = CBOW_CHUNK) -> Iterator[CbowBatch]:
+def cbow_batches(
+    ids: np.ndarray,
+    sentence: np.ndarray,
+    window: int,
+    batch_size: int,
+    gen: np.random.Generator,
+    device: torch.device | str = "cpu",
+    chunk: int = CBOW_CHUNK,
+) -> Iterator[CbowBatch]:
     """CBOW (context, target) batches over the (subsampled) token stream, in order.
 
     Position i gets a reduced window r_i uniform in 1..window; its context is every
@@ -372,7 +457,9 @@ def cbow_batches(ids: np.ndarray, sentence: np.ndarray, window: int, batch_size:
     of ``batch_size`` positions (the last of each chunk may be smaller).
     """
     if window < 1 or batch_size < 1:
-        raise ValueError(f"window and batch_size must be >= 1, got {window}, {batch_size}")
+        raise ValueError(
+            f"window and batch_size must be >= 1, got {window}, {batch_size}"
+        )
     n = len(ids)
     offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])
     reach = np.abs(offsets)
@@ -393,7 +480,9 @@ def cbow_batches(ids: np.ndarray, sentence: np.ndarray, window: int, batch_size:
         local = np.arange(P) % batch_size  # index of each position inside its batch
         ends = np.cumsum(count)
         starts = ends - count
-        first = starts[np.arange(P) - local]  # where each position's batch starts in the context
+        first = starts[
+            np.arange(P) - local
+        ]  # where each position's batch starts in the context
         target = torch.from_numpy(ids[pos]).to(device)
         context = torch.from_numpy(ids[jc[valid]]).to(device)
         owner = torch.from_numpy(np.repeat(local, count)).to(device)
@@ -402,7 +491,13 @@ def cbow_batches(ids: np.ndarray, sentence: np.ndarray, window: int, batch_size:
         for b0 in range(0, P, batch_size):
             b1 = min(b0 + batch_size, P)
             lo, hi = int(starts[b0]), int(ends[b1 - 1])
-            yield CbowBatch(target[b0:b1], context[lo:hi], owner[lo:hi], count_t[b0:b1], offs[b0:b1])
+            yield CbowBatch(
+                target[b0:b1],
+                context[lo:hi],
+                owner[lo:hi],
+                count_t[b0:b1],
+                offs[b0:b1],
+            )
 
 
 class NegativeSampler:
@@ -410,7 +505,9 @@ class NegativeSampler:
     construction): draw a word ``i`` uniformly, keep it with probability ``keep[i]``, else
     take ``alias[i]``; two table lookups per draw, no search."""
 
-    def __init__(self, vocab: Vocab, power: float = 0.75, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self, vocab: Vocab, power: float = 0.75, device: torch.device | str = "cpu"
+    ) -> None:
         keep, alias = alias_tables(vocab.unigram(power))
         self.keep = torch.from_numpy(keep).to(device)
         self.alias = torch.from_numpy(alias).to(device)
@@ -421,7 +518,9 @@ class NegativeSampler:
         n = math.prod(shape)
         i = torch.randint(0, self.V, (n,), generator=gen).to(self.keep.device)
         u = torch.rand(n, generator=gen, dtype=torch.float64).to(self.keep.device)
-        return torch.where(u < self.keep.index_select(0, i), i, self.alias.index_select(0, i)).view(shape)
+        return torch.where(
+            u < self.keep.index_select(0, i), i, self.alias.index_select(0, i)
+        ).view(shape)
 
 
 def alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -429,7 +528,9 @@ def alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     int64, such that ``P(i) = (keep[i] + sum_{j: alias[j] = i} (1 - keep[j])) / V`` (Vose)."""
     p = np.asarray(p, dtype=np.float64)
     if p.ndim != 1 or not np.isfinite(p).all() or (p < 0).any() or not p.sum() > 0:
-        raise ValueError(f"p must be 1-D weights that are finite, >= 0 and not all 0, got {p!r:.200}")
+        raise ValueError(
+            f"p must be 1-D weights that are finite, >= 0 and not all 0, got {p!r:.200}"
+        )
     V = len(p)
     scaled = p * (V / p.sum())
     keep = np.ones(V)
@@ -462,7 +563,9 @@ class Analogies:
     restrict: int
 
 
-def read_analogy_file(path: Path | None = None) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
+def read_analogy_file(
+    path: Path | None = None,
+) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
     """(section name, lowercase questions) pairs of ``questions-words.txt``."""
     path = analogy_path() if path is None else Path(path)
     out: list[tuple[str, list[tuple[str, str, str, str]]]] = []
@@ -474,7 +577,9 @@ def read_analogy_file(path: Path | None = None) -> list[tuple[str, list[tuple[st
         if not words:
             continue
         if len(words) != 4 or not out:
-            raise ValueError(f"{path}:{n} is not a question 'a b c d' inside a ': section': {line!r}")
+            raise ValueError(
+                f"{path}:{n} is not a question 'a b c d' inside a ': section': {line!r}"
+            )
         out[-1][1].append(tuple(words))  # type: ignore[arg-type]
     if not out:
         raise ValueError(f"{path} holds no analogy sections")
@@ -484,12 +589,18 @@ def read_analogy_file(path: Path | None = None) -> list[tuple[str, list[tuple[st
 def check_restrict(restrict: int) -> int:
     """``restrict`` (how many of the most frequent words an evaluation searches), checked: a
     positive integer (a negative one would silently drop words from the end)."""
-    if isinstance(restrict, bool) or not isinstance(restrict, (int, np.integer)) or restrict < 1:
+    if (
+        isinstance(restrict, bool)
+        or not isinstance(restrict, (int, np.integer))
+        or restrict < 1
+    ):
         raise ValueError(f"restrict must be a positive integer, got {restrict!r}")
     return int(restrict)
 
 
-def analogies(vocab: Vocab, restrict: int = ANALOGY_RESTRICT, path: Path | None = None) -> Analogies:
+def analogies(
+    vocab: Vocab, restrict: int = ANALOGY_RESTRICT, path: Path | None = None
+) -> Analogies:
     """The questions whose four words are among the ``restrict`` most frequent of ``vocab``
     (word2vec's and gensim's evaluation rule; lowercased, as the corpora are)."""
     check_restrict(restrict)
@@ -503,5 +614,11 @@ def analogies(vocab: Vocab, restrict: int = ANALOGY_RESTRICT, path: Path | None 
                 qs.append([allowed[w] for w in q])
                 sec.append(s)
     q = np.array(qs, dtype=np.int64).reshape(-1, 4)
-    return Analogies(q, np.array(sec, dtype=np.int64), tuple(names), total, total - len(q),
-                     min(restrict, len(vocab)))
+    return Analogies(
+        q,
+        np.array(sec, dtype=np.int64),
+        tuple(names),
+        total,
+        total - len(q),
+        min(restrict, len(vocab)),
+    )

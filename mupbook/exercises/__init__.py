@@ -32,7 +32,6 @@ TIME_LIMIT = 5.0
 MAX_MESSAGE = 600
 
 
-
 @dataclass(frozen=True)
 class Feedback:
     """The verdict on one answer: ``correct`` and a message for the student."""
@@ -77,17 +76,34 @@ def check(exercise_id: str, answer: Any) -> Feedback:
     The check runs for at most :data:`TIME_LIMIT` seconds (a function answer that loops
     forever is stopped) and its message is cut at :data:`MAX_MESSAGE` characters."""
     if exercise_id not in EXERCISES:
-        raise ValueError(f"unknown exercise {exercise_id!r}; known: {', '.join(sorted(EXERCISES))}")
+        raise ValueError(
+            f"unknown exercise {exercise_id!r}; known: {', '.join(sorted(EXERCISES))}"
+        )
     if answer is None or answer is Ellipsis:
-        return Feedback(False, "replace the placeholder with your answer, then run the cell again")
+        return Feedback(
+            False, "replace the placeholder with your answer, then run the cell again"
+        )
     try:
-        fb = call_with_time_limit(lambda: EXERCISES[exercise_id].checker(answer), TIME_LIMIT)
+        fb = call_with_time_limit(
+            lambda: EXERCISES[exercise_id].checker(answer), TIME_LIMIT
+        )
     except TimeUp:
-        what = "your function did not return" if callable(answer) else "checking your answer did not finish"
-        fb = Feedback(False, f"{what} within {TIME_LIMIT:g} s, the time limit of a check; does it loop "
-                             "forever? (it was stopped)")
-    except Exception as err:  # a student's code may raise anything; report it, do not crash
-        fb = Feedback(False, f"checking your answer raised {type(err).__name__}: {err}")
+        what = (
+            "your function did not return"
+            if callable(answer)
+            else "checking your answer did not finish"
+        )
+        fb = Feedback(
+            False,
+            f"{what} within {TIME_LIMIT:g} s, the time limit of a check; does it loop "
+            "forever? (it was stopped)",
+        )
+    except (
+        Exception
+    ) as err:  # a student's code may raise anything; report it, do not crash
+        fb = Feedback(
+            False, f"checking your answer raised {type(err).__name__}: {err}"
+        )
     return Feedback(fb.correct, _cap(fb.message))
 
 
@@ -102,7 +118,13 @@ def shown(x: Any) -> str:
     """A short text of an answer for a message: arrays summarized, other objects by reprlib."""
     if isinstance(x, np.ndarray) or hasattr(x, "__array__"):
         try:
-            return np.array2string(np.asarray(x), precision=4, threshold=12, edgeitems=3, max_line_width=200)
+            return np.array2string(
+                np.asarray(x),
+                precision=4,
+                threshold=12,
+                edgeitems=3,
+                max_line_width=200,
+            )
         except Exception:
             pass
     return reprlib.repr(x)
@@ -124,7 +146,10 @@ def call_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
     without SIGALRM) ``fn`` runs in a daemon thread that is sent TimeUp when time is up;
     a thread blocked inside C code stops only when that call returns.
     """
-    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+    if (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    ):
         return _with_alarm(fn, seconds)
     return _in_thread(fn, seconds)
 
@@ -140,9 +165,17 @@ def _with_alarm(fn: Callable[[], Any], seconds: float) -> Any:
         return fn()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
-        if delay > 0:  # someone else's timer (e.g. pytest-timeout): re-arm what is left of it
-            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - start), 1e-3), interval)
+        signal.signal(
+            signal.SIGALRM, signal.SIG_DFL if previous is None else previous
+        )
+        if (
+            delay > 0
+        ):  # someone else's timer (e.g. pytest-timeout): re-arm what is left of it
+            signal.setitimer(
+                signal.ITIMER_REAL,
+                max(delay - (time.monotonic() - start), 1e-3),
+                interval,
+            )
 
 
 def _in_thread(fn: Callable[[], Any], seconds: float) -> Any:
@@ -168,20 +201,34 @@ def _in_thread(fn: Callable[[], Any], seconds: float) -> Any:
 def _raise_in(thread: threading.Thread, exc: type[BaseException]) -> None:
     """Ask ``thread`` to raise ``exc`` at its next Python instruction (CPython only)."""
     try:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(exc))
-    except (AttributeError, OSError):  # not CPython: the daemon thread is left to finish
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident), ctypes.py_object(exc)
+        )
+    except (
+        AttributeError,
+        OSError,
+    ):  # not CPython: the daemon thread is left to finish
         pass
 
 
 def _is_bool(answer: Any) -> bool:
     """True for ``True``/``False`` and boolean arrays or tensors (not numbers)."""
-    return isinstance(answer, (bool, np.bool_)) or str(getattr(answer, "dtype", "")) in ("bool", "torch.bool")
+    return isinstance(answer, (bool, np.bool_)) or str(
+        getattr(answer, "dtype", "")
+    ) in ("bool", "torch.bool")
 
 
 # --- building blocks ---------------------------------------------------------------
 
-def numeric(expected: float, *, rel_tol: float = 0.0, abs_tol: float = 0.0,
-            hints: dict[float, str] | None = None, explain: str = "") -> Callable[[Any], Feedback]:
+
+def numeric(
+    expected: float,
+    *,
+    rel_tol: float = 0.0,
+    abs_tol: float = 0.0,
+    hints: dict[float, str] | None = None,
+    explain: str = "",
+) -> Callable[[Any], Feedback]:
     """A checker for a number, with hints for known wrong values (matched within the same tolerance)."""
 
     def close(a: float, b: float) -> bool:
@@ -189,7 +236,10 @@ def numeric(expected: float, *, rel_tol: float = 0.0, abs_tol: float = 0.0,
 
     def checker(answer: Any) -> Feedback:
         if _is_bool(answer):
-            return Feedback(False, f"{shown(answer)} is a truth value, not a number; give the number itself")
+            return Feedback(
+                False,
+                f"{shown(answer)} is a truth value, not a number; give the number itself",
+            )
         try:
             value = float(answer)
         except (TypeError, ValueError):
@@ -201,45 +251,75 @@ def numeric(expected: float, *, rel_tol: float = 0.0, abs_tol: float = 0.0,
         for wrong, hint in (hints or {}).items():
             if close(value, wrong):
                 return Feedback(False, hint)
-        return Feedback(False, f"{value:g} is not it; reread the hint in the exercise")
+        return Feedback(
+            False, f"{value:g} is not it; reread the hint in the exercise"
+        )
 
     return checker
 
 
-def function(reference: Callable[..., Any], cases: Callable[[], list[tuple]], *,
-             rtol: float = 1e-6, explain: str = "") -> Callable[[Any], Feedback]:
+def function(
+    reference: Callable[..., Any],
+    cases: Callable[[], list[tuple]],
+    *,
+    rtol: float = 1e-6,
+    explain: str = "",
+) -> Callable[[Any], Feedback]:
     """A checker for a student's function: compared with ``reference`` on ``cases()``."""
 
     def checker(answer: Any) -> Feedback:
         if not callable(answer):
-            return Feedback(False, f"expected a function, got {type(answer).__name__}")
+            return Feedback(
+                False, f"expected a function, got {type(answer).__name__}"
+            )
         for args in cases():
             want = np.asarray(reference(*args), dtype=float)
             try:
                 got = answer(*args)
             except Exception as err:
-                return Feedback(False, f"your function raised {type(err).__name__}: {err}")
+                return Feedback(
+                    False, f"your function raised {type(err).__name__}: {err}"
+                )
             if got is None:
-                return Feedback(False, "your function returned None; did you forget `return`?")
+                return Feedback(
+                    False, "your function returned None; did you forget `return`?"
+                )
             if _is_bool(got):
-                return Feedback(False, f"your function returned truth values ({shown(got)}), not numbers")
+                return Feedback(
+                    False,
+                    f"your function returned truth values ({shown(got)}), not numbers",
+                )
             try:
                 got = np.asarray(got, dtype=float)
             except (TypeError, ValueError):
-                return Feedback(False, f"your function returned {type(got).__name__}, not a number")
-            if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=1e-12):
+                return Feedback(
+                    False,
+                    f"your function returned {type(got).__name__}, not a number",
+                )
+            if got.shape != want.shape or not np.allclose(
+                got, want, rtol=rtol, atol=1e-12
+            ):
                 inputs = ", ".join(shown(a) for a in args)
-                return Feedback(False, f"on inputs ({inputs}) it gave {shown(got)} (shape {got.shape}), "
-                                       f"expected {shown(want)} (shape {want.shape})")
+                return Feedback(
+                    False,
+                    f"on inputs ({inputs}) it gave {shown(got)} (shape {got.shape}), "
+                    f"expected {shown(want)} (shape {want.shape})",
+                )
         return Feedback(True, explain or "matches the reference on every test case")
 
     return checker
 
 
-def choice(expected: str, options: tuple[str, ...], hints: dict[str, str] | None = None,
-           explain: str = "") -> Callable[[Any], Feedback]:
+def choice(
+    expected: str,
+    options: tuple[str, ...],
+    hints: dict[str, str] | None = None,
+    explain: str = "",
+) -> Callable[[Any], Feedback]:
     """A checker for one answer out of ``options`` (case and spacing ignored)."""
-    norm = lambda s: " ".join(str(s).lower().replace("_", " ").replace("-", " ").split())  # noqa: E731
+    norm = lambda s: " ".join(
+        str(s).lower().replace("_", " ").replace("-", " ").split()
+    )  # noqa: E731
     by_norm = {norm(o): o for o in options}
 
     def checker(answer: Any) -> Feedback:
@@ -248,7 +328,9 @@ def choice(expected: str, options: tuple[str, ...], hints: dict[str, str] | None
             return Feedback(False, f"answer with one of: {', '.join(options)}")
         if key == norm(expected):
             return Feedback(True, explain or expected)
-        return Feedback(False, (hints or {}).get(by_norm[key], f"{by_norm[key]} is not it"))
+        return Feedback(
+            False, (hints or {}).get(by_norm[key], f"{by_norm[key]} is not it")
+        )
 
     return checker
 

@@ -6,21 +6,27 @@ import numpy as np
 
 from . import Exercise, choice, function, numeric, register
 
-
-register(Exercise(
-    id="ch02-relu-ntk-diagonal",
-    question="A depth-3 ReLU network in NTP (w_std = 1, no bias) gets an input with "
-             "<x, x>/d = 1. What is its infinite-width NTK on the diagonal, Theta(x, x)?",
-    checker=numeric(0.5, rel_tol=1e-3, hints={
-        0.125: "that is the NNGP Sigma(x, x) = 2^-3; the NTK also adds up the earlier layers",
-        4.0: "each ReLU halves both Sigma and the Theta that came before it",
-        1.0: "that is the answer for depth 1; go through all three ReLU layers",
-        0.75: "that is the answer for depth 2; go through all three ReLU layers",
-    }, explain="1/2: Sigma halves at each ReLU (1, 1/2, 1/4, 1/8) and Theta <- Theta/2 + Sigma "
-               "gives 1, 1, 3/4, 1/2; in general (L + 1) / 2^L"),
-    reference=lambda: 0.5,
-    wrong=(lambda: 0.125, lambda: 4.0, lambda: 0.75),
-))
+register(
+    Exercise(
+        id="ch02-relu-ntk-diagonal",
+        question="A depth-3 ReLU network in NTP (w_std = 1, no bias) gets an input with "
+        "<x, x>/d = 1. What is its infinite-width NTK on the diagonal, Theta(x, x)?",
+        checker=numeric(
+            0.5,
+            rel_tol=1e-3,
+            hints={
+                0.125: "that is the NNGP Sigma(x, x) = 2^-3; the NTK also adds up the earlier layers",
+                4.0: "each ReLU halves both Sigma and the Theta that came before it",
+                1.0: "that is the answer for depth 1; go through all three ReLU layers",
+                0.75: "that is the answer for depth 2; go through all three ReLU layers",
+            },
+            explain="1/2: Sigma halves at each ReLU (1, 1/2, 1/4, 1/8) and Theta <- Theta/2 + Sigma "
+            "gives 1, 1, 3/4, 1/2; in general (L + 1) / 2^L",
+        ),
+        reference=lambda: 0.5,
+        wrong=(lambda: 0.125, lambda: 4.0, lambda: 0.75),
+    )
+)
 
 
 def _linear_ntk_reference(x1, x2, depth):
@@ -30,64 +36,104 @@ def _linear_ntk_reference(x1, x2, depth):
 
 def _linear_ntk_cases() -> list[tuple]:
     rng = np.random.default_rng(2)
-    return [(rng.normal(size=(3, 4)), rng.normal(size=(2, 4)), 1),
-            (rng.normal(size=(4, 5)), rng.normal(size=(4, 5)), 3),
-            (rng.normal(size=(1, 7)), rng.normal(size=(3, 7)), 0),
-            (rng.normal(size=(2, 3)), rng.normal(size=(5, 3)), 5)]
+    return [
+        (rng.normal(size=(3, 4)), rng.normal(size=(2, 4)), 1),
+        (rng.normal(size=(4, 5)), rng.normal(size=(4, 5)), 3),
+        (rng.normal(size=(1, 7)), rng.normal(size=(3, 7)), 0),
+        (rng.normal(size=(2, 3)), rng.normal(size=(5, 3)), 5),
+    ]
 
 
-register(Exercise(
-    id="ch02-linear-ntk",
-    question="Write linear_ntk(x1, x2, depth): the infinite-width NTK of a linear network with "
-             "depth hidden layers in NTP (w_std = 1, no bias), for inputs x1 (N1, d), x2 (N2, d).",
-    checker=function(_linear_ntk_reference, _linear_ntk_cases,
-                     explain="every layer adds Sigma = <x, x'>/d once: Theta = (L + 1) <x, x'>/d"),
-    reference=lambda: _linear_ntk_reference,
-    wrong=(lambda: (lambda x1, x2, depth: np.asarray(x1) @ np.asarray(x2).T / np.shape(x1)[1]),
-           lambda: (lambda x1, x2, depth: depth * np.asarray(x1) @ np.asarray(x2).T / np.shape(x1)[1]),
-           lambda: (lambda x1, x2, depth: (depth + 1) * np.asarray(x1) @ np.asarray(x2).T)),
-))
+register(
+    Exercise(
+        id="ch02-linear-ntk",
+        question="Write linear_ntk(x1, x2, depth): the infinite-width NTK of a linear network with "
+        "depth hidden layers in NTP (w_std = 1, no bias), for inputs x1 (N1, d), x2 (N2, d).",
+        checker=function(
+            _linear_ntk_reference,
+            _linear_ntk_cases,
+            explain="every layer adds Sigma = <x, x'>/d once: Theta = (L + 1) <x, x'>/d",
+        ),
+        reference=lambda: _linear_ntk_reference,
+        wrong=(
+            lambda: (
+                lambda x1, x2, depth: (
+                    np.asarray(x1) @ np.asarray(x2).T / np.shape(x1)[1]
+                )
+            ),
+            lambda: (
+                lambda x1, x2, depth: (
+                    depth * np.asarray(x1) @ np.asarray(x2).T / np.shape(x1)[1]
+                )
+            ),
+            lambda: (
+                lambda x1, x2, depth: (depth + 1) * np.asarray(x1) @ np.asarray(x2).T
+            ),
+        ),
+    )
+)
 
-register(Exercise(
-    id="ch02-width-for-error",
-    question="A width-256 NTP network's empirical NTK is 8% away from the exact one. About what "
-             "width brings the error down to 2%?",
-    checker=numeric(4096, rel_tol=0.05, hints={
-        1024: "the error shrinks like n^(-1/2), not n^(-1): a factor 4 needs 16 times the width",
-        512: "the error shrinks like n^(-1/2): a factor 4 needs 16 times the width",
-        64: "wider networks are closer to the limit, not narrower ones",
-    }, explain="4096: the error is ~ n^(-1/2), so dividing it by 4 takes 4^2 = 16 times the width"),
-    reference=lambda: 4096,
-    wrong=(lambda: 1024, lambda: 64),
-))
+register(
+    Exercise(
+        id="ch02-width-for-error",
+        question="A width-256 NTP network's empirical NTK is 8% away from the exact one. About what "
+        "width brings the error down to 2%?",
+        checker=numeric(
+            4096,
+            rel_tol=0.05,
+            hints={
+                1024: "the error shrinks like n^(-1/2), not n^(-1): a factor 4 needs 16 times the width",
+                512: "the error shrinks like n^(-1/2): a factor 4 needs 16 times the width",
+                64: "wider networks are closer to the limit, not narrower ones",
+            },
+            explain="4096: the error is ~ n^(-1/2), so dividing it by 4 takes 4^2 = 16 times the width",
+        ),
+        reference=lambda: 4096,
+        wrong=(lambda: 1024, lambda: 64),
+    )
+)
 
-register(Exercise(
-    id="ch02-readout-only",
-    question="Freeze every layer of a very wide NTP network except the readout, and train the "
-             "readout (from zero) to convergence by gradient descent on the MSE. Which "
-             "infinite-width predictor is this: nngp, ntk or neither?",
-    checker=choice("nngp", ("nngp", "ntk", "neither"), hints={
-        "ntk": "the NTK sums the gradients of all layers; here only the readout's gradient "
-               "(the last hidden layer's features) enters the kernel",
-        "neither": "the readout sees fixed random features whose Gram matrix converges to a known kernel",
-    }, explain="the readout's tangent kernel is the Gram matrix of the last hidden layer's "
-               "features, which converges to the NNGP; gradient descent to convergence from zero "
-               "gives kernel regression with it, i.e. the NNGP posterior mean"),
-    reference=lambda: "nngp",
-    wrong=(lambda: "ntk", lambda: "neither"),
-))
+register(
+    Exercise(
+        id="ch02-readout-only",
+        question="Freeze every layer of a very wide NTP network except the readout, and train the "
+        "readout (from zero) to convergence by gradient descent on the MSE. Which "
+        "infinite-width predictor is this: nngp, ntk or neither?",
+        checker=choice(
+            "nngp",
+            ("nngp", "ntk", "neither"),
+            hints={
+                "ntk": "the NTK sums the gradients of all layers; here only the readout's gradient "
+                "(the last hidden layer's features) enters the kernel",
+                "neither": "the readout sees fixed random features whose Gram matrix converges to a known kernel",
+            },
+            explain="the readout's tangent kernel is the Gram matrix of the last hidden layer's "
+            "features, which converges to the NNGP; gradient descent to convergence from zero "
+            "gives kernel regression with it, i.e. the NNGP posterior mean",
+        ),
+        reference=lambda: "nngp",
+        wrong=(lambda: "ntk", lambda: "neither"),
+    )
+)
 
-register(Exercise(
-    id="ch02-kernel-movement-slope",
-    question="In NTP the features x^L move by ~ n^(-1/2) during training, and the movement is "
-             "uncorrelated with x^L itself. With what log-log slope in n does the feature kernel "
-             "<x^L, x^L'>/n change?",
-    checker=numeric(-1.0, abs_tol=0.05, hints={
-        -0.5: "that is the features' own movement; in <x, dx'>/n the n uncorrelated terms cancel "
-              "in square root (chapter 1)",
-        0.0: "that is muP, where the features move Theta(1)",
-    }, explain="-1: <x, dx'>/n sums n uncorrelated terms of size n^(-1/2), which give "
-               "sqrt(n) n^(-1/2) / n = 1/n, and <dx, dx'>/n is n^(-1) too"),
-    reference=lambda: -1.0,
-    wrong=(lambda: -0.5, lambda: 0.0),
-))
+register(
+    Exercise(
+        id="ch02-kernel-movement-slope",
+        question="In NTP the features x^L move by ~ n^(-1/2) during training, and the movement is "
+        "uncorrelated with x^L itself. With what log-log slope in n does the feature kernel "
+        "<x^L, x^L'>/n change?",
+        checker=numeric(
+            -1.0,
+            abs_tol=0.05,
+            hints={
+                -0.5: "that is the features' own movement; in <x, dx'>/n the n uncorrelated terms cancel "
+                "in square root (chapter 1)",
+                0.0: "that is muP, where the features move Theta(1)",
+            },
+            explain="-1: <x, dx'>/n sums n uncorrelated terms of size n^(-1/2), which give "
+            "sqrt(n) n^(-1/2) / n = 1/n, and <dx, dx'>/n is n^(-1) too",
+        ),
+        reference=lambda: -1.0,
+        wrong=(lambda: -0.5, lambda: 0.0),
+    )
+)

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from . import Exercise, Feedback, numeric, register, shown
 
-
-register(Exercise(
-    id="ch03-readout-update",
-    question="The readout W (d_out x n) contracts the width. Its SGD update is correlated "
-             "with the features x. Entries of size n^-alpha: which alpha keeps dW x of order one?",
-    checker=numeric(1.0, abs_tol=0.01, hints={
-        0.5: "1/2 is right for the readout at init (independent terms); an update is correlated",
-        0.0: "alpha = 0 is for a finite contracted dimension; the readout sums over the width",
-    }, explain="1: n correlated terms add up linearly, so each must be 1/n"),
-    reference=lambda: 1.0,
-    wrong=(lambda: 0.5, lambda: 0.0),
-))
+register(
+    Exercise(
+        id="ch03-readout-update",
+        question="The readout W (d_out x n) contracts the width. Its SGD update is correlated "
+        "with the features x. Entries of size n^-alpha: which alpha keeps dW x of order one?",
+        checker=numeric(
+            1.0,
+            abs_tol=0.01,
+            hints={
+                0.5: "1/2 is right for the readout at init (independent terms); an update is correlated",
+                0.0: "alpha = 0 is for a finite contracted dimension; the readout sums over the width",
+            },
+            explain="1: n correlated terms add up linearly, so each must be 1/n",
+        ),
+        reference=lambda: 1.0,
+        wrong=(lambda: 0.5, lambda: 0.0),
+    )
+)
 
 
 def _kind_reference(small: tuple, large: tuple) -> str:
@@ -29,42 +34,65 @@ def _kind_reference(small: tuple, large: tuple) -> str:
 def _kind_checker(answer: Any) -> Feedback:
     if not callable(answer):
         return Feedback(False, f"expected a function, got {type(answer).__name__}")
-    cases = [((16, 3), (64, 3)), ((16, 16), (64, 64)), ((10, 16), (10, 64)), ((16,), (64,)),
-             ((10,), (10,)), ((3, 3, 16, 16), (3, 3, 64, 64)), ((16, 8, 3), (64, 8, 3))]
+    cases = [
+        ((16, 3), (64, 3)),
+        ((16, 16), (64, 64)),
+        ((10, 16), (10, 64)),
+        ((16,), (64,)),
+        ((10,), (10,)),
+        ((3, 3, 16, 16), (3, 3, 64, 64)),
+        ((16, 8, 3), (64, 8, 3)),
+    ]
     for small, large in cases:
         want = _kind_reference(small, large)
         try:
             got = answer(small, large)
         except Exception as err:
-            return Feedback(False, f"your function raised {type(err).__name__}: {err}")
+            return Feedback(
+                False, f"your function raised {type(err).__name__}: {err}"
+            )
         if got is None:
-            return Feedback(False, "your function returned None; did you forget `return`?")
+            return Feedback(
+                False, "your function returned None; did you forget `return`?"
+            )
         if got != want:
-            return Feedback(False, f"for shapes {small} -> {large} it said {shown(got)}, expected {want!r}")
+            return Feedback(
+                False,
+                f"for shapes {small} -> {large} it said {shown(got)}, expected {want!r}",
+            )
     return Feedback(True, "count the dimensions that grow with width: 0, 1 or 2")
 
 
-register(Exercise(
-    id="ch03-kind-of",
-    question="Write kind_of(shape_small, shape_large) returning 'scalar', 'vector' or 'matrix' "
-             "for a parameter whose shape is shape_small at one width and shape_large at another.",
-    checker=_kind_checker,
-    reference=lambda: _kind_reference,
-    wrong=(lambda: (lambda s, l: "matrix" if len(s) == 2 else "vector"),
-           lambda: (lambda s, l: ("scalar", "vector", "matrix")[min(len(s), 2)])),
-))
+register(
+    Exercise(
+        id="ch03-kind-of",
+        question="Write kind_of(shape_small, shape_large) returning 'scalar', 'vector' or 'matrix' "
+        "for a parameter whose shape is shape_small at one width and shape_large at another.",
+        checker=_kind_checker,
+        reference=lambda: _kind_reference,
+        wrong=(
+            lambda: lambda s, l: "matrix" if len(s) == 2 else "vector",
+            lambda: lambda s, l: ("scalar", "vector", "matrix")[min(len(s), 2)],
+        ),
+    )
+)
 
-register(Exercise(
-    id="ch03-adam-sp",
-    question="Under SP with a fixed Adam learning rate, the rms coordinate of dW x for a hidden "
-             "matrix W grows like n^s. What is s?",
-    checker=numeric(1.0, abs_tol=0.1, hints={
-        0.5: "Adam's update entries are about lr whatever the gradient: the sum over n correlated "
-             "terms is not cancelled",
-        0.0: "that is muP, which divides the hidden learning rate by the width",
-    }, explain="1: entries of size lr, n correlated terms"),
-    reference=lambda: 1.0,
-    wrong=(lambda: 0.5, lambda: 0.0),
-))
-
-
+register(
+    Exercise(
+        id="ch03-adam-sp",
+        question="Under SP with a fixed Adam learning rate, the rms coordinate of dW x for a hidden "
+        "matrix W grows like n^s. What is s?",
+        checker=numeric(
+            1.0,
+            abs_tol=0.1,
+            hints={
+                0.5: "Adam's update entries are about lr whatever the gradient: the sum over n correlated "
+                "terms is not cancelled",
+                0.0: "that is muP, which divides the hidden learning rate by the width",
+            },
+            explain="1: entries of size lr, n correlated terms",
+        ),
+        reference=lambda: 1.0,
+        wrong=(lambda: 0.5, lambda: 0.0),
+    )
+)

@@ -6,30 +6,46 @@ import numpy as np
 
 from . import Exercise, choice, function, numeric, register
 
-register(Exercise(
-    id="ch06-limit-width",
-    question="The muP limit of a 1-hidden-layer linear network with d = 784 inputs and c = 5 "
-             "outputs is itself a finite network. Of which width?",
-    checker=numeric(789.0, abs_tol=0.5, hints={
-        784.0: "the first layer's d directions are not all: the readout starts in c more",
-        5.0: "the readout alone spans c directions; the first layer adds d",
-        float("inf"): "nothing ever leaves the span the two layers start in: it is finite",
-    }, explain="789 = d + c: the first layer starts in d directions, the readout in c others"),
-    reference=lambda: 789.0,
-    wrong=(lambda: 784.0, lambda: 5.0),
-))
+register(
+    Exercise(
+        id="ch06-limit-width",
+        question="The muP limit of a 1-hidden-layer linear network with d = 784 inputs and c = 5 "
+        "outputs is itself a finite network. Of which width?",
+        checker=numeric(
+            789.0,
+            abs_tol=0.5,
+            hints={
+                784.0: "the first layer's d directions are not all: the readout starts in c more",
+                5.0: "the readout alone spans c directions; the first layer adds d",
+                float(
+                    "inf"
+                ): "nothing ever leaves the span the two layers start in: it is finite",
+            },
+            explain="789 = d + c: the first layer starts in d directions, the readout in c others",
+        ),
+        reference=lambda: 789.0,
+        wrong=(lambda: 784.0, lambda: 5.0),
+    )
+)
 
-register(Exercise(
-    id="ch06-update-rank",
-    question="One inner SGD step on a 5-way 1-shot support set changes a task's first layer "
-             "W1 (m x 784) by -lr D^T X_s. At most what rank does this change have?",
-    checker=numeric(5.0, abs_tol=0.01, hints={
-        1.0: "one rank-one term per support image, and there are N K of them",
-        784.0: "X_s has only as many rows as support images",
-    }, explain="5: D^T X_s is a sum of one outer product per support image (N K = 5)"),
-    reference=lambda: 5.0,
-    wrong=(lambda: 1.0, lambda: 784.0),
-))
+register(
+    Exercise(
+        id="ch06-update-rank",
+        question="One inner SGD step on a 5-way 1-shot support set changes a task's first layer "
+        "W1 (m x 784) by -lr D^T X_s. At most what rank does this change have?",
+        checker=numeric(
+            5.0,
+            abs_tol=0.01,
+            hints={
+                1.0: "one rank-one term per support image, and there are N K of them",
+                784.0: "X_s has only as many rows as support images",
+            },
+            explain="5: D^T X_s is a sum of one outer product per support image (N K = 5)",
+        ),
+        reference=lambda: 5.0,
+        wrong=(lambda: 1.0, lambda: 784.0),
+    )
+)
 
 
 def _query_features(xq, xs, W1, b, beta, D, lr):
@@ -47,54 +63,88 @@ def _feature_cases() -> list[tuple]:
     rng = np.random.default_rng(6)
     cases = []
     for B, kq, ks, d, m in ((2, 3, 2, 4, 5), (3, 1, 4, 6, 2)):
-        cases.append((rng.random((B, kq, d)), rng.random((B, ks, d)), rng.normal(size=(m, d)),
-                      rng.normal(size=m), float(rng.uniform(0.5, 2)), rng.normal(size=(B, ks, m)), 0.4))
+        cases.append(
+            (
+                rng.random((B, kq, d)),
+                rng.random((B, ks, d)),
+                rng.normal(size=(m, d)),
+                rng.normal(size=m),
+                float(rng.uniform(0.5, 2)),
+                rng.normal(size=(B, ks, m)),
+                0.4,
+            )
+        )
     return cases
 
 
 def _query_features_low_rank(xq, xs, W1, b, beta, D, lr):
     """The book's batched form: X_q W1^T + beta b - lr (X_q X_s^T + beta^2) D."""
-    k = xq @ np.swapaxes(xs, 1, 2) + beta ** 2
+    k = xq @ np.swapaxes(xs, 1, 2) + beta**2
     return xq @ W1.T + beta * b - lr * k @ D
 
 
-register(Exercise(
-    id="ch06-query-features",
-    question="Write query_features(xq, xs, W1, b, beta, D, lr) -> H_q (B, kq, m): the query "
-             "features of every task after one inner step, without forming any task's weights.",
-    checker=function(_query_features, _feature_cases, rtol=1e-9,
-                     explain="H_q = X_q W1^T + beta b - lr (X_q X_s^T + beta^2) D"),
-    reference=lambda: _query_features_low_rank,
-    wrong=(lambda: (lambda xq, xs, W1, b, beta, D, lr: xq @ W1.T + beta * b),
-           lambda: (lambda xq, xs, W1, b, beta, D, lr: xq @ W1.T + beta * b
-                    - lr * (xq @ np.swapaxes(xs, 1, 2)) @ D)),
-))
+register(
+    Exercise(
+        id="ch06-query-features",
+        question="Write query_features(xq, xs, W1, b, beta, D, lr) -> H_q (B, kq, m): the query "
+        "features of every task after one inner step, without forming any task's weights.",
+        checker=function(
+            _query_features,
+            _feature_cases,
+            rtol=1e-9,
+            explain="H_q = X_q W1^T + beta b - lr (X_q X_s^T + beta^2) D",
+        ),
+        reference=lambda: _query_features_low_rank,
+        wrong=(
+            lambda: lambda xq, xs, W1, b, beta, D, lr: xq @ W1.T + beta * b,
+            lambda: (
+                lambda xq, xs, W1, b, beta, D, lr: (
+                    xq @ W1.T + beta * b - lr * (xq @ np.swapaxes(xs, 1, 2)) @ D
+                )
+            ),
+        ),
+    )
+)
 
-register(Exercise(
-    id="ch06-sample-gap",
-    question="A sampled width-512 network's query logits differ from the limit's by 0.13 (RMS). "
-             "About how large is the gap at width 8192?",
-    checker=numeric(0.0325, rel_tol=0.25, hints={
-        0.13 / 16: "the gap falls like n^-1/2, not n^-1",
-        0.13: "the gap does shrink with width",
-    }, explain="about 0.13 / sqrt(16) = 0.033: the gap falls like n^-1/2"),
-    reference=lambda: 0.0325,
-    wrong=(lambda: 0.13 / 16, lambda: 0.13),
-))
+register(
+    Exercise(
+        id="ch06-sample-gap",
+        question="A sampled width-512 network's query logits differ from the limit's by 0.13 (RMS). "
+        "About how large is the gap at width 8192?",
+        checker=numeric(
+            0.0325,
+            rel_tol=0.25,
+            hints={
+                0.13 / 16: "the gap falls like n^-1/2, not n^-1",
+                0.13: "the gap does shrink with width",
+            },
+            explain="about 0.13 / sqrt(16) = 0.033: the gap falls like n^-1/2",
+        ),
+        reference=lambda: 0.0325,
+        wrong=(lambda: 0.13 / 16, lambda: 0.13),
+    )
+)
 
-register(Exercise(
-    id="ch06-why-kernels-fail",
-    question="Why do the NNGP and NTK limits do badly at few-shot Omniglot?",
-    checker=choice(
-        "their features never change",
-        ("their features never change", "they overfit the support set", "their kernels are not positive definite"),
-        hints={
-            "they overfit the support set": "a kernel machine fits the support set well; what it cannot do is "
-                                            "adapt the representation to what the tasks share",
-            "their kernels are not positive definite": "both kernels are positive definite",
-        },
-        explain="meta-learning has to learn features shared by all tasks; in the kernel limits the "
-                "features stay at initialization, so only the readout-like part learns"),
-    reference=lambda: "their features never change",
-    wrong=(lambda: "they overfit the support set",),
-))
+register(
+    Exercise(
+        id="ch06-why-kernels-fail",
+        question="Why do the NNGP and NTK limits do badly at few-shot Omniglot?",
+        checker=choice(
+            "their features never change",
+            (
+                "their features never change",
+                "they overfit the support set",
+                "their kernels are not positive definite",
+            ),
+            hints={
+                "they overfit the support set": "a kernel machine fits the support set well; what it cannot do is "
+                "adapt the representation to what the tasks share",
+                "their kernels are not positive definite": "both kernels are positive definite",
+            },
+            explain="meta-learning has to learn features shared by all tasks; in the kernel limits the "
+            "features stay at initialization, so only the readout-like part learns",
+        ),
+        reference=lambda: "their features never change",
+        wrong=(lambda: "they overfit the support set",),
+    )
+)

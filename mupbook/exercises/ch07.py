@@ -12,53 +12,99 @@ def _keep_probability(count: float, total: float, sample: float) -> float:
     return min(1.0, (math.sqrt(count / t) + 1) * t / count)
 
 
-register(Exercise(
-    id="ch07-limit-width",
-    question="A 1-hidden-layer linear network with d inputs and d_o outputs has a muP limit of width "
-             "d + d_o. Word2Vec has d = d_o = V (one-hot words in, V scores out). Of which width is "
-             "its muP limit for a vocabulary of V = 1000 words?",
-    checker=numeric(1000.0, abs_tol=0.5, hints={
-        2000.0: "the general count, d + d_o; but Word2Vec's output embeddings start at 0, so they "
+register(
+    Exercise(
+        id="ch07-limit-width",
+        question="A 1-hidden-layer linear network with d inputs and d_o outputs has a muP limit of width "
+        "d + d_o. Word2Vec has d = d_o = V (one-hot words in, V scores out). Of which width is "
+        "its muP limit for a vocabulary of V = 1000 words?",
+        checker=numeric(
+            1000.0,
+            abs_tol=0.5,
+            hints={
+                2000.0: "the general count, d + d_o; but Word2Vec's output embeddings start at 0, so they "
                 "bring no directions of their own: every update lies in the span of the V inputs",
-        64.0: "that is a finite width; the limit needs every direction the inputs span",
-    }, explain="V = 1000: E = A Ehat and U = B Ehat with V x V coefficients, since U starts at 0"),
-    reference=lambda: 1000.0,
-    wrong=(lambda: 2000.0, lambda: 64.0),
-))
+                64.0: "that is a finite width; the limit needs every direction the inputs span",
+            },
+            explain="V = 1000: E = A Ehat and U = B Ehat with V x V coefficients, since U starts at 0",
+        ),
+        reference=lambda: 1000.0,
+        wrong=(lambda: 2000.0, lambda: 64.0),
+    )
+)
 
-register(Exercise(
-    id="ch07-limit-memory",
-    question="How many GB (10^9 bytes) do the muP limit's two V x V tables take for text8's V = 71,291 "
-             "words in float32?",
-    checker=numeric(2 * 71_291**2 * 4 / 1e9, rel_tol=0.01, hints={
-        71_291**2 * 4 / 1e9: "that is one table; the limit stores input and output embeddings",
-        2 * 71_291**2 * 4 / 2**30: "that is GiB (2^30 bytes); the question asks for GB",
-        2 * 71_291**2 * 2 / 1e9: "that is bfloat16 (2 bytes a number); the question asks for float32",
-    }, explain="2 V^2 x 4 bytes = 40.7 GB: one large GPU, or half of it in bfloat16"),
-    reference=lambda: 2 * 71_291**2 * 4 / 1e9,
-    wrong=(lambda: 71_291**2 * 4 / 1e9, lambda: 2 * 71_291**2 * 4 / 2**30, lambda: 2 * 71_291**2 * 2 / 1e9),
-))
+register(
+    Exercise(
+        id="ch07-limit-memory",
+        question="How many GB (10^9 bytes) do the muP limit's two V x V tables take for text8's V = 71,291 "
+        "words in float32?",
+        checker=numeric(
+            2 * 71_291**2 * 4 / 1e9,
+            rel_tol=0.01,
+            hints={
+                71_291**2
+                * 4
+                / 1e9: "that is one table; the limit stores input and output embeddings",
+                2
+                * 71_291**2
+                * 4
+                / 2**30: "that is GiB (2^30 bytes); the question asks for GB",
+                2
+                * 71_291**2
+                * 2
+                / 1e9: "that is bfloat16 (2 bytes a number); the question asks for float32",
+            },
+            explain="2 V^2 x 4 bytes = 40.7 GB: one large GPU, or half of it in bfloat16",
+        ),
+        reference=lambda: 2 * 71_291**2 * 4 / 1e9,
+        wrong=(
+            lambda: 71_291**2 * 4 / 1e9,
+            lambda: 2 * 71_291**2 * 4 / 2**30,
+            lambda: 2 * 71_291**2 * 2 / 1e9,
+        ),
+    )
+)
 
-register(Exercise(
-    id="ch07-ntk-accuracy",
-    question="In the NTK limit the input embeddings stay at their initialization, orthonormal one-hot "
-             "rows. What analogy accuracy (in %) do they give?",
-    checker=numeric(0.0, abs_tol=1e-9, hints={
-        100.0: "b - a + c has cosine 0 with every word other than a, b, c, which are excluded",
-    }, explain="0: every candidate word has cosine exactly 0 with b - a + c, the embeddings carry no "
-               "information, so nothing was learned where the analogy is read"),
-    reference=lambda: 0.0,
-    wrong=(lambda: 100.0, lambda: 50.0),
-))
+register(
+    Exercise(
+        id="ch07-ntk-accuracy",
+        question="In the NTK limit the input embeddings stay at their initialization, orthonormal one-hot "
+        "rows. What analogy accuracy (in %) do they give?",
+        checker=numeric(
+            0.0,
+            abs_tol=1e-9,
+            hints={
+                100.0: "b - a + c has cosine 0 with every word other than a, b, c, which are excluded",
+            },
+            explain="0: every candidate word has cosine exactly 0 with b - a + c, the embeddings carry no "
+            "information, so nothing was learned where the analogy is read",
+        ),
+        reference=lambda: 0.0,
+        wrong=(lambda: 100.0, lambda: 50.0),
+    )
+)
 
-register(Exercise(
-    id="ch07-keep-probability",
-    question="Write keep(count, total, sample): word2vec's probability of keeping a token of a word "
-             "seen `count` times among `total` tokens, with subsampling threshold `sample`.",
-    checker=function(_keep_probability, lambda: [(1000.0, 1e6, 1e-4), (10.0, 1e6, 1e-4), (5e4, 2e6, 1e-3),
-                                                  (3.0, 17e6, 1e-4)], rtol=1e-9,
-                     explain="min(1, (sqrt(f/t) + 1) t/f) with t = sample x total: frequent words are "
-                             "dropped, rare ones always kept"),
-    reference=lambda: _keep_probability,
-    wrong=(lambda: (lambda c, n, s: math.sqrt(s * n / c)), lambda: (lambda c, n, s: 1.0)),
-))
+register(
+    Exercise(
+        id="ch07-keep-probability",
+        question="Write keep(count, total, sample): word2vec's probability of keeping a token of a word "
+        "seen `count` times among `total` tokens, with subsampling threshold `sample`.",
+        checker=function(
+            _keep_probability,
+            lambda: [
+                (1000.0, 1e6, 1e-4),
+                (10.0, 1e6, 1e-4),
+                (5e4, 2e6, 1e-3),
+                (3.0, 17e6, 1e-4),
+            ],
+            rtol=1e-9,
+            explain="min(1, (sqrt(f/t) + 1) t/f) with t = sample x total: frequent words are "
+            "dropped, rare ones always kept",
+        ),
+        reference=lambda: _keep_probability,
+        wrong=(
+            lambda: lambda c, n, s: math.sqrt(s * n / c),
+            lambda: lambda c, n, s: 1.0,
+        ),
+    )
+)

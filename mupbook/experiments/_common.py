@@ -50,7 +50,9 @@ class ConfigBase:
         names = [f.name for f in dataclasses.fields(self)]
         unknown = sorted(set(changes) - set(names))
         if unknown:
-            raise ValueError(f"unknown configuration field(s) {unknown}; the fields are {names}")
+            raise ValueError(
+                f"unknown configuration field(s) {unknown}; the fields are {names}"
+            )
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -63,16 +65,29 @@ class ConfigBase:
         return self
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, *, out_help: str, scale: bool = True) -> None:
+def add_common_arguments(
+    parser: argparse.ArgumentParser, *, out_help: str, scale: bool = True
+) -> None:
     """``--scale`` (unless ``scale=False``), ``--out``, ``--device``, ``--threads``, ``--no-progress``."""
     if scale:
-        parser.add_argument("--scale", choices=runtime.SCALES, default=None,
-                            help="configuration size (default: MUPBOOK_SCALE, else quick)")
+        parser.add_argument(
+            "--scale",
+            choices=runtime.SCALES,
+            default=None,
+            help="configuration size (default: MUPBOOK_SCALE, else quick)",
+        )
     parser.add_argument("--out", default=None, help=out_help)
-    parser.add_argument("--device", default=None,
-                        help="auto, cpu, cuda or cuda:N (default: MUPBOOK_DEVICE, else auto)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads, a positive integer (default: torch's)")
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="auto, cpu, cuda or cuda:N (default: MUPBOOK_DEVICE, else auto)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads, a positive integer (default: torch's)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -94,16 +109,22 @@ def check_output(path: str | os.PathLike) -> Path:
     if str(path) == "" or out.name in ("", ".", ".."):
         raise ValueError(f"--out must name a file, got {str(path)!r}")
     if out.is_dir():
-        raise ValueError(f"--out {out} is a folder; give a file name, e.g. {out / 'run.json'}")
+        raise ValueError(
+            f"--out {out} is a folder; give a file name, e.g. {out / 'run.json'}"
+        )
     if out.suffix != ".json":
         raise ValueError(f"--out must be a .json file, got {out}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=out.parent)
+        fd, probe = tempfile.mkstemp(
+            prefix=f".{out.name}.", suffix=".probe", dir=out.parent
+        )
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise ValueError(f"--out {out} cannot be written ({err.strerror or err}); choose another path") from None
+        raise ValueError(
+            f"--out {out} cannot be written ({err.strerror or err}); choose another path"
+        ) from None
     return out
 
 
@@ -131,8 +152,13 @@ def refused_by(parser: argparse.ArgumentParser) -> Iterator[None]:
         parser.error(str(err))
 
 
-def start(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str],
-          default_out: str | os.PathLike, check: Callable[[], Any] = lambda: None) -> Start:
+def start(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    default_out: str | os.PathLike,
+    check: Callable[[], Any] = lambda: None,
+) -> Start:
     """Check everything before any work: ``check()`` (the experiment's configuration),
     ``--threads``, ``--device``, ``--out`` (default ``default_out``). Any problem ends the
     command with an argparse error. Sets torch's thread count when ``--threads`` is given."""
@@ -150,7 +176,9 @@ def write_results(path: str | os.PathLike, doc: Mapping[str, Any]) -> Path:
     return results.write_json(path, doc)
 
 
-def load_results(experiment: str, folder: str | os.PathLike | None = None) -> dict[str, dict]:
+def load_results(
+    experiment: str, folder: str | os.PathLike | None = None
+) -> dict[str, dict]:
     """Every recorded ``<experiment>*.json`` in ``folder`` (default: the project's
     ``results/``, :func:`mupbook.runtime.results_dir`), validated, as ``{file stem:
     document}`` sorted by name; ``{}`` where there is no results folder (e.g. on Colab)."""

@@ -53,15 +53,16 @@ MODELS = ("limit", "finite", *kernel_sgd.KERNELS)
 
 # TP4's tuned settings (TP4MAML/train_all.sh): width -> (meta_lr, s1, s2, beta).
 TP4_SETTINGS: dict[int | str, tuple[float, float, float, float]] = {
-    "limit": (0.1, 1.0, 2.0 ** -5, 1.0),
+    "limit": (0.1, 1.0, 2.0**-5, 1.0),
     2: (0.05, 0.5, 0.5, 2.0),
     8: (0.1, 0.5, 0.25, 1.0),
     32: (0.4, 1.0, 0.125, 0.5),
     128: (0.1, 1.0, 0.125, 1.0),
-    512: (0.1, 1.0, 2.0 ** -5, 1.0),
-    2048: (0.1, 1.0, 2.0 ** -5, 1.0),
-    8192: (0.1, 1.0, 2.0 ** -5, 1.0),
+    512: (0.1, 1.0, 2.0**-5, 1.0),
+    2048: (0.1, 1.0, 2.0**-5, 1.0),
+    8192: (0.1, 1.0, 2.0**-5, 1.0),
 }
+
 
 def tp4_settings(width: int | None) -> tuple[float, float, float, float]:
     """(meta_lr, s1, s2, beta) TP4 used at ``width`` (None: the limit); other widths take
@@ -115,15 +116,29 @@ class Config(_common.ConfigBase):
                 raise ValueError("a finite model needs a width (--width)")
             _checks.positive_int(self.width, "width")
         elif self.width is not None:
-            raise ValueError(f"width is only for model='finite', not {self.model!r} (drop --width)")
+            raise ValueError(
+                f"width is only for model='finite', not {self.model!r} (drop --width)"
+            )
         _checks.choice(self.param, linear.PARAMETRIZATIONS, "param")
-        for what in ("n_way", "k_shot", "q_train", "batch_tasks", "steps", "inner_steps", "val_every",
-                     "val_tasks", "test_tasks", "q_eval"):
+        for what in (
+            "n_way",
+            "k_shot",
+            "q_train",
+            "batch_tasks",
+            "steps",
+            "inner_steps",
+            "val_every",
+            "val_tasks",
+            "test_tasks",
+            "q_eval",
+        ):
             _checks.positive_int(getattr(self, what), what)
         if self.n_way < 2:
             raise ValueError(f"n_way must be at least 2 classes, got {self.n_way}")
         if self.k_shot + max(self.q_train, self.q_eval) > omniglot.N_DRAWERS:
-            raise ValueError(f"k_shot + queries must be <= {omniglot.N_DRAWERS} drawings per class")
+            raise ValueError(
+                f"k_shot + queries must be <= {omniglot.N_DRAWERS} drawings per class"
+            )
         for what in ("inner_lr", "clip", "diverge_factor"):
             _checks.positive_float(getattr(self, what), what)
         for what in ("meta_lr", "s1", "s2", "beta"):
@@ -131,9 +146,19 @@ class Config(_common.ConfigBase):
                 _checks.positive_float(getattr(self, what), what)
         for what in ("sigma_w", "sigma_b", "sigma_v"):
             _checks.nonnegative_float(getattr(self, what), what)
-        steps = tuple(self.test_inner_steps) if isinstance(self.test_inner_steps, (list, tuple)) else None
-        if not steps or any(not _checks.is_integer(t) or t < 1 for t in steps) or len(set(steps)) != len(steps):
-            raise ValueError(f"test_inner_steps must be distinct positive integers, got {self.test_inner_steps!r}")
+        steps = (
+            tuple(self.test_inner_steps)
+            if isinstance(self.test_inner_steps, (list, tuple))
+            else None
+        )
+        if (
+            not steps
+            or any(not _checks.is_integer(t) or t < 1 for t in steps)
+            or len(set(steps)) != len(steps)
+        ):
+            raise ValueError(
+                f"test_inner_steps must be distinct positive integers, got {self.test_inner_steps!r}"
+            )
         _checks.seed(self.seed)
         _checks.choice(self.dtype, ("float32", "float64"), "dtype")
         _checks.choice(self.resize, omniglot.RESIZES, "resize")
@@ -142,7 +167,9 @@ class Config(_common.ConfigBase):
     def resolved(self) -> Config:
         """The configuration, checked, with TP4's per-width defaults filled in."""
         self.check()
-        meta_lr, s1, s2, beta = tp4_settings(self.width if self.model == "finite" else None)
+        meta_lr, s1, s2, beta = tp4_settings(
+            self.width if self.model == "finite" else None
+        )
         return dataclasses.replace(
             self,
             meta_lr=meta_lr if self.meta_lr is None else float(self.meta_lr),
@@ -160,7 +187,14 @@ class Config(_common.ConfigBase):
 
 
 FULL = Config()
-QUICK = Config(steps=150, val_every=50, val_tasks=64, test_tasks=96, test_inner_steps=(1, 5), q_eval=5)
+QUICK = Config(
+    steps=150,
+    val_every=50,
+    val_tasks=64,
+    test_tasks=96,
+    test_inner_steps=(1, 5),
+    q_eval=5,
+)
 CONFIGS = {"quick": QUICK, "full": FULL}
 
 
@@ -182,28 +216,51 @@ class Pools:
     test: omniglot.FewShotPool
 
 
-def load_pools(resize: str = "bilinear", *, device: str | torch.device | None = "cpu",
-               progress: bool = False) -> Pools:
+def load_pools(
+    resize: str = "bilinear",
+    *,
+    device: str | torch.device | None = "cpu",
+    progress: bool = False,
+) -> Pools:
     """Omniglot's Vinyals split as TP4 used it (``resize="bilinear"``: the paper's inputs)."""
     data = omniglot.load_omniglot(progress=progress, resize=resize)
-    return Pools(omniglot.few_shot_pool(data, "train", device=device),
-                 omniglot.few_shot_pool(data, "val", rotations=False, device=device),
-                 omniglot.few_shot_pool(data, "test", rotations=False, device=device))
+    return Pools(
+        omniglot.few_shot_pool(data, "train", device=device),
+        omniglot.few_shot_pool(data, "val", rotations=False, device=device),
+        omniglot.few_shot_pool(data, "test", rotations=False, device=device),
+    )
 
 
-def tasks_for_step(pool: omniglot.FewShotPool, cfg: Config, step: int, *, stream: int = 0,
-                   queries: int | None = None, batch: int | None = None) -> omniglot.Tasks:
+def tasks_for_step(
+    pool: omniglot.FewShotPool,
+    cfg: Config,
+    step: int,
+    *,
+    stream: int = 0,
+    queries: int | None = None,
+    batch: int | None = None,
+) -> omniglot.Tasks:
     """The meta-batch of step ``step``: a function of (seed, stream, step) alone, so a
     resumed run sees the same tasks as an uninterrupted one."""
-    gen = runtime.generator((cfg.seed * 1_000_003 + stream * 7_919 + step) % (2 ** 63))
-    return omniglot.sample_tasks(pool, cfg.n_way, cfg.k_shot, cfg.q_train if queries is None else queries,
-                                 cfg.batch_tasks if batch is None else batch, generator=gen,
-                                 dtype=getattr(torch, cfg.dtype))
+    gen = runtime.generator((cfg.seed * 1_000_003 + stream * 7_919 + step) % (2**63))
+    return omniglot.sample_tasks(
+        pool,
+        cfg.n_way,
+        cfg.k_shot,
+        cfg.q_train if queries is None else queries,
+        cfg.batch_tasks if batch is None else batch,
+        generator=gen,
+        dtype=getattr(torch, cfg.dtype),
+    )
 
 
-def image_ids(tasks: omniglot.Tasks, k_shot: int) -> tuple[torch.Tensor, torch.Tensor]:
+def image_ids(
+    tasks: omniglot.Tasks, k_shot: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Pool-wide image ids (class * 20 + drawer) of the support (B, N*K) and query points."""
-    ids = tasks.classes.unsqueeze(-1) * omniglot.N_DRAWERS + tasks.drawers  # (B, N, K+Q)
+    ids = (
+        tasks.classes.unsqueeze(-1) * omniglot.N_DRAWERS + tasks.drawers
+    )  # (B, N, K+Q)
     B = ids.shape[0]
     return ids[:, :, :k_shot].reshape(B, -1), ids[:, :, k_shot:].reshape(B, -1)
 
@@ -212,10 +269,20 @@ def image_ids(tasks: omniglot.Tasks, k_shot: int) -> tuple[torch.Tensor, torch.T
 
 
 class Learner(Protocol):
-    def query_logits(self, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor, steps: int, lr: float,
-                     first_order: bool = True, grad: bool = False) -> torch.Tensor: ...
+    def query_logits(
+        self,
+        xs: torch.Tensor,
+        ys: torch.Tensor,
+        xq: torch.Tensor,
+        steps: int,
+        lr: float,
+        first_order: bool = True,
+        grad: bool = False,
+    ) -> torch.Tensor: ...
 
-    def meta_step(self, tasks: omniglot.Tasks, cfg: Config) -> tuple[float, float]: ...
+    def meta_step(
+        self, tasks: omniglot.Tasks, cfg: Config
+    ) -> tuple[float, float]: ...
 
     def state(self) -> dict: ...
 
@@ -230,14 +297,20 @@ def _output_grad(logits: torch.Tensor, y: torch.Tensor, c: int) -> torch.Tensor:
 def task_losses(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of each task: logits (B, k, c), y (B, k) -> (B,)."""
     B, k, c = logits.shape
-    return F.cross_entropy(logits.reshape(B * k, c), y.reshape(B * k), reduction="none").reshape(B, k).mean(1)
+    return (
+        F.cross_entropy(logits.reshape(B * k, c), y.reshape(B * k), reduction="none")
+        .reshape(B, k)
+        .mean(1)
+    )
 
 
 class LinearLearner:
     """MAML over a :class:`~mupbook.limits.linear.Linear1LP` (limit or finite), batched."""
 
     def __init__(self, net: linear.Linear1LP) -> None:
-        self.net = net.with_params(*(p.detach().clone().requires_grad_(True) for p in net.params()))
+        self.net = net.with_params(
+            *(p.detach().clone().requires_grad_(True) for p in net.params())
+        )
 
     @property
     def dtype(self) -> torch.dtype:
@@ -252,8 +325,8 @@ class LinearLearner:
         with torch.set_grad_enabled(grad):
             hs0 = xs @ W1.T + beta * b  # (B, ks, m)
             hq0 = xq @ W1.T + beta * b  # (B, kq, m)
-            kss = m1 * (xs @ xs.transpose(1, 2) + beta ** 2)  # (B, ks, ks)
-            kqs = m1 * (xq @ xs.transpose(1, 2) + beta ** 2)  # (B, kq, ks)
+            kss = m1 * (xs @ xs.transpose(1, 2) + beta**2)  # (B, ks, ks)
+            kqs = m1 * (xq @ xs.transpose(1, 2) + beta**2)  # (B, kq, ks)
             w2 = W2.expand(xs.shape[0], -1, -1)  # (B, c, m)
             dsum = torch.zeros_like(hs0)
             for _ in range(steps):
@@ -270,8 +343,15 @@ class LinearLearner:
 
     def meta_step(self, tasks, cfg):
         """One meta-SGD step; returns (mean query loss per task, gradient norm before clipping)."""
-        logits = self.query_logits(tasks.support_x, tasks.support_y, tasks.query_x, cfg.inner_steps,
-                                   cfg.inner_lr, cfg.first_order, grad=True)
+        logits = self.query_logits(
+            tasks.support_x,
+            tasks.support_y,
+            tasks.query_x,
+            cfg.inner_steps,
+            cfg.inner_lr,
+            cfg.first_order,
+            grad=True,
+        )
         loss = task_losses(logits, tasks.query_y).sum()
         params = self.net.params()
         grads = torch.autograd.grad(loss, params)
@@ -295,9 +375,19 @@ class LinearLearner:
 class KernelLearner:
     """MAML over a kernel-regime limit: function-space SGD with a bounded dictionary."""
 
-    def __init__(self, kernel: kernel_sgd.Kernel, d: int, c: int, *, capacity: int, num_ids: int | None,
-                 device: str | torch.device | None = "cpu") -> None:
-        self.machine = kernel_sgd.KernelMachine(kernel, d, c, capacity=capacity, num_ids=num_ids, device=device)
+    def __init__(
+        self,
+        kernel: kernel_sgd.Kernel,
+        d: int,
+        c: int,
+        *,
+        capacity: int,
+        num_ids: int | None,
+        device: str | torch.device | None = "cpu",
+    ) -> None:
+        self.machine = kernel_sgd.KernelMachine(
+            kernel, d, c, capacity=capacity, num_ids=num_ids, device=device
+        )
         self.kernel, self.c = kernel, c
 
     dtype = torch.float64
@@ -318,13 +408,24 @@ class KernelLearner:
         with torch.no_grad():
             fs0, fq0 = self.machine(xs), self.machine(xq)
         with torch.set_grad_enabled(grad):
-            return self._adapt(xs.double(), ys, xq.double(), fs0, fq0, steps, lr, first_order)
+            return self._adapt(
+                xs.double(), ys, xq.double(), fs0, fq0, steps, lr, first_order
+            )
 
     def meta_step(self, tasks, cfg):
         xs, xq = tasks.support_x.double(), tasks.query_x.double()
         fs0 = self.machine(xs).requires_grad_(not cfg.first_order)
         fq0 = self.machine(xq).requires_grad_(True)
-        logits = self._adapt(xs, tasks.support_y, xq, fs0, fq0, cfg.inner_steps, cfg.inner_lr, cfg.first_order)
+        logits = self._adapt(
+            xs,
+            tasks.support_y,
+            xq,
+            fs0,
+            fq0,
+            cfg.inner_steps,
+            cfg.inner_lr,
+            cfg.first_order,
+        )
         loss = task_losses(logits, tasks.query_y).sum()
         ids_s, ids_q = image_ids(tasks, cfg.k_shot)
         if cfg.first_order:
@@ -336,7 +437,9 @@ class KernelLearner:
             coefs = torch.cat([gs, gq], dim=1)
             ids = torch.cat([ids_s, ids_q], dim=1)
         mean_loss = float(loss.detach()) / logits.shape[0]
-        if not math.isfinite(mean_loss):  # diverged: leave f as it is (train() stops and restores the best)
+        if not math.isfinite(
+            mean_loss
+        ):  # diverged: leave f as it is (train() stops and restores the best)
             return mean_loss, float("nan")
         norm = float(self.machine.rkhs_norm(points, coefs))
         scale = min(1.0, cfg.clip / norm) if norm > 0 else 1.0
@@ -350,7 +453,12 @@ class KernelLearner:
         self.machine.load_state(state)
 
 
-def build_learner(cfg: Config, *, pool_size: int | None = None, device: str | torch.device | None = "cpu") -> Learner:
+def build_learner(
+    cfg: Config,
+    *,
+    pool_size: int | None = None,
+    device: str | torch.device | None = "cpu",
+) -> Learner:
     """The learner a (resolved) configuration asks for, initialized with its seed.
 
     Kernel limits preallocate one dictionary row per image of the training pool
@@ -360,21 +468,49 @@ def build_learner(cfg: Config, *, pool_size: int | None = None, device: str | to
     d, c = omniglot.SIDE * omniglot.SIDE, cfg.n_way
     dtype = getattr(torch, cfg.dtype)
     if cfg.model == "limit":
-        return LinearLearner(linear.mup_limit(d, c, s1=cfg.s1, s2=cfg.s2, beta=cfg.beta, dtype=dtype, device=device))
+        return LinearLearner(
+            linear.mup_limit(
+                d, c, s1=cfg.s1, s2=cfg.s2, beta=cfg.beta, dtype=dtype, device=device
+            )
+        )
     if cfg.model == "finite":
-        return LinearLearner(linear.finite(d, c, cfg.width, param=cfg.param, generator=cfg.seed, s1=cfg.s1,
-                                           s2=cfg.s2, beta=cfg.beta, dtype=dtype, device=device))
+        return LinearLearner(
+            linear.finite(
+                d,
+                c,
+                cfg.width,
+                param=cfg.param,
+                generator=cfg.seed,
+                s1=cfg.s1,
+                s2=cfg.s2,
+                beta=cfg.beta,
+                dtype=dtype,
+                device=device,
+            )
+        )
     if pool_size is None:
-        raise ValueError("a kernel limit needs pool_size (the number of training images) to size its dictionary")
+        raise ValueError(
+            "a kernel limit needs pool_size (the number of training images) to size its dictionary"
+        )
     kernel = kernel_sgd.Kernel(cfg.model, cfg.sigma_w, cfg.sigma_b, cfg.sigma_v)
-    return KernelLearner(kernel, d, c, capacity=pool_size, num_ids=pool_size, device=device)
+    return KernelLearner(
+        kernel, d, c, capacity=pool_size, num_ids=pool_size, device=device
+    )
 
 
 # ------------------------------------------------------------- finite widths -> limit
 
 
-def limit_gap(pools: Pools, widths: Sequence[int], *, steps: int = 50, batch_tasks: int = 1,
-              seeds: Sequence[int] = (0,), cfg: Config | None = None, progress: bool = False) -> np.ndarray:
+def limit_gap(
+    pools: Pools,
+    widths: Sequence[int],
+    *,
+    steps: int = 50,
+    batch_tasks: int = 1,
+    seeds: Sequence[int] = (0,),
+    cfg: Config | None = None,
+    progress: bool = False,
+) -> np.ndarray:
     """RMS gap between the query logits of sampled width-n networks and the limit's.
 
     The limit and its samples (one draw of Omega per seed and width) are meta-trained by the
@@ -382,7 +518,11 @@ def limit_gap(pools: Pools, widths: Sequence[int], *, steps: int = 50, batch_tas
     same validation tasks and the query logits are compared. Returns (seeds, widths); the
     gap should fall like n^-1/2.
     """
-    cfg = (cfg or config("quick")).replace(batch_tasks=batch_tasks, model="limit", width=None).resolved()
+    cfg = (
+        (cfg or config("quick"))
+        .replace(batch_tasks=batch_tasks, model="limit", width=None)
+        .resolved()
+    )
     probe = tasks_for_step(pools.val, cfg, 0, stream=9, queries=5)
     train_tasks = [tasks_for_step(pools.train, cfg, s) for s in range(steps)]
 
@@ -390,16 +530,22 @@ def limit_gap(pools: Pools, widths: Sequence[int], *, steps: int = 50, batch_tas
         learner = LinearLearner(net)
         for t in train_tasks:
             learner.meta_step(t, cfg)
-        return learner.query_logits(probe.support_x, probe.support_y, probe.query_x, 1, cfg.inner_lr)
+        return learner.query_logits(
+            probe.support_x, probe.support_y, probe.query_x, 1, cfg.inner_lr
+        )
 
     d, c = omniglot.SIDE * omniglot.SIDE, cfg.n_way
-    limit = linear.mup_limit(d, c, s1=cfg.s1, s2=cfg.s2, beta=cfg.beta, dtype=getattr(torch, cfg.dtype))
+    limit = linear.mup_limit(
+        d, c, s1=cfg.s1, s2=cfg.s2, beta=cfg.beta, dtype=getattr(torch, cfg.dtype)
+    )
     ref = logits(limit)
     gaps = np.empty((len(seeds), len(widths)))
     with tqdm(total=gaps.size, desc="widths -> limit", disable=not progress) as bar:
         for j, n in enumerate(widths):
             for i, seed in enumerate(seeds):
-                out = logits(limit.sample(int(n), generator=1000 * int(seed) + int(n)))
+                out = logits(
+                    limit.sample(int(n), generator=1000 * int(seed) + int(n))
+                )
                 gaps[i, j] = float(((out - ref) ** 2).mean().sqrt())
                 bar.update()
     return gaps
@@ -421,19 +567,45 @@ class Accuracy:
 
     def to_dict(self) -> dict:
         """JSON-ready: the interval of a single task (nan) is ``None``."""
-        return {"mean": self.mean, "ci95": self.ci95 if math.isfinite(self.ci95) else None, "tasks": self.tasks}
+        return {
+            "mean": self.mean,
+            "ci95": self.ci95 if math.isfinite(self.ci95) else None,
+            "tasks": self.tasks,
+        }
 
 
-def task_accuracies(learner: Learner, pool: omniglot.FewShotPool, cfg: Config, *, tasks: int, inner_steps: int,
-                    stream: int, queries: int, progress: bool = False) -> np.ndarray:
+def task_accuracies(
+    learner: Learner,
+    pool: omniglot.FewShotPool,
+    cfg: Config,
+    *,
+    tasks: int,
+    inner_steps: int,
+    stream: int,
+    queries: int,
+    progress: bool = False,
+) -> np.ndarray:
     """Per-task query accuracy (fraction) after ``inner_steps`` inner steps, ``tasks`` tasks
     drawn in meta-batches from ``stream`` (fixed tasks for a given seed)."""
     out = []
     batches = math.ceil(tasks / cfg.batch_tasks)
-    for i in tqdm(range(batches), desc=f"eval ({inner_steps} inner steps)", disable=not progress, leave=False):
-        t = tasks_for_step(pool, cfg, i, stream=stream, queries=queries,
-                           batch=min(cfg.batch_tasks, tasks - i * cfg.batch_tasks))
-        logits = learner.query_logits(t.support_x, t.support_y, t.query_x, inner_steps, cfg.inner_lr, grad=False)
+    for i in tqdm(
+        range(batches),
+        desc=f"eval ({inner_steps} inner steps)",
+        disable=not progress,
+        leave=False,
+    ):
+        t = tasks_for_step(
+            pool,
+            cfg,
+            i,
+            stream=stream,
+            queries=queries,
+            batch=min(cfg.batch_tasks, tasks - i * cfg.batch_tasks),
+        )
+        logits = learner.query_logits(
+            t.support_x, t.support_y, t.query_x, inner_steps, cfg.inner_lr, grad=False
+        )
         out.append((logits.argmax(-1) == t.query_y).double().mean(1).cpu())
     return torch.cat(out).numpy()
 
@@ -444,9 +616,13 @@ def summarize(acc: np.ndarray) -> Accuracy:
     acc = np.asarray(acc, dtype=float)
     n = len(acc)
     if n == 0:
-        raise ValueError("no task accuracies to summarize: test or validate on at least one task")
+        raise ValueError(
+            "no task accuracies to summarize: test or validate on at least one task"
+        )
     if not np.isfinite(acc).all():
-        raise ValueError(f"task accuracies are not finite ({int((~np.isfinite(acc)).sum())} of {n})")
+        raise ValueError(
+            f"task accuracies are not finite ({int((~np.isfinite(acc)).sum())} of {n})"
+        )
     se = float(acc.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
     return Accuracy(100 * float(acc.mean()), 100 * 1.96 * se, n)
 
@@ -480,16 +656,33 @@ class Run:
 
     def to_dict(self) -> dict:
         h = self.history
-        return {"config": self.cfg.to_dict(), "name": self.cfg.name,
-                "history": {"loss": h.loss, "grad_norm": h.grad_norm, "val_steps": h.val_steps,
-                            "val_acc": h.val_acc, "diverged_at": h.diverged_at, "best_step": h.best_step,
-                            "best_val": h.best_val},
-                "test": {str(k): v.to_dict() for k, v in self.test.items()},
-                "seconds": self.seconds, "seconds_per_step": self.seconds_per_step}
+        return {
+            "config": self.cfg.to_dict(),
+            "name": self.cfg.name,
+            "history": {
+                "loss": h.loss,
+                "grad_norm": h.grad_norm,
+                "val_steps": h.val_steps,
+                "val_acc": h.val_acc,
+                "diverged_at": h.diverged_at,
+                "best_step": h.best_step,
+                "best_val": h.best_val,
+            },
+            "test": {str(k): v.to_dict() for k, v in self.test.items()},
+            "seconds": self.seconds,
+            "seconds_per_step": self.seconds_per_step,
+        }
 
 
-def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu", progress: bool = True,
-          checkpoint: str | Path | None = None, checkpoint_every: int = 500) -> Run:
+def train(
+    cfg: Config,
+    pools: Pools,
+    *,
+    device: str | torch.device | None = "cpu",
+    progress: bool = True,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 500,
+) -> Run:
     """Meta-train, validate every ``val_every`` steps and at the last step, keep the
     best-validation state, test.
 
@@ -509,8 +702,13 @@ def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu
         hist, start_step, best = _resume(ckpt, cfg, learner)
     first_loss = hist.loss[0] if hist.loss else None
     t0 = time.perf_counter()
-    bar = tqdm(range(start_step, cfg.steps), desc=f"MAML {cfg.name}", disable=not progress,
-               initial=start_step, total=cfg.steps)
+    bar = tqdm(
+        range(start_step, cfg.steps),
+        desc=f"MAML {cfg.name}",
+        disable=not progress,
+        initial=start_step,
+        total=cfg.steps,
+    )
     trained = 0
     for step in bar:
         if hist.diverged_at is not None:
@@ -526,26 +724,57 @@ def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu
             break
         if (step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps:
             best = _validate(learner, pools, cfg, hist, step + 1, best)
-            bar.set_postfix(loss=f"{loss:.3f}", val=f"{hist.val_acc[-1]:.1f}%", best=f"{hist.best_val:.1f}%")
-        if ckpt is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == cfg.steps):
+            bar.set_postfix(
+                loss=f"{loss:.3f}",
+                val=f"{hist.val_acc[-1]:.1f}%",
+                best=f"{hist.best_val:.1f}%",
+            )
+        if ckpt is not None and (
+            (step + 1) % checkpoint_every == 0 or step + 1 == cfg.steps
+        ):
             _save_checkpoint(ckpt, cfg, learner, hist, step + 1, best)
-    if hist.diverged_at is None and (not hist.val_steps or hist.val_steps[-1] != cfg.steps):
+    if hist.diverged_at is None and (
+        not hist.val_steps or hist.val_steps[-1] != cfg.steps
+    ):
         # resumed at exactly cfg.steps from a checkpoint taken before its validation
         best = _validate(learner, pools, cfg, hist, cfg.steps, best)
     train_seconds = time.perf_counter() - t0
     bar.close()
     learner.load_state(best)
-    test = {s: summarize(task_accuracies(learner, pools.test, cfg, tasks=cfg.test_tasks, inner_steps=s, stream=2,
-                                         queries=cfg.q_eval, progress=progress))
-            for s in cfg.test_inner_steps}
+    test = {
+        s: summarize(
+            task_accuracies(
+                learner,
+                pools.test,
+                cfg,
+                tasks=cfg.test_tasks,
+                inner_steps=s,
+                stream=2,
+                queries=cfg.q_eval,
+                progress=progress,
+            )
+        )
+        for s in cfg.test_inner_steps
+    }
     seconds = time.perf_counter() - t0
     return Run(cfg, hist, test, seconds, train_seconds / max(trained, 1), learner)
 
 
-def _validate(learner: Learner, pools: Pools, cfg: Config, hist: History, step: int, best: dict) -> dict:
+def _validate(
+    learner: Learner, pools: Pools, cfg: Config, hist: History, step: int, best: dict
+) -> dict:
     """Record the validation accuracy after ``step`` meta-steps; the best state so far."""
-    acc = 100 * float(task_accuracies(learner, pools.val, cfg, tasks=cfg.val_tasks, inner_steps=cfg.inner_steps,
-                                      stream=1, queries=cfg.q_eval).mean())
+    acc = 100 * float(
+        task_accuracies(
+            learner,
+            pools.val,
+            cfg,
+            tasks=cfg.val_tasks,
+            inner_steps=cfg.inner_steps,
+            stream=1,
+            queries=cfg.q_eval,
+        ).mean()
+    )
     hist.val_steps.append(step)
     hist.val_acc.append(acc)
     if acc > hist.best_val:
@@ -558,18 +787,26 @@ def _resume(ckpt: Path, cfg: Config, learner: Learner) -> tuple[History, int, di
     """(history, step, best state) of a checkpoint of ``cfg``, loaded into ``learner``."""
     saved = load_checkpoint(ckpt)
     if _resumable(saved["config"]) != _resumable(cfg.to_dict()):
-        raise ValueError(f"{ckpt} holds a checkpoint of another configuration; delete it or change --checkpoint")
+        raise ValueError(
+            f"{ckpt} holds a checkpoint of another configuration; delete it or change --checkpoint"
+        )
     if saved["step"] > cfg.steps:
         raise ValueError(
             f"{ckpt} holds {saved['step']} meta-steps, more than the steps={cfg.steps} asked for; training "
             f"cannot be undone. Run with --steps {saved['step']} or more (Config.steps) to use or extend "
-            f"it, or delete the checkpoint to train {cfg.steps} steps from scratch.")
+            f"it, or delete the checkpoint to train {cfg.steps} steps from scratch."
+        )
     learner.load_state(saved["learner"])
     return History(**saved["history"]), saved["step"], saved["best"]
 
 
-def run_suite(configs: Sequence[Config], pools: Pools, *, device: str | torch.device | None = "cpu",
-              progress: bool = True) -> dict[str, Run]:
+def run_suite(
+    configs: Sequence[Config],
+    pools: Pools,
+    *,
+    device: str | torch.device | None = "cpu",
+    progress: bool = True,
+) -> dict[str, Run]:
     """Train several configurations one after another; ``{cfg.name: Run}``."""
     out: dict[str, Run] = {}
     for cfg in tqdm(configs, desc="models", disable=not progress):
@@ -577,8 +814,15 @@ def run_suite(configs: Sequence[Config], pools: Pools, *, device: str | torch.de
     return out
 
 
-def select_inner_lr(cfg: Config, pools: Pools, candidates: Sequence[float], *, steps: int,
-                    device: str | torch.device | None = "cpu", progress: bool = True) -> tuple[float, dict[float, float]]:
+def select_inner_lr(
+    cfg: Config,
+    pools: Pools,
+    candidates: Sequence[float],
+    *,
+    steps: int,
+    device: str | torch.device | None = "cpu",
+    progress: bool = True,
+) -> tuple[float, dict[float, float]]:
     """Pick the inner step size on the *validation* split (never on test): train ``steps``
     meta-steps with each candidate and keep the one with the best validation accuracy.
     Returns (best, {candidate: best validation accuracy %}); diverged runs count as their
@@ -587,15 +831,25 @@ def select_inner_lr(cfg: Config, pools: Pools, candidates: Sequence[float], *, s
         raise ValueError("give at least one candidate inner step size")
     scores: dict[float, float] = {}
     for lr in tqdm(candidates, desc="inner lr search", disable=not progress):
-        run = train(cfg.replace(inner_lr=float(lr), steps=steps, test_tasks=1, test_inner_steps=(1,)), pools,
-                    device=device, progress=False)
+        run = train(
+            cfg.replace(
+                inner_lr=float(lr), steps=steps, test_tasks=1, test_inner_steps=(1,)
+            ),
+            pools,
+            device=device,
+            progress=False,
+        )
         scores[float(lr)] = run.history.best_val
     return max(scores, key=scores.__getitem__), scores
 
 
-def predictions(learner: Learner, tasks: omniglot.Tasks, inner_steps: int, inner_lr: float) -> torch.Tensor:
+def predictions(
+    learner: Learner, tasks: omniglot.Tasks, inner_steps: int, inner_lr: float
+) -> torch.Tensor:
     """Predicted query labels (B, N*Q) after ``inner_steps`` inner steps on each support set."""
-    logits = learner.query_logits(tasks.support_x, tasks.support_y, tasks.query_x, inner_steps, inner_lr)
+    logits = learner.query_logits(
+        tasks.support_x, tasks.support_y, tasks.query_x, inner_steps, inner_lr
+    )
     return logits.argmax(-1)
 
 
@@ -628,12 +882,18 @@ def recorded_runs(docs: Mapping[str, dict]) -> dict[str, dict]:
         for r in doc["runs"]:
             label = run_label(r)
             key = label if label not in out else f"{label}/seed{r['config']['seed']}"
-            out[key] = {**r, "provenance": doc["provenance"], "file": f"{stem}.json",
-                        "inner_lr_search": doc.get("inner_lr_search")}
+            out[key] = {
+                **r,
+                "provenance": doc["provenance"],
+                "file": f"{stem}.json",
+                "inner_lr_search": doc.get("inner_lr_search"),
+            }
     return out
 
 
-def accuracy_table(runs: dict[str, dict], inner_steps: int) -> dict[str, tuple[float, float, int]]:
+def accuracy_table(
+    runs: dict[str, dict], inner_steps: int
+) -> dict[str, tuple[float, float, int]]:
     """``{run_label: (mean %, ci95, number of seeds)}`` at ``inner_steps`` test steps; several
     seeds of one model are averaged (their spread, not the task interval, is then the bar:
     1.96 standard errors over seeds)."""
@@ -645,10 +905,18 @@ def accuracy_table(runs: dict[str, dict], inner_steps: int) -> dict[str, tuple[f
     for name, accs in grouped.items():
         means = np.array([a["mean"] for a in accs])
         if len(means) > 1:
-            table[name] = (float(means.mean()), float(1.96 * means.std(ddof=1) / math.sqrt(len(means))), len(means))
+            table[name] = (
+                float(means.mean()),
+                float(1.96 * means.std(ddof=1) / math.sqrt(len(means))),
+                len(means),
+            )
         else:
             ci = accs[0]["ci95"]
-            table[name] = (float(means[0]), float("nan") if ci is None else float(ci), 1)
+            table[name] = (
+                float(means[0]),
+                float("nan") if ci is None else float(ci),
+                1,
+            )
     return table
 
 
@@ -659,7 +927,9 @@ def _order(name: str) -> tuple:
     return (0 if name == "limit" else 2, "", 0, name)
 
 
-def comparison_table(recorded: dict[str, dict]) -> tuple[list[str], list[list[object]]]:
+def comparison_table(
+    recorded: dict[str, dict],
+) -> tuple[list[str], list[list[object]]]:
     """Header and rows for the paper-vs-ours table of recorded 5-way 1-shot runs: the
     paper's accuracy, ours at 20 and at 1 inner step (mean +- 95% interval), the meta-steps
     run, and the number of seeds."""
@@ -667,11 +937,32 @@ def comparison_table(recorded: dict[str, dict]) -> tuple[list[str], list[list[ob
     by_steps = {s: accuracy_table(one_shot, s) for s in (20, 1)}
     rows = []
     for name in sorted({r["name"] for r in one_shot.values()}, key=_order):
-        steps_run = max(len(r["history"]["loss"]) for r in one_shot.values() if r["name"] == name)
-        cells = [f"{by_steps[s][name][0]:.1f} ± {by_steps[s][name][1]:.1f}" if name in by_steps[s] else "-"
-                 for s in (20, 1)]
-        rows.append([name, paper.OMNIGLOT_1SHOT.get(name, "-"), *cells, steps_run, by_steps[20].get(name, (0, 0, 1))[2]])
-    return ["model", "paper (%)", "ours, 20 inner steps", "ours, 1 inner step", "meta-steps run", "seeds"], rows
+        steps_run = max(
+            len(r["history"]["loss"]) for r in one_shot.values() if r["name"] == name
+        )
+        cells = [
+            f"{by_steps[s][name][0]:.1f} ± {by_steps[s][name][1]:.1f}"
+            if name in by_steps[s]
+            else "-"
+            for s in (20, 1)
+        ]
+        rows.append(
+            [
+                name,
+                paper.OMNIGLOT_1SHOT.get(name, "-"),
+                *cells,
+                steps_run,
+                by_steps[20].get(name, (0, 0, 1))[2],
+            ]
+        )
+    return [
+        "model",
+        "paper (%)",
+        "ours, 20 inner steps",
+        "ours, 1 inner step",
+        "meta-steps run",
+        "seeds",
+    ], rows
 
 
 def _resumable(cfg: dict) -> dict:
@@ -683,13 +974,24 @@ def _resumable(cfg: dict) -> dict:
 CHECKPOINT_FORMAT = 1
 
 
-def _save_checkpoint(path: Path, cfg: Config, learner: Learner, hist: History, step: int, best: dict) -> None:
+def _save_checkpoint(
+    path: Path, cfg: Config, learner: Learner, hist: History, step: int, best: dict
+) -> None:
     """Plain data only (dicts, lists, numbers, tensors), so ``torch.load(weights_only=True)``
     reads it whichever module wrote it (the library or ``python -m``, i.e. ``__main__``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, "config": cfg.to_dict(), "learner": learner.state(),
-                "history": dataclasses.asdict(hist), "step": step, "best": best}, tmp)
+    torch.save(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "config": cfg.to_dict(),
+            "learner": learner.state(),
+            "history": dataclasses.asdict(hist),
+            "step": step,
+            "best": best,
+        },
+        tmp,
+    )
     tmp.replace(path)
 
 
@@ -701,20 +1003,24 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"{path} is a MAML checkpoint of an older format (it pickles Python classes, "
-                         f"which are not loaded, for safety); {advice}") from err
+        raise ValueError(
+            f"{path} is a MAML checkpoint of an older format (it pickles Python classes, "
+            f"which are not loaded, for safety); {advice}"
+        ) from err
     except (RuntimeError, EOFError, OSError) as err:
-        raise ValueError(f"{path} is not a readable checkpoint ({err}); {advice}") from err
+        raise ValueError(
+            f"{path} is not a readable checkpoint ({err}); {advice}"
+        ) from err
     version = saved.get("format") if isinstance(saved, dict) else None
     if version != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is a checkpoint of format {version}; this version reads format "
-                         f"{CHECKPOINT_FORMAT} only; {advice}")
+        raise ValueError(
+            f"{path} is a checkpoint of format {version}; this version reads format "
+            f"{CHECKPOINT_FORMAT} only; {advice}"
+        )
     return saved
 
 
 # --------------------------------------------------------------------------- results
-
-
 
 
 def reproduction_rows(run: Run | dict) -> list[dict]:
@@ -729,17 +1035,25 @@ def reproduction_rows(run: Run | dict) -> list[dict]:
     rows = []
     for s, acc in d["test"].items():
         steps = int(s)
-        note = (f"{c['n_way']}-way {c['k_shot']}-shot, {'first' if c['first_order'] else 'second'}-order MAML, "
-                f"{len(h['loss'])} meta-steps (best validation at {h['best_step']}), {acc['tasks']} test tasks")
+        note = (
+            f"{c['n_way']}-way {c['k_shot']}-shot, {'first' if c['first_order'] else 'second'}-order MAML, "
+            f"{len(h['loss'])} meta-steps (best validation at {h['best_step']}), {acc['tasks']} test tasks"
+        )
         if h["diverged_at"] is not None:
             note += f"; training diverged at step {h['diverged_at']}, best-validation state kept"
         if published is not None and steps != paper.OMNIGLOT_INNER_STEPS:
             note += f"; the paper's {published} % is for {paper.OMNIGLOT_INNER_STEPS} inner steps"
-        rows.append(results.row(
-            f"Omniglot {c['n_way']}-way {c['k_shot']}-shot, {name}, seed {c['seed']}, "
-            f"{steps} inner step{'s' if steps > 1 else ''} at test",
-            acc["mean"], published if steps == paper.OMNIGLOT_INNER_STEPS else None, unit="%", note=note,
-            ci95=acc["ci95"]))
+        rows.append(
+            results.row(
+                f"Omniglot {c['n_way']}-way {c['k_shot']}-shot, {name}, seed {c['seed']}, "
+                f"{steps} inner step{'s' if steps > 1 else ''} at test",
+                acc["mean"],
+                published if steps == paper.OMNIGLOT_INNER_STEPS else None,
+                unit="%",
+                note=note,
+                ci95=acc["ci95"],
+            )
+        )
     return rows
 
 
@@ -761,26 +1075,50 @@ def recorded_argv(argv: Sequence[str]) -> list[str]:
     return out
 
 
-def results_dict(runs: Sequence[Run], argv: Sequence[str], device: str | None, seconds: float) -> dict:
+def results_dict(
+    runs: Sequence[Run], argv: Sequence[str], device: str | None, seconds: float
+) -> dict:
     return {
         "experiment": "maml",
-        "config": runs[0].cfg.to_dict() if len(runs) == 1 else [r.cfg.to_dict() for r in runs],
+        "config": runs[0].cfg.to_dict()
+        if len(runs) == 1
+        else [r.cfg.to_dict() for r in runs],
         "runs": [r.to_dict() for r in runs],
         "reproduction": [row for r in runs for row in reproduction_rows(r)],
-        "provenance": results.provenance("mupbook.experiments.maml", recorded_argv(argv),
-                                         seeds=sorted({r.cfg.seed for r in runs}), device=device, seconds=seconds),
+        "provenance": results.provenance(
+            "mupbook.experiments.maml",
+            recorded_argv(argv),
+            seeds=sorted({r.cfg.seed for r in runs}),
+            device=device,
+            seconds=seconds,
+        ),
     }
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m mupbook.experiments.maml",
-                                 description="First- or second-order MAML on Omniglot with 1-hidden-layer linear "
-                                             "networks, their muP limit, and ReLU/linear NNGP and NTK limits.")
+    ap = argparse.ArgumentParser(
+        prog="python -m mupbook.experiments.maml",
+        description="First- or second-order MAML on Omniglot with 1-hidden-layer linear "
+        "networks, their muP limit, and ReLU/linear NNGP and NTK limits.",
+    )
     ap.add_argument("--model", choices=MODELS, default="limit")
-    ap.add_argument("--width", type=int, nargs="+", help="widths for --model finite only (one run each)")
+    ap.add_argument(
+        "--width",
+        type=int,
+        nargs="+",
+        help="widths for --model finite only (one run each)",
+    )
     ap.add_argument("--param", choices=linear.PARAMETRIZATIONS, default="mup")
-    _common.add_common_arguments(ap, out_help="JSON file (default results/maml_<model>.json)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed (distinct)")
+    _common.add_common_arguments(
+        ap, out_help="JSON file (default results/maml_<model>.json)"
+    )
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="one run per seed (distinct)",
+    )
     ap.add_argument("--steps", type=int)
     ap.add_argument("--k-shot", type=int)
     ap.add_argument("--inner-lr", type=float)
@@ -789,13 +1127,28 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--test-tasks", type=int)
     ap.add_argument("--val-tasks", type=int)
     ap.add_argument("--val-every", type=int)
-    ap.add_argument("--q-eval", type=int, help="query drawings per class at validation and test")
-    ap.add_argument("--inner-lr-search", type=float, nargs="+", default=None,
-                    help="candidate inner step sizes, chosen on the validation split first")
-    ap.add_argument("--search-steps", type=int, default=1000, help="meta-steps per candidate of the search")
-    ap.add_argument("--checkpoint", default=None,
-                    help="checkpoint file to save to (every 500 steps and at the end) and resume from; "
-                         "one holding more steps than --steps is refused")
+    ap.add_argument(
+        "--q-eval", type=int, help="query drawings per class at validation and test"
+    )
+    ap.add_argument(
+        "--inner-lr-search",
+        type=float,
+        nargs="+",
+        default=None,
+        help="candidate inner step sizes, chosen on the validation split first",
+    )
+    ap.add_argument(
+        "--search-steps",
+        type=int,
+        default=1000,
+        help="meta-steps per candidate of the search",
+    )
+    ap.add_argument(
+        "--checkpoint",
+        default=None,
+        help="checkpoint file to save to (every 500 steps and at the end) and resume from; "
+        "one holding more steps than --steps is refused",
+    )
     return ap
 
 
@@ -803,21 +1156,51 @@ def _configs(args: argparse.Namespace) -> tuple[Config, list[Config]]:
     """The base configuration and one resolved configuration per (width, seed) of the
     command line; ValueError for anything that is not allowed."""
     if args.model != "finite" and args.width is not None:
-        raise ValueError(f"--width is only for --model finite, not --model {args.model}")
+        raise ValueError(
+            f"--width is only for --model finite, not --model {args.model}"
+        )
     if args.model == "finite" and not args.width:
         raise ValueError("--model finite needs --width (one or more widths)")
-    base = config(args.scale, model=args.model, param=args.param).replace(**_common.overrides(args, (
-        "steps", "k_shot", "inner_lr", "meta_lr", "test_tasks", "val_tasks", "val_every", "q_eval")))
+    base = config(args.scale, model=args.model, param=args.param).replace(
+        **_common.overrides(
+            args,
+            (
+                "steps",
+                "k_shot",
+                "inner_lr",
+                "meta_lr",
+                "test_tasks",
+                "val_tasks",
+                "val_every",
+                "q_eval",
+            ),
+        )
+    )
     if args.second_order:
         base = base.replace(first_order=False)
-    widths = [int(w) for w in _checks.widths(args.width, "--width", minimum_count=1)] if args.width else [None]
-    seeds = _checks.seeds(args.seeds, "--seeds") if args.seeds is not None else (base.seed,)
+    widths = (
+        [int(w) for w in _checks.widths(args.width, "--width", minimum_count=1)]
+        if args.width
+        else [None]
+    )
+    seeds = (
+        _checks.seeds(args.seeds, "--seeds")
+        if args.seeds is not None
+        else (base.seed,)
+    )
     if args.inner_lr_search is not None:
-        cands = [_checks.positive_float(c, "every --inner-lr-search candidate") for c in args.inner_lr_search]
+        cands = [
+            _checks.positive_float(c, "every --inner-lr-search candidate")
+            for c in args.inner_lr_search
+        ]
         if len(set(cands)) != len(cands):
-            raise ValueError(f"--inner-lr-search candidates must be distinct, got {cands}")
+            raise ValueError(
+                f"--inner-lr-search candidates must be distinct, got {cands}"
+            )
         _checks.positive_int(args.search_steps, "--search-steps")
-    return base, [base.replace(width=w, seed=s).resolved() for w in widths for s in seeds]
+    return base, [
+        base.replace(width=w, seed=s).resolved() for w in widths for s in seeds
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -826,26 +1209,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with _common.refused_by(parser):
         base, configs = _configs(args)
-    name = configs[0].name if len(configs) == 1 else base.replace(width=configs[0].width).name
+    name = (
+        configs[0].name
+        if len(configs) == 1
+        else base.replace(width=configs[0].width).name
+    )
     shots = "" if base.k_shot == 1 else f"_{base.k_shot}shot"
     run_ = _common.start(parser, args, argv, f"results/maml_{name}{shots}.json")
     device = run_.device
     pools = load_pools(base.resize, device=device)
     search = None
     if args.inner_lr_search:
-        best_lr, scores = select_inner_lr(configs[0], pools, args.inner_lr_search,
-                                          steps=args.search_steps, device=device, progress=run_.progress)
+        best_lr, scores = select_inner_lr(
+            configs[0],
+            pools,
+            args.inner_lr_search,
+            steps=args.search_steps,
+            device=device,
+            progress=run_.progress,
+        )
         print(f"inner step size on validation: {scores} -> {best_lr}", flush=True)
         configs = [c.replace(inner_lr=best_lr) for c in configs]
-        search = {"candidates": [float(x) for x in args.inner_lr_search], "steps": args.search_steps,
-                  "best_val": {str(k): v for k, v in scores.items()}, "chosen": best_lr}
+        search = {
+            "candidates": [float(x) for x in args.inner_lr_search],
+            "steps": args.search_steps,
+            "best_val": {str(k): v for k, v in scores.items()},
+            "chosen": best_lr,
+        }
     runs = []
     for cfg in configs:
-        ck = None if args.checkpoint is None else f"{args.checkpoint}.{cfg.name}.s{cfg.seed}"
+        ck = (
+            None
+            if args.checkpoint is None
+            else f"{args.checkpoint}.{cfg.name}.s{cfg.seed}"
+        )
         run = train(cfg, pools, device=device, progress=run_.progress, checkpoint=ck)
         runs.append(run)
-        print(f"{cfg.name} seed {cfg.seed}: " + "; ".join(f"{k} inner steps {v}" for k, v in run.test.items())
-              + f" ({run.seconds_per_step * 1e3:.1f} ms/step)", flush=True)
+        print(
+            f"{cfg.name} seed {cfg.seed}: "
+            + "; ".join(f"{k} inner steps {v}" for k, v in run.test.items())
+            + f" ({run.seconds_per_step * 1e3:.1f} ms/step)",
+            flush=True,
+        )
     doc = results_dict(runs, argv, str(device), run_.seconds())
     if search is not None:
         doc["inner_lr_search"] = search

@@ -68,9 +68,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .. import _checks, results, runtime
-from . import _common
 from ..data import omniglot
 from ..nn import MuMLP, Scaling
+from . import _common
 
 PARAMS: tuple[str, ...] = ("sp", "mup")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
@@ -97,12 +97,16 @@ def check_grid(log2_lrs: Iterable[float]) -> np.ndarray:
     values (a constant ratio between neighbours, so that "grid steps" mean something)."""
     grid = np.asarray(list(log2_lrs), dtype=float)
     if grid.ndim != 1 or grid.size < 2:
-        raise ValueError(f"log2_lrs must list at least two learning rates (log2), got {grid.tolist()}")
+        raise ValueError(
+            f"log2_lrs must list at least two learning rates (log2), got {grid.tolist()}"
+        )
     if not np.all(np.isfinite(grid)):
         raise ValueError(f"log2_lrs must be finite, got {grid.tolist()}")
     steps = np.diff(grid)
     if np.any(steps <= 0) or not np.allclose(steps, steps[0], rtol=1e-9, atol=1e-12):
-        raise ValueError(f"log2_lrs must be strictly increasing and evenly spaced, got {grid.tolist()}")
+        raise ValueError(
+            f"log2_lrs must be strictly increasing and evenly spaced, got {grid.tolist()}"
+        )
     return grid
 
 
@@ -116,8 +120,10 @@ def _check_seeds(seeds: Iterable[int]) -> tuple[int, ...]:
 def _check_num_classes(num_classes: int | None) -> int:
     c = N_CLASSES if num_classes is None else num_classes
     if not _checks.is_integer(c) or not 2 <= c <= N_CLASSES:
-        raise ValueError(f"num_classes must be an integer in 2..{N_CLASSES} (background characters), "
-                         f"got {num_classes!r}")
+        raise ValueError(
+            f"num_classes must be an integer in 2..{N_CLASSES} (background characters), "
+            f"got {num_classes!r}"
+        )
     return int(c)
 
 
@@ -133,16 +139,23 @@ class TrainSet:
     num_classes: int
 
 
-def training_set(data: omniglot.Omniglot | None = None, num_classes: int | None = None, *,
-                 split_seed: int = 0, device: torch.device | str | None = None,
-                 dtype: torch.dtype = torch.float32) -> TrainSet:
+def training_set(
+    data: omniglot.Omniglot | None = None,
+    num_classes: int | None = None,
+    *,
+    split_seed: int = 0,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> TrainSet:
     """The training part of :func:`~mupbook.data.omniglot.background_classification`
     (first ``num_classes`` characters, 15 drawers each chosen by ``split_seed``), pixels
     in [0, 1]. ``data=None`` loads Omniglot (``MUPBOOK_DATA`` or the cache)."""
     c = _check_num_classes(num_classes)
     if data is None:
         data = omniglot.load_omniglot(progress=False)
-    x, y, _, _ = omniglot.background_classification(data, num_classes=c, seed=split_seed)
+    x, y, _, _ = omniglot.background_classification(
+        data, num_classes=c, seed=split_seed
+    )
     dev = runtime.device(None if device is None else str(device))
     return TrainSet(x.to(device=dev, dtype=dtype), y.to(dev), c)
 
@@ -154,7 +167,11 @@ def eval_rows(n_train: int, eval_size: int | None) -> torch.Tensor | None:
     if eval_size is None or eval_size >= n_train:
         return None
     _checks.positive_int(eval_size, "eval_size")
-    return torch.randperm(n_train, generator=runtime.generator(0))[:eval_size].sort().values
+    return (
+        torch.randperm(n_train, generator=runtime.generator(0))[:eval_size]
+        .sort()
+        .values
+    )
 
 
 def batch_order(n_train: int, steps: int, batch_size: int, seed: int) -> torch.Tensor:
@@ -164,10 +181,14 @@ def batch_order(n_train: int, steps: int, batch_size: int, seed: int) -> torch.T
     _checks.positive_int(steps, "steps")
     _checks.positive_int(batch_size, "batch_size")
     if batch_size > n_train:
-        raise ValueError(f"batch_size {batch_size} exceeds the {n_train} training images")
+        raise ValueError(
+            f"batch_size {batch_size} exceeds the {n_train} training images"
+        )
     gen = runtime.generator(seed)
     need = steps * batch_size
-    perms = [torch.randperm(n_train, generator=gen) for _ in range(-(-need // n_train))]
+    perms = [
+        torch.randperm(n_train, generator=gen) for _ in range(-(-need // n_train))
+    ]
     return torch.cat(perms)[:need].view(steps, batch_size)
 
 
@@ -185,15 +206,25 @@ class LrBatch:
     Adam is PyTorch's Adam(W) without weight decay (the ``MuMLP.adam`` defaults).
     """
 
-    def __init__(self, model: MuMLP, optimizer: str, lrs: torch.Tensor | Sequence[float],
-                 betas: tuple[float, float] = ADAM_BETAS, eps: float = ADAM_EPS) -> None:
+    def __init__(
+        self,
+        model: MuMLP,
+        optimizer: str,
+        lrs: torch.Tensor | Sequence[float],
+        betas: tuple[float, float] = ADAM_BETAS,
+        eps: float = ADAM_EPS,
+    ) -> None:
         _checks.choice(optimizer, OPTIMIZERS, "optimizer")
         if model.activation not in _DERIVATIVES:
-            raise ValueError(f"LrBatch supports the activations {sorted(_DERIVATIVES)}, "
-                             f"got {model.activation!r}")
+            raise ValueError(
+                f"LrBatch supports the activations {sorted(_DERIVATIVES)}, "
+                f"got {model.activation!r}"
+            )
         lrs = torch.as_tensor(lrs, dtype=torch.float64).flatten()
         if lrs.numel() < 1 or not bool(torch.all(torch.isfinite(lrs) & (lrs > 0))):
-            raise ValueError(f"learning rates must be positive and finite, got {lrs.tolist()}")
+            raise ValueError(
+                f"learning rates must be positive and finite, got {lrs.tolist()}"
+            )
         R = lrs.numel()
         self.optimizer, self.betas, self.eps, self.t = optimizer, betas, eps, 0
         self.activation = model.activation
@@ -205,19 +236,34 @@ class LrBatch:
 
         def rates(s: Scaling, ndim: int, like: torch.Tensor) -> torch.Tensor:
             factor = s.sgd_lr if optimizer == "sgd" else s.adam_lr
-            return (lrs * factor).to(device=like.device, dtype=like.dtype).view(R, *([1] * ndim))
+            return (
+                (lrs * factor)
+                .to(device=like.device, dtype=like.dtype)
+                .view(R, *([1] * ndim))
+            )
 
         self.w = [copies(w) for w in model.weights]
         self.w_mult = [float(s.multiplier) for s in model.weight_scalings]
-        self.w_lr = [rates(s, 2, w) for s, w in zip(model.weight_scalings, model.weights)]
-        self.b = [copies(b) for b in model.biases] if model.biases is not None else None
-        self.b_mult = [float(s.multiplier) for s in model.bias_scalings] if self.b else []
-        self.b_lr = ([rates(s, 1, b) for s, b in zip(model.bias_scalings, model.biases)]
-                     if self.b else [])
+        self.w_lr = [
+            rates(s, 2, w) for s, w in zip(model.weight_scalings, model.weights)
+        ]
+        self.b = (
+            [copies(b) for b in model.biases] if model.biases is not None else None
+        )
+        self.b_mult = (
+            [float(s.multiplier) for s in model.bias_scalings] if self.b else []
+        )
+        self.b_lr = (
+            [rates(s, 1, b) for s, b in zip(model.bias_scalings, model.biases)]
+            if self.b
+            else []
+        )
         if optimizer == "adam":
             params = self.w + (self.b or [])
             scalings = model.weight_scalings + (model.bias_scalings if self.b else [])
-            self.adam_rates = [(lrs * sc.adam_lr).tolist() for sc in scalings]  # float64
+            self.adam_rates = [
+                (lrs * sc.adam_lr).tolist() for sc in scalings
+            ]  # float64
             self.m = [torch.zeros_like(p) for p in params]
             self.v = [torch.zeros_like(p) for p in params]
             self.g = [torch.empty_like(p) for p in params]
@@ -226,7 +272,9 @@ class LrBatch:
     def R(self) -> int:
         return self.w[0].shape[0]
 
-    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    def _forward(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         """Logits (R, B, d_out), pre-activations z^1..z^(L-1) and activations x^1..x^(L-1)."""
         zs, acts = [], []
         h = x
@@ -251,7 +299,11 @@ class LrBatch:
         """Mean cross-entropy of every copy on the batch (x (B, d_in), y (B,)): shape (R,)."""
         out = self.logits(x)
         R, B, C = out.shape
-        return F.cross_entropy(out.reshape(R * B, C), y.repeat(R), reduction="none").view(R, B).mean(1)
+        return (
+            F.cross_entropy(out.reshape(R * B, C), y.repeat(R), reduction="none")
+            .view(R, B)
+            .mean(1)
+        )
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -262,12 +314,18 @@ class LrBatch:
         logp = torch.log_softmax(out, dim=-1)
         index = y.view(1, B, 1).expand(self.R, B, 1)
         losses = -logp.gather(2, index).squeeze(2).mean(1)
-        dz = logp.exp_().scatter_add_(2, index, torch.full_like(logp[..., :1], -1.0)).div_(B)
+        dz = (
+            logp.exp_()
+            .scatter_add_(2, index, torch.full_like(logp[..., :1], -1.0))
+            .div_(B)
+        )
         inputs = [x.expand(self.R, *x.shape)] + acts
         deltas = [dz]  # dLoss/dz^l for l = L, L-1, ..., 1, computed before any update
         for l in range(self.L - 1, 0, -1):
             da = torch.bmm(deltas[-1], self.w[l]).mul_(self.w_mult[l])
-            deltas.append(da.mul_(_DERIVATIVES[self.activation](zs[l - 1], acts[l - 1])))
+            deltas.append(
+                da.mul_(_DERIVATIVES[self.activation](zs[l - 1], acts[l - 1]))
+            )
         deltas.reverse()
         if self.optimizer == "sgd":
             for l in range(self.L):
@@ -277,15 +335,24 @@ class LrBatch:
                     self.b[l].sub_(self.b_lr[l] * self.b_mult[l] * deltas[l].sum(1))
             return losses
         # Multipliers scale the small (R, B, out) deltas, not the (R, out, in) gradients.
-        scaled = [d if mult == 1.0 else d * mult for d, mult in zip(deltas, self.w_mult)]
-        grads = [torch.bmm(scaled[l].transpose(1, 2), inputs[l], out=self.g[l]) for l in range(self.L)]
+        scaled = [
+            d if mult == 1.0 else d * mult for d, mult in zip(deltas, self.w_mult)
+        ]
+        grads = [
+            torch.bmm(scaled[l].transpose(1, 2), inputs[l], out=self.g[l])
+            for l in range(self.L)
+        ]
         if self.b is not None:
-            grads += [torch.sum(d if mult == 1.0 else d * mult, 1, out=g)
-                      for d, g, mult in zip(deltas, self.g[self.L:], self.b_mult)]
+            grads += [
+                torch.sum(d if mult == 1.0 else d * mult, 1, out=g)
+                for d, g, mult in zip(deltas, self.g[self.L :], self.b_mult)
+            ]
         self.t += 1
         b1, b2 = self.betas
-        bc1, bc2_sqrt = 1 - b1 ** self.t, math.sqrt(1 - b2 ** self.t)
-        for p, g, rates, m, v in zip(self.w + (self.b or []), grads, self.adam_rates, self.m, self.v):
+        bc1, bc2_sqrt = 1 - b1**self.t, math.sqrt(1 - b2**self.t)
+        for p, g, rates, m, v in zip(
+            self.w + (self.b or []), grads, self.adam_rates, self.m, self.v
+        ):
             m.lerp_(g, 1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
             # p -= (lr / bc1) m / (sqrt(v) / bc2_sqrt + eps)
@@ -296,18 +363,25 @@ class LrBatch:
         return losses
 
     @torch.no_grad()
-    def dataset_loss(self, x: torch.Tensor, y: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    def dataset_loss(
+        self, x: torch.Tensor, y: torch.Tensor, chunk: int = 2048
+    ) -> torch.Tensor:
         """Mean cross-entropy of every copy over all of x (N, d_in), y (N,): shape (R,)."""
         total = torch.zeros(self.R, dtype=torch.float64, device=x.device)
         for i in range(0, x.shape[0], chunk):
-            xb, yb = x[i:i + chunk], y[i:i + chunk]
+            xb, yb = x[i : i + chunk], y[i : i + chunk]
             total += self.losses(xb, yb).to(torch.float64) * xb.shape[0]
         return total / x.shape[0]
 
 
-def train_lrs(model: MuMLP, optimizer: str, lrs: Sequence[float] | torch.Tensor, train: TrainSet,
-              batches: torch.Tensor, eval_rows: torch.Tensor | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+def train_lrs(
+    model: MuMLP,
+    optimizer: str,
+    lrs: Sequence[float] | torch.Tensor,
+    train: TrainSet,
+    batches: torch.Tensor,
+    eval_rows: torch.Tensor | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Train copies of ``model`` (left untouched) at every base learning rate of ``lrs`` (R,)
     on the minibatches ``batches`` (steps, B) of row indices into ``train``.
 
@@ -321,7 +395,10 @@ def train_lrs(model: MuMLP, optimizer: str, lrs: Sequence[float] | torch.Tensor,
     if eval_rows is not None:
         x, y = x[eval_rows.to(x.device)], y[eval_rows.to(x.device)]
     final = batch.dataset_loss(x, y)
-    return (torch.stack(curves, 1).to(torch.float64).cpu().numpy(), final.cpu().numpy())
+    return (
+        torch.stack(curves, 1).to(torch.float64).cpu().numpy(),
+        final.cpu().numpy(),
+    )
 
 
 # -------------------------------------------------------------------------- the sweep
@@ -396,37 +473,68 @@ class Sweep:
         idx = self.best_lr_index()
         if np.any(idx < 0):
             bad = self.widths[idx < 0].tolist()
-            raise ValueError(f"{self.label}: every learning rate diverged at widths {bad}; "
-                             "extend the grid to smaller learning rates")
+            raise ValueError(
+                f"{self.label}: every learning rate diverged at widths {bad}; "
+                "extend the grid to smaller learning rates"
+            )
         return int(idx.max() - idx.min())
 
     def to_dict(self, max_curve_points: int = 100) -> dict:
         """JSON-ready dict (non-finite losses become None); curves subsampled to at most
         ``max_curve_points`` steps."""
-        keep = np.unique(np.linspace(0, self.steps - 1, min(max_curve_points, self.steps)).round()
-                         .astype(int))
+        keep = np.unique(
+            np.linspace(0, self.steps - 1, min(max_curve_points, self.steps))
+            .round()
+            .astype(int)
+        )
         idx = self.best_lr_index()
         return {
-            "param": self.param, "optimizer": self.optimizer, "widths": self.widths.tolist(),
-            "log2_lrs": self.log2_lrs.tolist(), "seeds": list(self.seeds),
-            "num_classes": self.num_classes, "steps": self.steps, "batch_size": self.batch_size,
-            "base_width": self.base_width, "depth": self.depth, "seconds": self.seconds,
-            "loss": _jsonable(self.loss), "diverged": self.diverged.tolist(),
-            "curve_steps": keep.tolist(), "curves": _jsonable(self.curves[..., keep]),
-            "best_lr_index": idx.tolist(), "best_lr_index_per_seed": self.best_lr_index(True).tolist(),
-            "best_log2_lr": [float(self.log2_lrs[i]) if i >= 0 else None for i in idx],
-            "shift_in_grid_steps": (self.shift_in_grid_steps() if np.all(idx >= 0) else None),
+            "param": self.param,
+            "optimizer": self.optimizer,
+            "widths": self.widths.tolist(),
+            "log2_lrs": self.log2_lrs.tolist(),
+            "seeds": list(self.seeds),
+            "num_classes": self.num_classes,
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "base_width": self.base_width,
+            "depth": self.depth,
+            "seconds": self.seconds,
+            "loss": _jsonable(self.loss),
+            "diverged": self.diverged.tolist(),
+            "curve_steps": keep.tolist(),
+            "curves": _jsonable(self.curves[..., keep]),
+            "best_lr_index": idx.tolist(),
+            "best_lr_index_per_seed": self.best_lr_index(True).tolist(),
+            "best_log2_lr": [
+                float(self.log2_lrs[i]) if i >= 0 else None for i in idx
+            ],
+            "shift_in_grid_steps": (
+                self.shift_in_grid_steps() if np.all(idx >= 0) else None
+            ),
             "meta": self.meta,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Sweep:
         """Inverse of :meth:`to_dict` (curves hold only the stored steps)."""
-        return cls(d["param"], d["optimizer"], np.asarray(d["widths"], dtype=np.int64),
-                   np.asarray(d["log2_lrs"], dtype=float), tuple(d["seeds"]), _unjson(d["loss"]),
-                   np.asarray(d["diverged"], dtype=bool), _unjson(d["curves"]), d["num_classes"],
-                   d["steps"], d["batch_size"], d["base_width"], d["depth"], d.get("seconds", 0.0),
-                   dict(d.get("meta", {})))
+        return cls(
+            d["param"],
+            d["optimizer"],
+            np.asarray(d["widths"], dtype=np.int64),
+            np.asarray(d["log2_lrs"], dtype=float),
+            tuple(d["seeds"]),
+            _unjson(d["loss"]),
+            np.asarray(d["diverged"], dtype=bool),
+            _unjson(d["curves"]),
+            d["num_classes"],
+            d["steps"],
+            d["batch_size"],
+            d["base_width"],
+            d["depth"],
+            d.get("seconds", 0.0),
+            dict(d.get("meta", {})),
+        )
 
 
 def _jsonable(a: np.ndarray) -> list:
@@ -477,10 +585,16 @@ def lr_sweep(
     dev = runtime.device(None if device is None else str(device))
     if isinstance(data, TrainSet):
         if num_classes is not None and num_classes != data.num_classes:
-            raise ValueError(f"num_classes={num_classes} but the given TrainSet has {data.num_classes}")
-        train = TrainSet(data.x.to(device=dev, dtype=dtype), data.y.to(dev), data.num_classes)
+            raise ValueError(
+                f"num_classes={num_classes} but the given TrainSet has {data.num_classes}"
+            )
+        train = TrainSet(
+            data.x.to(device=dev, dtype=dtype), data.y.to(dev), data.num_classes
+        )
     else:
-        train = training_set(data, num_classes, split_seed=split_seed, device=dev, dtype=dtype)
+        train = training_set(
+            data, num_classes, split_seed=split_seed, device=dev, dtype=dtype
+        )
     C, N = train.num_classes, train.x.shape[0]
     if batch_size > N:
         raise ValueError(f"batch_size {batch_size} exceeds the {N} training images")
@@ -491,25 +605,61 @@ def lr_sweep(
     loss = np.full((len(seeds), len(ws), len(grid)), np.nan)
     curves = np.full((len(seeds), len(ws), len(grid), steps), np.nan)
     start = time.perf_counter()
-    bar = tqdm(total=len(seeds) * len(ws), desc=f"{PARAM_NAMES[param]} {optimizer}",
-               disable=not progress, leave=False)
+    bar = tqdm(
+        total=len(seeds) * len(ws),
+        desc=f"{PARAM_NAMES[param]} {optimizer}",
+        disable=not progress,
+        leave=False,
+    )
     for i, seed in enumerate(seeds):
         batches = batch_order(N, steps, batch_size, seed + BATCH_SEED_OFFSET)
         for j, n in enumerate(ws):
-            model = MuMLP(D_IN, int(n), C, param, depth=depth, base_width=base_width,
-                          generator=runtime.generator(seed), dtype=dtype, device=dev)
-            curves[i, j], loss[i, j] = train_lrs(model, optimizer, lrs, train, batches, rows)
+            model = MuMLP(
+                D_IN,
+                int(n),
+                C,
+                param,
+                depth=depth,
+                base_width=base_width,
+                generator=runtime.generator(seed),
+                dtype=dtype,
+                device=dev,
+            )
+            curves[i, j], loss[i, j] = train_lrs(
+                model, optimizer, lrs, train, batches, rows
+            )
             bar.set_postfix(width=int(n))
             bar.update()
     bar.close()
     with np.errstate(invalid="ignore"):
-        diverged = (~np.isfinite(curves).all(axis=-1) | ~np.isfinite(loss)
-                    | (loss > DIVERGENCE_FACTOR * math.log(C)))
-    return Sweep(param, optimizer, ws, grid, seeds, loss, diverged, curves, C, steps, batch_size,
-                 base_width, depth, time.perf_counter() - start,
-                 {"device": str(dev), "dtype": str(dtype).replace("torch.", ""),
-                  "split_seed": split_seed, "n_train": N,
-                  "n_eval": N if rows is None else len(rows)})
+        diverged = (
+            ~np.isfinite(curves).all(axis=-1)
+            | ~np.isfinite(loss)
+            | (loss > DIVERGENCE_FACTOR * math.log(C))
+        )
+    return Sweep(
+        param,
+        optimizer,
+        ws,
+        grid,
+        seeds,
+        loss,
+        diverged,
+        curves,
+        C,
+        steps,
+        batch_size,
+        base_width,
+        depth,
+        time.perf_counter() - start,
+        {
+            "device": str(dev),
+            "dtype": str(dtype).replace("torch.", ""),
+            "split_seed": split_seed,
+            "n_train": N,
+            "n_eval": N if rows is None else len(rows),
+        },
+    )
 
 
 # ------------------------------------------------------------------- configurations
@@ -537,7 +687,9 @@ class Config(_common.ConfigBase):
         """The configuration, validated before any work (ValueError naming the field)."""
         _checks.widths(self.widths)
         if not isinstance(self.log2_lrs, Mapping) or not self.log2_lrs:
-            raise ValueError(f"log2_lrs must map optimizers to learning-rate grids, got {self.log2_lrs!r}")
+            raise ValueError(
+                f"log2_lrs must map optimizers to learning-rate grids, got {self.log2_lrs!r}"
+            )
         for opt, grid in self.log2_lrs.items():
             _checks.choice(opt, OPTIMIZERS, "every optimizer of log2_lrs")
             check_grid(grid)
@@ -556,15 +708,26 @@ class Config(_common.ConfigBase):
 #: images), 80 steps of batch 32, widths 128 to 2048 (width 2048 is three quarters of
 #: the cost; a 16x width range is what it takes for SP's hidden and readout updates,
 #: which grow with width, to outweigh the input layer's, which grows with the 784 inputs).
-QUICK = Config(widths=(128, 512, 2048),
-               log2_lrs={"sgd": tuple(range(-4, 3)), "adam": tuple(range(-11, -4))},
-               steps=80, batch_size=32, num_classes=100, eval_size=1024)
+QUICK = Config(
+    widths=(128, 512, 2048),
+    log2_lrs={"sgd": tuple(range(-4, 3)), "adam": tuple(range(-11, -4))},
+    steps=80,
+    batch_size=32,
+    num_classes=100,
+    eval_size=1024,
+)
 #: GPU-sized, in the spirit of TP5's MLP experiment (CIFAR-10, widths 256 to 8192, batch
 #: 64, SGD): all 964 characters (14,460 training images), 2000 steps of batch 64 (about
 #: 9 epochs), widths 128 to 8192, 11-point grids, three seeds.
-FULL = Config(widths=(128, 256, 512, 1024, 2048, 4096, 8192),
-              log2_lrs={"sgd": tuple(range(-6, 5)), "adam": tuple(range(-15, -4))},
-              steps=2000, batch_size=64, num_classes=N_CLASSES, seeds=(0, 1, 2), eval_size=4096)
+FULL = Config(
+    widths=(128, 256, 512, 1024, 2048, 4096, 8192),
+    log2_lrs={"sgd": tuple(range(-6, 5)), "adam": tuple(range(-15, -4))},
+    steps=2000,
+    batch_size=64,
+    num_classes=N_CLASSES,
+    seeds=(0, 1, 2),
+    eval_size=4096,
+)
 CONFIGS = {"quick": QUICK, "full": FULL}
 
 
@@ -574,15 +737,26 @@ def config(scale: str | None = None) -> Config:
     return CONFIGS[_checks.choice(scale, tuple(CONFIGS), "scale")]
 
 
-def run(cfg: Config, *, data: omniglot.Omniglot | None = None,
-        device: torch.device | str | None = None, combos: Sequence[tuple[str, str]] | None = None,
-        progress: bool = True) -> dict[tuple[str, str], Sweep]:
+def run(
+    cfg: Config,
+    *,
+    data: omniglot.Omniglot | None = None,
+    device: torch.device | str | None = None,
+    combos: Sequence[tuple[str, str]] | None = None,
+    progress: bool = True,
+) -> dict[tuple[str, str], Sweep]:
     """Every ``(param, optimizer)`` of ``combos`` (default: SP and muP with SGD and Adam) on
     the configuration ``cfg``; returns ``{(param, optimizer): Sweep}``."""
     if not isinstance(cfg, Config):
-        raise ValueError(f"cfg must be a Config (e.g. QUICK or FULL), got {type(cfg).__name__}")
+        raise ValueError(
+            f"cfg must be a Config (e.g. QUICK or FULL), got {type(cfg).__name__}"
+        )
     cfg.check()
-    combos = [(p, o) for o in OPTIMIZERS for p in PARAMS] if combos is None else list(combos)
+    combos = (
+        [(p, o) for o in OPTIMIZERS for p in PARAMS]
+        if combos is None
+        else list(combos)
+    )
     for p, o in combos:
         _checks.choice(p, PARAMS, "param")
         _checks.choice(o, OPTIMIZERS, "optimizer")
@@ -592,32 +766,64 @@ def run(cfg: Config, *, data: omniglot.Omniglot | None = None,
     if dtype is None:
         raise ValueError(f"dtype must be 'float32' or 'float64', got {cfg.dtype!r}")
     dev = runtime.device(None if device is None else str(device))
-    train = training_set(data, cfg.num_classes, split_seed=cfg.split_seed, device=dev, dtype=dtype)
-    return {(p, o): lr_sweep(p, o, cfg.widths, cfg.log2_lrs[o], steps=cfg.steps, batch_size=cfg.batch_size,
-                             depth=cfg.depth, base_width=cfg.base_width, seeds=cfg.seeds,
-                             eval_size=cfg.eval_size, data=train, device=dev, dtype=dtype,
-                             progress=progress)
-            for p, o in combos}
+    train = training_set(
+        data, cfg.num_classes, split_seed=cfg.split_seed, device=dev, dtype=dtype
+    )
+    return {
+        (p, o): lr_sweep(
+            p,
+            o,
+            cfg.widths,
+            cfg.log2_lrs[o],
+            steps=cfg.steps,
+            batch_size=cfg.batch_size,
+            depth=cfg.depth,
+            base_width=cfg.base_width,
+            seeds=cfg.seeds,
+            eval_size=cfg.eval_size,
+            data=train,
+            device=dev,
+            dtype=dtype,
+            progress=progress,
+        )
+        for p, o in combos
+    }
 
 
 # ------------------------------------------------------------------ results and CLI
 
 
-def results_dict(sweeps: Mapping[tuple[str, str], Sweep], cfg: Config, *, argv: Sequence[str] = (),
-                 device: torch.device | str | None = None, seconds: float | None = None) -> dict:
+def results_dict(
+    sweeps: Mapping[tuple[str, str], Sweep],
+    cfg: Config,
+    *,
+    argv: Sequence[str] = (),
+    device: torch.device | str | None = None,
+    seconds: float | None = None,
+) -> dict:
     """Everything a run produced, JSON-ready: configuration, every sweep, and provenance."""
     return {
         "experiment": "mutransfer",
         "config": cfg.to_dict(),
         "sweeps": {f"{p}-{o}": s.to_dict() for (p, o), s in sweeps.items()},
-        "summary": {f"{p}-{o}": {"best_lr_index": s.best_lr_index().tolist(),
-                                 "best_log2_lr": [None if i < 0 else float(s.log2_lrs[i])
-                                                  for i in s.best_lr_index()],
-                                 "shift_in_grid_steps": s.to_dict(1)["shift_in_grid_steps"]}
-                    for (p, o), s in sweeps.items()},
+        "summary": {
+            f"{p}-{o}": {
+                "best_lr_index": s.best_lr_index().tolist(),
+                "best_log2_lr": [
+                    None if i < 0 else float(s.log2_lrs[i]) for i in s.best_lr_index()
+                ],
+                "shift_in_grid_steps": s.to_dict(1)["shift_in_grid_steps"],
+            }
+            for (p, o), s in sweeps.items()
+        },
         "reproduction": [],
-        "provenance": results.provenance("mupbook.experiments.mutransfer", argv, seeds=cfg.seeds,
-                                         device=device, seconds=seconds),
+        "provenance": results.provenance(
+            "mupbook.experiments.mutransfer",
+            argv,
+            seeds=cfg.seeds,
+            device=device,
+            seconds=seconds,
+        ),
     }
 
 
@@ -629,19 +835,34 @@ def load_results(folder: str | os.PathLike | None = None) -> dict[str, dict]:
 
 def sweeps(doc: Mapping) -> dict[tuple[str, str], Sweep]:
     """The sweeps of a results document, as ``{(param, optimizer): Sweep}``."""
-    return {(d["param"], d["optimizer"]): Sweep.from_dict(d) for d in doc["sweeps"].values()}
+    return {
+        (d["param"], d["optimizer"]): Sweep.from_dict(d)
+        for d in doc["sweeps"].values()
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m mupbook.experiments.mutransfer",
         description="muTransfer on Omniglot: learning-rate sweeps of MLPs under SP and muP with "
-                    "SGD and Adam across widths; writes every loss and provenance to JSON.")
-    _common.add_common_arguments(ap, out_help="JSON file to write (default results/mutransfer.json)")
-    ap.add_argument("--widths", type=int, nargs="+", help="override the widths (strictly increasing)")
+        "SGD and Adam across widths; writes every loss and provenance to JSON.",
+    )
+    _common.add_common_arguments(
+        ap, out_help="JSON file to write (default results/mutransfer.json)"
+    )
+    ap.add_argument(
+        "--widths",
+        type=int,
+        nargs="+",
+        help="override the widths (strictly increasing)",
+    )
     ap.add_argument("--steps", type=int, help="override the number of training steps")
-    ap.add_argument("--seeds", type=int, nargs="+", help="override the seeds (distinct)")
-    ap.add_argument("--num-classes", type=int, help="override the number of characters")
+    ap.add_argument(
+        "--seeds", type=int, nargs="+", help="override the seeds (distinct)"
+    )
+    ap.add_argument(
+        "--num-classes", type=int, help="override the number of characters"
+    )
     ap.add_argument("--batch-size", type=int, help="override the batch size")
     return ap
 
@@ -653,13 +874,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with _common.refused_by(parser):
         cfg = config(args.scale).replace(
-            **_common.overrides(args, ("widths", "steps", "seeds", "num_classes", "batch_size")))
+            **_common.overrides(
+                args, ("widths", "steps", "seeds", "num_classes", "batch_size")
+            )
+        )
     run_ = _common.start(parser, args, argv, "results/mutransfer.json", cfg.check)
     result = run(cfg, device=run_.device, progress=run_.progress)
-    doc = results_dict(result, cfg, argv=argv, device=run_.device, seconds=run_.seconds())
+    doc = results_dict(
+        result, cfg, argv=argv, device=run_.device, seconds=run_.seconds()
+    )
     _common.write_results(run_.out, doc)
     for key, s in doc["summary"].items():
-        print(f"{key:10s} best log2 lr per width {s['best_log2_lr']}  shift {s['shift_in_grid_steps']}")
+        print(
+            f"{key:10s} best log2 lr per width {s['best_log2_lr']}  shift {s['shift_in_grid_steps']}"
+        )
     print(f"wrote {run_.out} ({run_.seconds():.1f} s)")
     return 0
 

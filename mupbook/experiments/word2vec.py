@@ -53,7 +53,11 @@ from .. import _checks, paper, results, runtime
 from ..data import text, words
 from . import _common
 
-STORAGES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+STORAGES = {
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
 MIN_LR_RATIO = 1e-4
 
 
@@ -69,8 +73,12 @@ class Recipe:
 
 
 RECIPES = {
-    "tp4": Recipe("tp4", lr=0.05, weight_decay=1e-3, divide_input=True, init="gaussian"),
-    "word2vec": Recipe("word2vec", lr=0.025, weight_decay=0.0, divide_input=False, init="uniform"),
+    "tp4": Recipe(
+        "tp4", lr=0.05, weight_decay=1e-3, divide_input=True, init="gaussian"
+    ),
+    "word2vec": Recipe(
+        "word2vec", lr=0.025, weight_decay=0.0, divide_input=False, init="uniform"
+    ),
 }
 
 
@@ -102,7 +110,9 @@ def available_memory_bytes(device: torch.device) -> int | None:
     return None
 
 
-def check_limit_fits(vocab_size: int, storage: str, device: torch.device, headroom: float = 0.8) -> None:
+def check_limit_fits(
+    vocab_size: int, storage: str, device: torch.device, headroom: float = 0.8
+) -> None:
     """Raise MemoryError naming the memory needed when the limit's tables will not fit."""
     need = limit_memory_bytes(vocab_size, storage)
     free = available_memory_bytes(device)
@@ -111,7 +121,8 @@ def check_limit_fits(vocab_size: int, storage: str, device: torch.device, headro
             f"the muP limit with V = {vocab_size:,} words needs 2 V^2 = {need / 2**30:.1f} GiB in "
             f"{storage}, but {device} has {free / 2**30:.1f} GiB free. Cap the vocabulary "
             "(max_vocab / --max-vocab), store in bfloat16 or float16 on a GPU (--storage), or use "
-            "a larger GPU.")
+            "a larger GPU."
+        )
 
 
 # ------------------------------------------------------------------------- model
@@ -124,21 +135,33 @@ class CBOW:
     float16/bfloat16 (``storage``); arithmetic is float32.
     """
 
-    def __init__(self, inp: torch.Tensor, out: torch.Tensor, *, freeze_input: bool = False) -> None:
+    def __init__(
+        self, inp: torch.Tensor, out: torch.Tensor, *, freeze_input: bool = False
+    ) -> None:
         if inp.shape != out.shape or inp.ndim != 2:
-            raise ValueError(f"input and output embeddings must both be (V, n), got {tuple(inp.shape)}, "
-                             f"{tuple(out.shape)}")
+            raise ValueError(
+                f"input and output embeddings must both be (V, n), got {tuple(inp.shape)}, "
+                f"{tuple(out.shape)}"
+            )
         self.inp, self.out, self.freeze_input = inp, out, freeze_input
         self._scratch: dict[str, torch.Tensor] = {}
 
-    def _gather(self, name: str, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def _gather(
+        self, name: str, table: torch.Tensor, index: torch.Tensor
+    ) -> torch.Tensor:
         """``table[index]`` in the compute dtype (float32 for 16-bit storage), in a reused buffer
         (fresh large allocations page-fault)."""
         k, n = index.numel(), table.shape[1]
-        dtype = torch.float32 if table.dtype in (torch.float16, torch.bfloat16) else table.dtype
+        dtype = (
+            torch.float32
+            if table.dtype in (torch.float16, torch.bfloat16)
+            else table.dtype
+        )
         buf = self._scratch.get(name)
         if buf is None or buf.numel() < k * n or buf.dtype != dtype:
-            buf = self._scratch[name] = torch.empty(int(k * 1.25) * n, device=table.device, dtype=dtype)
+            buf = self._scratch[name] = torch.empty(
+                int(k * 1.25) * n, device=table.device, dtype=dtype
+            )
         out = buf[: k * n].view(k, n)
         if table.dtype == dtype:
             return torch.index_select(table, 0, index, out=out)
@@ -153,12 +176,22 @@ class CBOW:
         return self.inp.shape[1]
 
     @classmethod
-    def finite(cls, vocab_size: int, width: int, *, init: str = "gaussian", seed: int = 0,
-               device: torch.device | str = "cpu", storage: str = "float32",
-               freeze_input: bool = False) -> CBOW:
+    def finite(
+        cls,
+        vocab_size: int,
+        width: int,
+        *,
+        init: str = "gaussian",
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+        storage: str = "float32",
+        freeze_input: bool = False,
+    ) -> CBOW:
         """Width ``n``: E ~ N(0, 1/n) (``gaussian``) or U(-0.5/n, 0.5/n) (``uniform``), U = 0."""
         if width < 1 or vocab_size < 2:
-            raise ValueError(f"need width >= 1 and vocab_size >= 2, got {width}, {vocab_size}")
+            raise ValueError(
+                f"need width >= 1 and vocab_size >= 2, got {width}, {vocab_size}"
+            )
         gen = runtime.generator(seed)
         if init == "gaussian":
             e = torch.randn(vocab_size, width, generator=gen) / math.sqrt(width)
@@ -168,46 +201,80 @@ class CBOW:
             raise ValueError(f"init must be 'gaussian' or 'uniform', got {init!r}")
         dtype = STORAGES[storage]
         dev = torch.device(device)
-        return cls(e.to(dev, dtype), torch.zeros(vocab_size, width, device=dev, dtype=dtype),
-                   freeze_input=freeze_input)
+        return cls(
+            e.to(dev, dtype),
+            torch.zeros(vocab_size, width, device=dev, dtype=dtype),
+            freeze_input=freeze_input,
+        )
 
     @classmethod
-    def limit(cls, vocab_size: int, *, device: torch.device | str = "cpu", storage: str = "float32",
-              freeze_input: bool = False, check_memory: bool = True) -> CBOW:
+    def limit(
+        cls,
+        vocab_size: int,
+        *,
+        device: torch.device | str = "cpu",
+        storage: str = "float32",
+        freeze_input: bool = False,
+        check_memory: bool = True,
+    ) -> CBOW:
         """The exact infinite-width muP limit (``freeze_input``: the NTK limit): width V,
         E = I (one-hot rows), U = 0."""
         dev = torch.device(device)
         if check_memory:
             check_limit_fits(vocab_size, storage, dev)
         dtype = STORAGES[storage]
-        return cls(torch.eye(vocab_size, device=dev, dtype=dtype),
-                   torch.zeros(vocab_size, vocab_size, device=dev, dtype=dtype), freeze_input=freeze_input)
+        return cls(
+            torch.eye(vocab_size, device=dev, dtype=dtype),
+            torch.zeros(vocab_size, vocab_size, device=dev, dtype=dtype),
+            freeze_input=freeze_input,
+        )
 
     def embeddings(self) -> torch.Tensor:
         """The word vectors used for evaluation: the input embeddings (V, n), float32."""
         return self.inp.float()
 
     @torch.no_grad()
-    def step(self, batch: text.CbowBatch, negatives: torch.Tensor, lr: float, *,
-             weight_decay: float = 0.0, divide_input: bool = True) -> float:
+    def step(
+        self,
+        batch: text.CbowBatch,
+        negatives: torch.Tensor,
+        lr: float,
+        *,
+        weight_decay: float = 0.0,
+        divide_input: bool = True,
+    ) -> float:
         """One SGD step on a batch (negatives: (B, K) ids); returns the summed loss before it."""
         B = batch.target.shape[0]
         n = self.width
         if self.inp.dtype in (torch.float16, torch.bfloat16):
             ectx = self._gather("context", self.inp, batch.context)  # (M, n), float32
-            h = torch.zeros(B, n, device=ectx.device, dtype=ectx.dtype).index_add_(0, batch.owner, ectx)
+            h = torch.zeros(B, n, device=ectx.device, dtype=ectx.dtype).index_add_(
+                0, batch.owner, ectx
+            )
             h /= batch.count.unsqueeze(1).to(h.dtype)  # (B, n)
         else:  # one fused gather-and-mean; the context rows are gathered below only if E trains
-            h = torch.nn.functional.embedding_bag(batch.context, self.inp, batch.context_offsets(), mode="mean")
+            h = torch.nn.functional.embedding_bag(
+                batch.context, self.inp, batch.context_offsets(), mode="mean"
+            )
         rows = torch.cat([batch.target.unsqueeze(1), negatives], dim=1)  # (B, 1+K)
-        urows = self._gather("rows", self.out, rows.reshape(-1)).view(B, -1, n)  # (B, 1+K, n)
-        f = torch.bmm(h.unsqueeze(1), urows.transpose(1, 2)).squeeze(1)  # (B, 1+K); faster than urows @ h
-        keep = (negatives != batch.target.unsqueeze(1)).to(f.dtype)  # as word2vec: skip t
-        g = torch.sigmoid(f).mul_(-lr)  # (B, 1+K): lr (label - sigmoid), label 1 for the target
+        urows = self._gather("rows", self.out, rows.reshape(-1)).view(
+            B, -1, n
+        )  # (B, 1+K, n)
+        f = torch.bmm(h.unsqueeze(1), urows.transpose(1, 2)).squeeze(
+            1
+        )  # (B, 1+K); faster than urows @ h
+        keep = (negatives != batch.target.unsqueeze(1)).to(
+            f.dtype
+        )  # as word2vec: skip t
+        g = torch.sigmoid(f).mul_(
+            -lr
+        )  # (B, 1+K): lr (label - sigmoid), label 1 for the target
         g[:, 0] += lr
         g[:, 1:] *= keep
-        loss = -(torch.nn.functional.logsigmoid(f[:, 0]).sum()
-                 + (torch.nn.functional.logsigmoid(-f[:, 1:]) * keep).sum())
+        loss = -(
+            torch.nn.functional.logsigmoid(f[:, 0]).sum()
+            + (torch.nn.functional.logsigmoid(-f[:, 1:]) * keep).sum()
+        )
         neu1e = torch.bmm(g.unsqueeze(1), urows).squeeze(1)  # (B, n), from the old U
         # urows becomes the output update g_j h - lr wd U_j, in place (one pass, no temporary)
         urows.baddbmm_(g.unsqueeze(2), h.unsqueeze(1), beta=-lr * weight_decay)
@@ -226,7 +293,9 @@ class CBOW:
         return float(loss)
 
 
-def learning_rate(lr0: float, progress: float, min_ratio: float = MIN_LR_RATIO) -> float:
+def learning_rate(
+    lr0: float, progress: float, min_ratio: float = MIN_LR_RATIO
+) -> float:
     """Linear decay from ``lr0`` to ``min_ratio * lr0`` as ``progress`` goes 0 -> 1."""
     return max(lr0 * (1.0 - progress), lr0 * min_ratio)
 
@@ -241,9 +310,22 @@ class TrainStats:
     positions: int
 
 
-def train(model: CBOW, corpus: text.Corpus, *, epochs: int, lr: float, weight_decay: float,
-          divide_input: bool, window: int = 8, negatives: int = 25, sample: float = 1e-4,
-          batch_size: int = 1024, seed: int = 0, progress: bool = True, desc: str = "word2vec") -> TrainStats:
+def train(
+    model: CBOW,
+    corpus: text.Corpus,
+    *,
+    epochs: int,
+    lr: float,
+    weight_decay: float,
+    divide_input: bool,
+    window: int = 8,
+    negatives: int = 25,
+    sample: float = 1e-4,
+    batch_size: int = 1024,
+    seed: int = 0,
+    progress: bool = True,
+    desc: str = "word2vec",
+) -> TrainStats:
     """Train ``model`` for ``epochs`` passes over ``corpus`` (subsampled anew each epoch).
 
     The same ``seed`` gives every model the same subsampling, windows and negatives. A
@@ -261,8 +343,14 @@ def train(model: CBOW, corpus: text.Corpus, *, epochs: int, lr: float, weight_de
     sampler = text.NegativeSampler(corpus.vocab, device=dev)
     losses, positions = [], 0
     start = time.perf_counter()
-    with tqdm(total=epochs * corpus.raw_tokens, unit="word", unit_scale=True, desc=desc,
-              disable=not progress, mininterval=1.0) as bar:
+    with tqdm(
+        total=epochs * corpus.raw_tokens,
+        unit="word",
+        unit_scale=True,
+        desc=desc,
+        disable=not progress,
+        mininterval=1.0,
+    ) as bar:
         for epoch in range(epochs):
             ids, sent = text.subsample(corpus, sample, rng)
             total, seen, done = 0.0, 0, 0
@@ -270,26 +358,39 @@ def train(model: CBOW, corpus: text.Corpus, *, epochs: int, lr: float, weight_de
                 b = batch.target.shape[0]
                 neg = sampler.sample((b, negatives), gen)
                 frac = (epoch + seen / max(len(ids), 1)) / epochs
-                total += model.step(batch, neg, learning_rate(lr, frac), weight_decay=weight_decay,
-                                    divide_input=divide_input)
+                total += model.step(
+                    batch,
+                    neg,
+                    learning_rate(lr, frac),
+                    weight_decay=weight_decay,
+                    divide_input=divide_input,
+                )
                 seen += b
                 positions += b
                 advance = int(corpus.raw_tokens * seen / max(len(ids), 1)) - done
                 done += advance
                 bar.update(advance)
                 if bar.n and (time.perf_counter() - start) > 0:
-                    bar.set_postfix_str(f"{bar.n / (time.perf_counter() - start):,.0f} words/s", refresh=False)
+                    bar.set_postfix_str(
+                        f"{bar.n / (time.perf_counter() - start):,.0f} words/s",
+                        refresh=False,
+                    )
             bar.update(corpus.raw_tokens - done)
             if seen == 0:
                 raise ValueError(
                     f"epoch {epoch + 1} trained no position: subsampling (sample={sample}) kept {len(ids):,} of "
                     f"{len(corpus):,} tokens and none has a context. Use sample=0 (keep every token) or a "
-                    "larger corpus.")
+                    "larger corpus."
+                )
             losses.append(total / seen)
             if not math.isfinite(losses[-1]):
-                raise FloatingPointError(f"the loss diverged in epoch {epoch + 1}; lower lr or batch_size")
+                raise FloatingPointError(
+                    f"the loss diverged in epoch {epoch + 1}; lower lr or batch_size"
+                )
     seconds = time.perf_counter() - start
-    return TrainStats(losses, seconds, epochs * corpus.raw_tokens / seconds, positions)
+    return TrainStats(
+        losses, seconds, epochs * corpus.raw_tokens / seconds, positions
+    )
 
 
 # -------------------------------------------------------------------- evaluation
@@ -309,28 +410,41 @@ def _unit_rows(emb: torch.Tensor) -> torch.Tensor:
     """Rows scaled to unit length (zero rows stay zero); non-finite embeddings are an error."""
     emb = emb.float()
     if not bool(torch.isfinite(emb).all()):
-        raise ValueError("the embeddings have non-finite entries (nan or inf): training diverged; lower lr "
-                         "or batch_size")
+        raise ValueError(
+            "the embeddings have non-finite entries (nan or inf): training diverged; lower lr "
+            "or batch_size"
+        )
     return emb / emb.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-def predict_analogies(emb: torch.Tensor, questions: np.ndarray, restrict: int, chunk: int = 512) -> np.ndarray:
+def predict_analogies(
+    emb: torch.Tensor, questions: np.ndarray, restrict: int, chunk: int = 512
+) -> np.ndarray:
     """For each (a, b, c, .) the word d maximizing cos(d, b - a + c) (unit vectors), over
     the first ``restrict`` words, a, b and c excluded (3CosAdd, as word2vec and gensim).
     ``questions`` (Q, 4) word ids in ``0..restrict-1`` (never wrapped)."""
-    w = _unit_rows(emb[:text.check_restrict(restrict)])
+    w = _unit_rows(emb[: text.check_restrict(restrict)])
     q = torch.as_tensor(questions, device=w.device)
-    if q.ndim != 2 or q.shape[1] != 4 or q.dtype.is_floating_point or q.dtype == torch.bool:
-        raise ValueError(f"questions must be (Q, 4) integer word ids, got {q.dtype} {tuple(q.shape)}")
+    if (
+        q.ndim != 2
+        or q.shape[1] != 4
+        or q.dtype.is_floating_point
+        or q.dtype == torch.bool
+    ):
+        raise ValueError(
+            f"questions must be (Q, 4) integer word ids, got {q.dtype} {tuple(q.shape)}"
+        )
     n = w.shape[0]
     if q.numel() and (int(q.min()) < 0 or int(q.max()) >= n):
         bad = int(q.min()) if int(q.min()) < 0 else int(q.max())
-        raise ValueError(f"questions must hold word ids in 0..{n - 1} (the restrict={n} words searched), got {bad}")
+        raise ValueError(
+            f"questions must hold word ids in 0..{n - 1} (the restrict={n} words searched), got {bad}"
+        )
     out = []
     for s in range(0, len(q), chunk):
-        a, b, c = q[s:s + chunk, 0], q[s:s + chunk, 1], q[s:s + chunk, 2]
+        a, b, c = q[s : s + chunk, 0], q[s : s + chunk, 1], q[s : s + chunk, 2]
         scores = (w[b] - w[a] + w[c]) @ w.T
-        scores.scatter_(1, q[s:s + chunk, :3], float("-inf"))
+        scores.scatter_(1, q[s : s + chunk, :3], float("-inf"))
         out.append(scores.argmax(1).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
 
@@ -338,7 +452,9 @@ def predict_analogies(emb: torch.Tensor, questions: np.ndarray, restrict: int, c
 def analogy_accuracy(emb: torch.Tensor, qs: text.Analogies) -> Accuracy:
     """Accuracy over the questions of ``qs`` (all four words in the restricted vocabulary)."""
     if len(qs.questions) == 0:
-        raise ValueError("no analogy question has all four words in the vocabulary; raise max_vocab")
+        raise ValueError(
+            "no analogy question has all four words in the vocabulary; raise max_vocab"
+        )
     ok = predict_analogies(emb, qs.questions, qs.restrict) == qs.questions[:, 3]
     per = {}
     for s, name in enumerate(qs.sections):
@@ -348,7 +464,9 @@ def analogy_accuracy(emb: torch.Tensor, qs: text.Analogies) -> Accuracy:
     return Accuracy(100.0 * ok.mean(), int(ok.sum()), len(ok), per)
 
 
-def nearest(emb: torch.Tensor, vocab: text.Vocab, word: str, k: int = 8) -> list[tuple[str, float]]:
+def nearest(
+    emb: torch.Tensor, vocab: text.Vocab, word: str, k: int = 8
+) -> list[tuple[str, float]]:
     """The ``k`` nearest words to ``word`` by cosine (itself excluded)."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
@@ -357,7 +475,10 @@ def nearest(emb: torch.Tensor, vocab: text.Vocab, word: str, k: int = 8) -> list
     sims = w @ w[i]
     sims[i] = float("-inf")
     top = sims.topk(min(k, len(vocab) - 1))
-    return [(vocab.words[j], float(s)) for s, j in zip(top.values.tolist(), top.indices.tolist())]
+    return [
+        (vocab.words[j], float(s))
+        for s, j in zip(top.values.tolist(), top.indices.tolist())
+    ]
 
 
 @dataclass
@@ -371,16 +492,24 @@ class Projection:
     score: float
 
     def to_dict(self) -> dict:
-        return {"words": self.words, "is_city": self.is_city.astype(int).tolist(),
-                "xy": np.round(self.xy, 5).tolist(), "separation": self.score}
+        return {
+            "words": self.words,
+            "is_city": self.is_city.astype(int).tolist(),
+            "xy": np.round(self.xy, 5).tolist(),
+            "separation": self.score,
+        }
 
 
-def loo_linear_probe(xy: np.ndarray, labels: np.ndarray, ridge: float = 1e-3) -> float:
+def loo_linear_probe(
+    xy: np.ndarray, labels: np.ndarray, ridge: float = 1e-3
+) -> float:
     """Leave-one-out accuracy (%) of a least-squares linear classifier (with bias) on ``xy``
     (N, k), at least 2 finite points."""
     x = np.asarray(xy, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2:
-        raise ValueError(f"a leave-one-out probe needs at least 2 points (N, k), got shape {x.shape}")
+        raise ValueError(
+            f"a leave-one-out probe needs at least 2 points (N, k), got shape {x.shape}"
+        )
     if not np.isfinite(x).all():
         raise ValueError("the points have non-finite entries (nan or inf)")
     x = (x - x.mean(0)) / (x.std(0) + 1e-12)
@@ -401,10 +530,17 @@ def city_state_projection(emb: torch.Tensor, vocab: text.Vocab) -> Projection:
     cities = [w for w in cities if w in vocab]
     states = [w for w in states if w in vocab and w not in cities]
     if len(cities) < 2 or len(states) < 2:
-        raise ValueError(f"only {len(cities)} cities and {len(states)} states are in the vocabulary; "
-                         "raise max_vocab")
+        raise ValueError(
+            f"only {len(cities)} cities and {len(states)} states are in the vocabulary; "
+            "raise max_vocab"
+        )
     names = cities + states
-    x = _unit_rows(emb[torch.as_tensor(vocab.ids(names), device=emb.device)]).double().cpu().numpy()
+    x = (
+        _unit_rows(emb[torch.as_tensor(vocab.ids(names), device=emb.device)])
+        .double()
+        .cpu()
+        .numpy()
+    )
     x = x - x.mean(0)
     _, _, vt = np.linalg.svd(x, full_matrices=False)
     xy = x @ vt[:2].T
@@ -448,8 +584,18 @@ class Config(_common.ConfigBase):
         if self.widths:
             _checks.widths(self.widths, minimum_count=1)
         if not (self.widths or self.limit or self.ntk):
-            raise ValueError("nothing to train: give widths, or keep the muP or NTK limit")
-        for k in ("epochs", "window", "negatives", "batch_size", "limit_batch_size", "min_count", "restrict"):
+            raise ValueError(
+                "nothing to train: give widths, or keep the muP or NTK limit"
+            )
+        for k in (
+            "epochs",
+            "window",
+            "negatives",
+            "batch_size",
+            "limit_batch_size",
+            "min_count",
+            "restrict",
+        ):
             _checks.positive_int(getattr(self, k), k)
         for k in ("max_tokens", "max_vocab"):
             if getattr(self, k) is not None:
@@ -470,8 +616,15 @@ QUICK = Config(max_vocab=1000, max_tokens=800_000, widths=(64,), epochs=1)
 #: words (plus the cities and states), widths 64 and 256, 3 epochs.
 OFFLINE = Config(corpus="offline", max_vocab=1500, widths=(64, 256), epochs=3)
 #: The paper's run: text8, full vocabulary (V = 71,291), 15 epochs, a large GPU.
-TEXT8 = Config(corpus="text8", max_vocab=None, widths=(64, 256, 1024), epochs=15, storage="bfloat16",
-               batch_size=4096, limit_batch_size=1024)
+TEXT8 = Config(
+    corpus="text8",
+    max_vocab=None,
+    widths=(64, 256, 1024),
+    epochs=15,
+    storage="bfloat16",
+    batch_size=4096,
+    limit_batch_size=1024,
+)
 CONFIGS = {"quick": QUICK, "offline": OFFLINE, "text8": TEXT8, "full": TEXT8}
 
 
@@ -499,13 +652,22 @@ class ModelResult:
     embeddings: torch.Tensor = field(repr=False)
 
     def summary(self) -> dict:
-        return {"label": self.label, "width": self.width, "accuracy": self.accuracy.accuracy,
-                "correct": self.accuracy.correct, "questions": self.accuracy.questions,
-                "per_section": {k: list(v) for k, v in self.accuracy.per_section.items()},
-                "separation": None if self.projection is None else self.projection.score,
-                "losses": self.stats.losses, "seconds": self.stats.seconds,
-                "words_per_second": (self.stats.words_per_second
-                                     if math.isfinite(self.stats.words_per_second) else None)}
+        return {
+            "label": self.label,
+            "width": self.width,
+            "accuracy": self.accuracy.accuracy,
+            "correct": self.accuracy.correct,
+            "questions": self.accuracy.questions,
+            "per_section": {k: list(v) for k, v in self.accuracy.per_section.items()},
+            "separation": None if self.projection is None else self.projection.score,
+            "losses": self.stats.losses,
+            "seconds": self.stats.seconds,
+            "words_per_second": (
+                self.stats.words_per_second
+                if math.isfinite(self.stats.words_per_second)
+                else None
+            ),
+        }
 
 
 @dataclass
@@ -524,8 +686,13 @@ class Run:
         return self.models[key].accuracy.accuracy
 
 
-def run(cfg: Config, *, corpus: text.Corpus | None = None, device: str | torch.device | None = None,
-        progress: bool = True) -> Run:
+def run(
+    cfg: Config,
+    *,
+    corpus: text.Corpus | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> Run:
     """Train every model of ``cfg`` (NTK limit, each width, muP limit) on the same data."""
     cfg.check()
     rec = recipe(cfg.recipe)
@@ -535,12 +702,18 @@ def run(cfg: Config, *, corpus: text.Corpus | None = None, device: str | torch.d
     if corpus is None:
         cities, states = words.cities_and_states()
         extra = [*cities, *states] if cfg.figure_words else []
-        corpus = text.load_corpus(cfg.corpus, min_count=cfg.min_count, max_vocab=cfg.max_vocab,
-                                  max_tokens=cfg.max_tokens, extra_words=extra, progress=progress)
+        corpus = text.load_corpus(
+            cfg.corpus,
+            min_count=cfg.min_count,
+            max_vocab=cfg.max_vocab,
+            max_tokens=cfg.max_tokens,
+            extra_words=extra,
+            progress=progress,
+        )
     text.check_trainable(corpus)
     V = len(corpus.vocab)
     qs = text.analogies(corpus.vocab, cfg.restrict)
-    if (cfg.limit or cfg.ntk):
+    if cfg.limit or cfg.ntk:
         check_limit_fits(V, cfg.storage, dev)
     plan: list[tuple[str, str]] = []
     if cfg.ntk:
@@ -551,64 +724,132 @@ def run(cfg: Config, *, corpus: text.Corpus | None = None, device: str | torch.d
     models: dict[str, ModelResult] = {}
     for key, label in plan:
         if key in ("ntk", "limit"):
-            model = CBOW.limit(V, device=dev, storage=cfg.storage, freeze_input=key == "ntk", check_memory=False)
+            model = CBOW.limit(
+                V,
+                device=dev,
+                storage=cfg.storage,
+                freeze_input=key == "ntk",
+                check_memory=False,
+            )
             bs = cfg.limit_batch_size
         else:
-            model = CBOW.finite(V, int(key), init=rec.init, seed=cfg.seed + 2, device=dev, storage=cfg.storage)
+            model = CBOW.finite(
+                V,
+                int(key),
+                init=rec.init,
+                seed=cfg.seed + 2,
+                device=dev,
+                storage=cfg.storage,
+            )
             bs = cfg.batch_size
-        if key == "ntk":  # its evaluated vectors (the input embeddings) are frozen: nothing to train
+        if (
+            key == "ntk"
+        ):  # its evaluated vectors (the input embeddings) are frozen: nothing to train
             stats = TrainStats([], 0.0, float("nan"), 0)
         else:
-            stats = train(model, corpus, epochs=cfg.epochs, lr=lr, weight_decay=wd, divide_input=rec.divide_input,
-                          window=cfg.window, negatives=cfg.negatives, sample=cfg.sample, batch_size=bs,
-                          seed=cfg.seed, progress=progress, desc=label)
+            stats = train(
+                model,
+                corpus,
+                epochs=cfg.epochs,
+                lr=lr,
+                weight_decay=wd,
+                divide_input=rec.divide_input,
+                window=cfg.window,
+                negatives=cfg.negatives,
+                sample=cfg.sample,
+                batch_size=bs,
+                seed=cfg.seed,
+                progress=progress,
+                desc=label,
+            )
         emb = model.embeddings()
         try:
             proj = city_state_projection(emb, corpus.vocab)
         except ValueError:
             proj = None
-        models[key] = ModelResult(key, label, model.width, analogy_accuracy(emb, qs), proj, stats, emb)
+        models[key] = ModelResult(
+            key, label, model.width, analogy_accuracy(emb, qs), proj, stats, emb
+        )
         del model
-    return Run(cfg, corpus.name, corpus.vocab, qs, corpus.raw_tokens, len(corpus), models)
+    return Run(
+        cfg, corpus.name, corpus.vocab, qs, corpus.raw_tokens, len(corpus), models
+    )
 
 
-def results_dict(r: Run, *, argv: Sequence[str] = (), device: str | None = None,
-                 seconds: float | None = None) -> dict:
+def results_dict(
+    r: Run,
+    *,
+    argv: Sequence[str] = (),
+    device: str | None = None,
+    seconds: float | None = None,
+) -> dict:
     """The JSON document of a run (``results.write_json`` shape)."""
-    text8 = r.corpus == "text8" and r.config.max_vocab is None and r.config.max_tokens is None
+    text8 = (
+        r.corpus == "text8"
+        and r.config.max_vocab is None
+        and r.config.max_tokens is None
+    )
     rows = []
     for key, m in r.models.items():
         published = paper.WORD2VEC_TEXT8.get(key)
-        note = (f"{r.corpus} corpus, V = {len(r.vocab):,}, {r.config.epochs} epochs, "
-                f"{m.accuracy.questions:,} of {r.analogies.total:,} questions in vocabulary")
+        note = (
+            f"{r.corpus} corpus, V = {len(r.vocab):,}, {r.config.epochs} epochs, "
+            f"{m.accuracy.questions:,} of {r.analogies.total:,} questions in vocabulary"
+        )
         if not text8:
-            note += (f"; the paper's {published} is for text8 (17M tokens, full vocabulary, 15 epochs), "
-                     "a different corpus" if published is not None else "")
+            note += (
+                f"; the paper's {published} is for text8 (17M tokens, full vocabulary, 15 epochs), "
+                "a different corpus"
+                if published is not None
+                else ""
+            )
             published = None
         elif r.config.epochs != 15:
             note += f"; the paper trains 15 epochs, this run {r.config.epochs}"
-        rows.append(results.row(f"Word2Vec analogy accuracy, {m.label}", m.accuracy.accuracy, published,
-                                unit="%", note=note))
+        rows.append(
+            results.row(
+                f"Word2Vec analogy accuracy, {m.label}",
+                m.accuracy.accuracy,
+                published,
+                unit="%",
+                note=note,
+            )
+        )
     return {
         "experiment": "word2vec",
         "config": r.config.to_dict(),
         "reproduction": rows,
-        "corpus": {"name": r.corpus, "raw_tokens": r.raw_tokens, "tokens_in_vocab": r.tokens,
-                   "vocab_size": len(r.vocab), "questions": len(r.analogies.questions),
-                   "questions_total": r.analogies.total},
+        "corpus": {
+            "name": r.corpus,
+            "raw_tokens": r.raw_tokens,
+            "tokens_in_vocab": r.tokens,
+            "vocab_size": len(r.vocab),
+            "questions": len(r.analogies.questions),
+            "questions_total": r.analogies.total,
+        },
         "models": {k: m.summary() for k, m in r.models.items()},
-        "pca": {k: m.projection.to_dict() for k, m in r.models.items() if m.projection is not None},
+        "pca": {
+            k: m.projection.to_dict()
+            for k, m in r.models.items()
+            if m.projection is not None
+        },
         "paper": {"text8": paper.WORD2VEC_TEXT8, "fil9": paper.WORD2VEC_FIL9},
-        "provenance": results.provenance("mupbook.experiments.word2vec", argv, seeds=[r.config.seed],
-                                         device=device, seconds=seconds),
+        "provenance": results.provenance(
+            "mupbook.experiments.word2vec",
+            argv,
+            seeds=[r.config.seed],
+            device=device,
+            seconds=seconds,
+        ),
     }
 
 
 # ------------------------------------------------------------- the limit, exactly
 
 
-def orthonormal_equivalence(vocab_size: int = 40, width: int = 120, *, tokens: int = 4000,
-                            seed: int = 0) -> dict[str, float]:
+def orthonormal_equivalence(
+    vocab_size: int = 40, width: int = 120, *, tokens: int = 4000, seed: int = 0
+) -> dict[str, float]:
     """Train the muP limit (width V, E = I) and a width-n network whose input embeddings are
     orthonormal rows ``Q`` (n > V, U = 0) on the same toy Zipf corpus, in float64.
 
@@ -624,14 +865,29 @@ def orthonormal_equivalence(vocab_size: int = 40, width: int = 120, *, tokens: i
     gen = runtime.generator(seed)
     q, _ = torch.linalg.qr(torch.randn(width, V, generator=gen, dtype=torch.float64))
     Q = q.T.contiguous()
-    limit = CBOW(torch.eye(V, dtype=torch.float64), torch.zeros(V, V, dtype=torch.float64))
+    limit = CBOW(
+        torch.eye(V, dtype=torch.float64), torch.zeros(V, V, dtype=torch.float64)
+    )
     wide = CBOW(Q.clone(), torch.zeros(V, width, dtype=torch.float64))
-    kw = {"epochs": 2, "lr": 0.05, "weight_decay": 1e-3, "divide_input": True, "window": 4, "negatives": 5, "sample": 1e-3,
-              "batch_size": 64, "seed": seed, "progress": False}
+    kw = {
+        "epochs": 2,
+        "lr": 0.05,
+        "weight_decay": 1e-3,
+        "divide_input": True,
+        "window": 4,
+        "negatives": 5,
+        "sample": 1e-3,
+        "batch_size": 64,
+        "seed": seed,
+        "progress": False,
+    }
     a, b = train(limit, corpus, **kw), train(wide, corpus, **kw)
-    return {"loss_limit": a.losses[-1], "loss_wide": b.losses[-1],
-            "max_err_input": float((wide.inp - limit.inp @ Q).abs().max()),
-            "max_err_output": float((wide.out - limit.out @ Q).abs().max())}
+    return {
+        "loss_limit": a.losses[-1],
+        "loss_wide": b.losses[-1],
+        "max_err_input": float((wide.inp - limit.inp @ Q).abs().max()),
+        "max_err_output": float((wide.out - limit.out @ Q).abs().max()),
+    }
 
 
 # ------------------------------------------------------------------ saved results
@@ -656,25 +912,43 @@ def accuracy_points(doc_or_run: Mapping | Run) -> dict[str, float]:
 def neighbours_table(r: Run, word: str, k: int = 6) -> list[list[str]]:
     """Rows ``[model, "w1 (0.83), w2 (0.80), ..."]``: ``word``'s nearest words in each model."""
     r.vocab.id(word)  # a clear error for a word outside the vocabulary
-    return [[m.label, ", ".join(f"{w} ({s:.2f})" for w, s in nearest(m.embeddings, r.vocab, word, k))]
-            for m in r.models.values()]
+    return [
+        [
+            m.label,
+            ", ".join(
+                f"{w} ({s:.2f})" for w, s in nearest(m.embeddings, r.vocab, word, k)
+            ),
+        ]
+        for m in r.models.values()
+    ]
 
 
 # --------------------------------------------------------------------- command line
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m mupbook.experiments.word2vec",
-                                description="Word2Vec at finite width, the muP limit and the NTK limit.")
-    p.add_argument("--config", default=None, choices=sorted(CONFIGS),
-                   help="named configuration (default: quick or full by MUPBOOK_SCALE)")
-    _common.add_common_arguments(p, scale=False,
-                                 out_help="results JSON (default results/word2vec_<config>.json)")
+    p = argparse.ArgumentParser(
+        prog="python -m mupbook.experiments.word2vec",
+        description="Word2Vec at finite width, the muP limit and the NTK limit.",
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        choices=sorted(CONFIGS),
+        help="named configuration (default: quick or full by MUPBOOK_SCALE)",
+    )
+    _common.add_common_arguments(
+        p,
+        scale=False,
+        out_help="results JSON (default results/word2vec_<config>.json)",
+    )
     p.add_argument("--corpus", choices=text.CORPORA)
     p.add_argument("--max-vocab", type=int)
     p.add_argument("--full-vocab", action="store_true", help="no vocabulary cap")
     p.add_argument("--max-tokens", type=int)
-    p.add_argument("--widths", type=int, nargs="+", help="finite widths (strictly increasing)")
+    p.add_argument(
+        "--widths", type=int, nargs="+", help="finite widths (strictly increasing)"
+    )
     p.add_argument("--no-limit", action="store_true")
     p.add_argument("--no-ntk", action="store_true")
     p.add_argument("--recipe", choices=sorted(RECIPES))
@@ -694,9 +968,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = parser.parse_args(argv)
     name = a.config or runtime.scale()
     with _common.refused_by(parser):
-        cfg = config(name).replace(**_common.overrides(a, (
-            "corpus", "max_vocab", "max_tokens", "widths", "recipe", "epochs", "lr", "batch_size",
-            "limit_batch_size", "storage", "seed")))
+        cfg = config(name).replace(
+            **_common.overrides(
+                a,
+                (
+                    "corpus",
+                    "max_vocab",
+                    "max_tokens",
+                    "widths",
+                    "recipe",
+                    "epochs",
+                    "lr",
+                    "batch_size",
+                    "limit_batch_size",
+                    "storage",
+                    "seed",
+                ),
+            )
+        )
         if a.full_vocab:
             cfg = cfg.replace(max_vocab=None)
         if a.no_limit:
@@ -710,8 +999,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _common.write_results(run_.out, doc)
     for m in r.models.values():
         sep = "-" if m.projection is None else f"{m.projection.score:.0f}%"
-        print(f"{m.label:32s} analogy {m.accuracy.accuracy:6.2f}% ({m.accuracy.correct}/{m.accuracy.questions})"
-              f"  cities/states separation {sep}  {m.stats.words_per_second:,.0f} words/s")
+        print(
+            f"{m.label:32s} analogy {m.accuracy.accuracy:6.2f}% ({m.accuracy.correct}/{m.accuracy.questions})"
+            f"  cities/states separation {sep}  {m.stats.words_per_second:,.0f} words/s"
+        )
     print(f"wrote {run_.out} ({run_.seconds():.1f} s)")
     return 0
 

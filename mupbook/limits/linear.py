@@ -80,7 +80,9 @@ class Linear1LP:
         """Outputs ``f(x)``: (..., d) -> (..., c)."""
         return self.hidden(x) @ self.W2.T
 
-    def with_params(self, W1: torch.Tensor, b: torch.Tensor, W2: torch.Tensor) -> Linear1LP:
+    def with_params(
+        self, W1: torch.Tensor, b: torch.Tensor, W2: torch.Tensor
+    ) -> Linear1LP:
         return replace(self, W1=W1, b=b, W2=W2)
 
     def detached(self) -> Linear1LP:
@@ -94,12 +96,18 @@ class Linear1LP:
         rates, and draws Omega on the CPU generator (same network on every device).
         """
         if self.kind != "limit":
-            raise ValueError(f"only the muP limit can be sampled, this network is {self.kind!r}")
+            raise ValueError(
+                f"only the muP limit can be sampled, this network is {self.kind!r}"
+            )
         n = _checks.positive_int(n, "width n")
-        gen = runtime.generator(generator) if isinstance(generator, int) else generator
+        gen = (
+            runtime.generator(generator) if isinstance(generator, int) else generator
+        )
         m = self.width
-        omega = torch.randn(n, m, generator=gen, dtype=torch.float64).to(self.W1.device, self.W1.dtype)
-        s = n ** -0.5
+        omega = torch.randn(n, m, generator=gen, dtype=torch.float64).to(
+            self.W1.device, self.W1.dtype
+        )
+        s = n**-0.5
         with torch.no_grad():
             W1 = s * omega @ self.W1
             b = s * omega @ self.b
@@ -113,16 +121,31 @@ def _check_inputs(x: torch.Tensor, d: int) -> None:
         raise ValueError(f"inputs must be a tensor of shape (..., {d}), got {shape}")
 
 
-def mup_limit(d: int, c: int, *, s1: float = 1.0, s2: float = 2.0 ** -5, beta: float = 1.0,
-              dtype: torch.dtype = torch.float64, device: str | torch.device | None = "cpu") -> Linear1LP:
+def mup_limit(
+    d: int,
+    c: int,
+    *,
+    s1: float = 1.0,
+    s2: float = 2.0**-5,
+    beta: float = 1.0,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device | None = "cpu",
+) -> Linear1LP:
     """The muP limit of a d -> c linear network as a width-(d + c) network.
 
     First layer ``[s1 I_d; 0]``, readout ``[0, s2 I_c]``, bias 0 (TP4: ``MetaInfLin1LP``
     with ``sigma1 = s1``, ``sigma2 = s2``, ``bias_alpha = beta``). Learning rates: the same
     for every tensor. Returns float64 tensors by default (exactness is the point).
     """
-    d, c = _checks.positive_int(d, "d (input dimension)"), _checks.positive_int(c, "c (number of outputs)")
-    s1, s2, beta = _checks.nonnegative_float(s1, "s1"), _checks.nonnegative_float(s2, "s2"), _checks.nonnegative_float(beta, "beta")
+    d, c = (
+        _checks.positive_int(d, "d (input dimension)"),
+        _checks.positive_int(c, "c (number of outputs)"),
+    )
+    s1, s2, beta = (
+        _checks.nonnegative_float(s1, "s1"),
+        _checks.nonnegative_float(s2, "s2"),
+        _checks.nonnegative_float(beta, "beta"),
+    )
     if not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating point dtype, got {dtype}")
     dev = runtime.device(None if device is None else str(device))
@@ -135,9 +158,20 @@ def mup_limit(d: int, c: int, *, s1: float = 1.0, s2: float = 2.0 ** -5, beta: f
     return Linear1LP(W1, b, W2, beta, (1.0, 1.0), "limit")
 
 
-def finite(d: int, c: int, width: int, *, param: str = "mup", generator: torch.Generator | int,
-           s1: float = 1.0, s2: float = 2.0 ** -5, beta: float = 1.0, base_width: int | None = None,
-           dtype: torch.dtype = torch.float64, device: str | torch.device | None = "cpu") -> Linear1LP:
+def finite(
+    d: int,
+    c: int,
+    width: int,
+    *,
+    param: str = "mup",
+    generator: torch.Generator | int,
+    s1: float = 1.0,
+    s2: float = 2.0**-5,
+    beta: float = 1.0,
+    base_width: int | None = None,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device | None = "cpu",
+) -> Linear1LP:
     """A width-``width`` linear network under muP, NTP or SP (module docstring).
 
     muP is ``mup_limit(...).sample(width)``. NTP and SP start from the same draw and
@@ -148,10 +182,16 @@ def finite(d: int, c: int, width: int, *, param: str = "mup", generator: torch.G
     if param not in PARAMETRIZATIONS:
         raise ValueError(f"param must be one of {PARAMETRIZATIONS}, got {param!r}")
     width = _checks.positive_int(width, "width")
-    base = width if base_width is None else _checks.positive_int(base_width, "base_width")
-    net = mup_limit(d, c, s1=s1, s2=s2, beta=beta, dtype=dtype, device=device).sample(width, generator)
+    base = (
+        width
+        if base_width is None
+        else _checks.positive_int(base_width, "base_width")
+    )
+    net = mup_limit(d, c, s1=s1, s2=s2, beta=beta, dtype=dtype, device=device).sample(
+        width, generator
+    )
     if param == "mup":
         return net
     rho = width / base
-    first = 1 / rho if param == "ntp" else 1 / rho ** 2
-    return replace(net, W2=net.W2 * rho ** 0.5, lr_mult=(first, 1.0), kind=param)
+    first = 1 / rho if param == "ntp" else 1 / rho**2
+    return replace(net, W2=net.W2 * rho**0.5, lr_mult=(first, 1.0), kind=param)

@@ -34,11 +34,16 @@ def random_signs(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.T
     Each copy has exactly the coordinates' sizes of ``x`` but no correlation with
     it, which isolates the effect of correlation from that of size.
     """
-    signs = torch.randint(0, 2, (x.shape[0], k), generator=generator, dtype=x.dtype) * 2 - 1
+    signs = (
+        torch.randint(0, 2, (x.shape[0], k), generator=generator, dtype=x.dtype) * 2
+        - 1
+    )
     return x[:, None] * signs.to(x.device)
 
 
-def inner_products(widths: Sequence[int], trials: int = 256, seed: int = 0) -> dict[str, np.ndarray]:
+def inner_products(
+    widths: Sequence[int], trials: int = 256, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Typical size of ``u . v`` for independent ``v`` versus ``v = u`` (u, v iid N(0,1)^n).
 
     Returns ``{"widths", "independent", "correlated"}``: root-mean-square over
@@ -54,7 +59,11 @@ def inner_products(widths: Sequence[int], trials: int = 256, seed: int = 0) -> d
         v = torch.randn(trials, int(n), generator=gen, dtype=torch.float64)
         indep.append(rms((u * v).sum(1), 0).item())
         corr.append(rms((u * u).sum(1), 0).item())
-    return {"widths": ws, "independent": np.array(indep), "correlated": np.array(corr)}
+    return {
+        "widths": ws,
+        "independent": np.array(indep),
+        "correlated": np.array(corr),
+    }
 
 
 @dataclass
@@ -81,7 +90,9 @@ class Cancellation:
                 raise FloatingPointError(
                     f"non-finite {name} sizes: the step diverged; lower the learning rate (lr={self.lr})"
                 )
-        self.slopes = {name: loglog_slope(self.widths, self.mean(name)) for name in self.series()}
+        self.slopes = {
+            name: loglog_slope(self.widths, self.mean(name)) for name in self.series()
+        }
 
     def series(self) -> dict[str, np.ndarray]:
         """Named per-seed arrays, including ``ratio = update / update_indep``."""
@@ -102,8 +113,9 @@ EXPECTED_SLOPES = {"init": 0.0, "ratio": 0.5}
 SLOPE_TOL = 0.1
 
 
-def sgd_step_on_example(net: AbcMLP, xi: torch.Tensor, lr: float
-                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def sgd_step_on_example(
+    net: AbcMLP, xi: torch.Tensor, lr: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One SGD step of ``net`` on one example ``xi`` (shape (1, d_in)), target 1.
 
     Returns ``(x, W, dW)``: the first-layer features ``x`` (n,) at init, the
@@ -121,8 +133,13 @@ def sgd_step_on_example(net: AbcMLP, xi: torch.Tensor, lr: float
     return x, w_before, net.effective_weight(2).detach() - w_before
 
 
-def coordinates(width: int, lr: float = 1.0, seed: int = 0, param: ABC | str = "mup",
-                d_in: int = 32) -> dict[str, np.ndarray]:
+def coordinates(
+    width: int,
+    lr: float = 1.0,
+    seed: int = 0,
+    param: ABC | str = "mup",
+    d_in: int = 32,
+) -> dict[str, np.ndarray]:
     """The coordinates of ``W x``, ``dW x`` and ``dW x~`` (each shape (width,)) of one
     network after one step: the raw material of the histograms in the explorer."""
     _checks.positive_int(width, "width")
@@ -131,7 +148,11 @@ def coordinates(width: int, lr: float = 1.0, seed: int = 0, param: ABC | str = "
     net = AbcMLP(d_in, width, 1, param, depth=2, generator=gen, dtype=torch.float64)
     x, w, dw = sgd_step_on_example(net, xi, lr)
     x_tilde = random_signs(x, 1, gen)[:, 0]
-    out = {"W x (init)": w @ x, "dW x (correlated)": dw @ x, "dW x~ (independent)": dw @ x_tilde}
+    out = {
+        "W x (init)": w @ x,
+        "dW x (correlated)": dw @ x,
+        "dW x~ (independent)": dw @ x_tilde,
+    }
     return {k: v.numpy() for k, v in out.items()}
 
 
@@ -157,28 +178,58 @@ def measure_cancellation(
     if not seeds:
         raise ValueError("seeds must name at least one seed")
     dev = runtime.device(None if device is None else str(device))
-    rows: dict[str, list[list[float]]] = {"init": [], "update": [], "update_indep": []}
+    rows: dict[str, list[list[float]]] = {
+        "init": [],
+        "update": [],
+        "update_indep": [],
+    }
     for seed in seeds:
         gen = runtime.generator(seed)
-        xi = torch.randn(1, d_in, generator=gen, dtype=dtype).to(dev)  # same example at every width
+        xi = torch.randn(1, d_in, generator=gen, dtype=dtype).to(
+            dev
+        )  # same example at every width
         row = {k: [] for k in rows}
         for n in ws:
-            net = AbcMLP(d_in, int(n), 1, param, depth=2, activation=activation,
-                         generator=gen, dtype=dtype, device=dev)
+            net = AbcMLP(
+                d_in,
+                int(n),
+                1,
+                param,
+                depth=2,
+                activation=activation,
+                generator=gen,
+                dtype=dtype,
+                device=dev,
+            )
             x, w, dw = sgd_step_on_example(net, xi, lr)
-            x_tilde = random_signs(x, n_indep, gen)          # (n, n_indep)
+            x_tilde = random_signs(x, n_indep, gen)  # (n, n_indep)
             row["init"].append(rms(w @ x).item())
             row["update"].append(rms(dw @ x).item())
-            row["update_indep"].append(rms(dw @ x_tilde, dim=0).pow(2).mean().sqrt().item())
+            row["update_indep"].append(
+                rms(dw @ x_tilde, dim=0).pow(2).mean().sqrt().item()
+            )
         for k in rows:
             rows[k].append(row[k])
     name = param if isinstance(param, str) else param.name
-    return Cancellation(ws, *(np.array(rows[k]) for k in ("init", "update", "update_indep")),
-                        lr=float(lr), param=name)
+    return Cancellation(
+        ws,
+        *(np.array(rows[k]) for k in ("init", "update", "update_indep")),
+        lr=float(lr),
+        param=name,
+    )
 
 
 def check_slopes(result: Cancellation, tol: float = SLOPE_TOL) -> None:
     """The chapter's claims: ``W x`` at init has slope 0; ``dW x / dW x~`` has slope 1/2."""
-    expect_slope(result.slopes["init"], EXPECTED_SLOPES["init"], tol, "coordinates of W x at init")
-    expect_slope(result.slopes["ratio"], EXPECTED_SLOPES["ratio"], tol,
-                 "dW x relative to dW x~ (correlated vs independent)")
+    expect_slope(
+        result.slopes["init"],
+        EXPECTED_SLOPES["init"],
+        tol,
+        "coordinates of W x at init",
+    )
+    expect_slope(
+        result.slopes["ratio"],
+        EXPECTED_SLOPES["ratio"],
+        tol,
+        "dW x relative to dW x~ (correlated vs independent)",
+    )

@@ -25,8 +25,13 @@ ModelFactory = Callable[[int, torch.Generator], ScaledMLP]
 OPTIMIZERS = ("sgd", "adam")
 
 
-def toy_batch(batch: int = 64, d_in: int = 32, d_out: int = 4, seed: int = 0,
-              dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+def toy_batch(
+    batch: int = 64,
+    d_in: int = 32,
+    d_out: int = 4,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed regression batch for coordinate checks: ``x ~ N(0, I)`` (batch, d_in),
     targets ``y = 1 + N(0, 1/4)`` (batch, d_out).
 
@@ -101,12 +106,18 @@ def coord_check(
     lr = _checks.positive_float(lr, "lr")
     _checks.choice(loss, ("mse", "xent"), "loss")
     if x.ndim != 2 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"x must be (batch, d_in) and y must have the same batch size; got "
-                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"x must be (batch, d_in) and y must have the same batch size; got "
+            f"{tuple(x.shape)} and {tuple(y.shape)}"
+        )
     size = delta = None
     diverged = np.zeros((len(seeds), len(ws)), dtype=bool)
-    bar = tqdm(total=len(seeds) * len(ws), desc=f"coord check {label}".strip(),
-               disable=not progress, leave=False)
+    bar = tqdm(
+        total=len(seeds) * len(ws),
+        desc=f"coord check {label}".strip(),
+        disable=not progress,
+        leave=False,
+    )
     for i, seed in enumerate(seeds):
         for j, n in enumerate(ws):
             model = make_model(int(n), runtime.generator(seed * 100_003 + j))
@@ -128,15 +139,28 @@ def coord_check(
             bar.update()
     bar.close()
     if size is None:
-        raise FloatingPointError(f"every run diverged (lr={lr}); lower the learning rate")
+        raise FloatingPointError(
+            f"every run diverged (lr={lr}); lower the learning rate"
+        )
     L = size.shape[-1] - 1
-    return CoordCheck(ws, [f"x^{l}" for l in range(1, L + 1)] + ["output"], size, delta, diverged,
-                      label)
+    return CoordCheck(
+        ws,
+        [f"x^{l}" for l in range(1, L + 1)] + ["output"],
+        size,
+        delta,
+        diverged,
+        label,
+    )
 
 
-def _train_and_record(model: ScaledMLP, opt: torch.optim.Optimizer, x: torch.Tensor,
-                      y: torch.Tensor, steps: int, loss: str
-                      ) -> tuple[np.ndarray, np.ndarray] | None:
+def _train_and_record(
+    model: ScaledMLP,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    steps: int,
+    loss: str,
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Sizes (steps + 1, layers) of activations and of their change; None if it diverged.
 
     One forward pass per step: the pass that computes step t's loss also records the
@@ -156,8 +180,11 @@ def _train_and_record(model: ScaledMLP, opt: torch.optim.Optimizer, x: torch.Ten
             return None
         if t == steps:
             break
-        value = ((out - y).pow(2).mean() / 2 if loss == "mse"
-                 else torch.nn.functional.cross_entropy(out, y))
+        value = (
+            (out - y).pow(2).mean() / 2
+            if loss == "mse"
+            else torch.nn.functional.cross_entropy(out, y)
+        )
         if not torch.isfinite(value):
             return None
         opt.zero_grad()
@@ -184,8 +211,23 @@ def mlp_coord_check(
     The base width (16) lies below the sweep so that every width is "wide": at the
     base width muP is SP, whose outputs at init are of order one.
     """
-    make = lambda n, g: MuMLP(32, n, 4, param, depth=depth, base_width=base_width,  # noqa: E731
-                              generator=g)
-    return coord_check(make, widths, *toy_batch(64, 32, 4, seed=0), steps=steps,
-                       optimizer=optimizer, lr=lr, seeds=seeds, label=f"{param} {optimizer}",
-                       progress=progress)
+    make = lambda n, g: MuMLP(
+        32,
+        n,
+        4,
+        param,
+        depth=depth,
+        base_width=base_width,  # noqa: E731
+        generator=g,
+    )
+    return coord_check(
+        make,
+        widths,
+        *toy_batch(64, 32, 4, seed=0),
+        steps=steps,
+        optimizer=optimizer,
+        lr=lr,
+        seeds=seeds,
+        label=f"{param} {optimizer}",
+        progress=progress,
+    )

@@ -32,8 +32,8 @@ from .. import _checks, runtime
 from ..data.omniglot import Omniglot, background_classification
 from ..fit import SlopeFit, loglog_slope
 from ..kernels import mlp_kernels
-from ..predict import nngp_posterior, ntk_gd_predict
 from ..nn import AbcMLP
+from ..predict import nngp_posterior, ntk_gd_predict
 
 __all__ = [
     "Task",
@@ -70,7 +70,9 @@ def _tensor(x: object, name: str, ndim: int) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.ndim != ndim or 0 in x.shape:
-        raise ValueError(f"{name} must be a non-empty {ndim}-D tensor, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must be a non-empty {ndim}-D tensor, got shape {tuple(x.shape)}"
+        )
     if not x.dtype.is_floating_point:
         raise ValueError(f"{name} must be floating point, got {x.dtype}")
     if not bool(torch.isfinite(x).all()):
@@ -78,27 +80,39 @@ def _tensor(x: object, name: str, ndim: int) -> torch.Tensor:
     return x.detach()
 
 
-def _xy(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def _xy(
+    x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
     x_train = _tensor(x_train, "x_train", 2)
     y_train = _tensor(y_train, "y_train", 2)
     x_test = _tensor(x_test, "x_test", 2)
     if y_train.shape[0] != x_train.shape[0]:
-        raise ValueError(f"y_train must have one row per training input ({x_train.shape[0]}), "
-                         f"got {y_train.shape[0]}")
+        raise ValueError(
+            f"y_train must have one row per training input ({x_train.shape[0]}), "
+            f"got {y_train.shape[0]}"
+        )
     if x_test.shape[1] != x_train.shape[1]:
-        raise ValueError(f"x_train and x_test must have the same number of features, "
-                         f"got {x_train.shape[1]} and {x_test.shape[1]}")
+        raise ValueError(
+            f"x_train and x_test must have the same number of features, "
+            f"got {x_train.shape[1]} and {x_test.shape[1]}"
+        )
     return x_train, y_train, x_test
 
 
 # ----------------------------------------------------------------------------- data
 
 
-def one_hot(labels: torch.Tensor, num_classes: int, *, centred: bool = True) -> torch.Tensor:
+def one_hot(
+    labels: torch.Tensor, num_classes: int, *, centred: bool = True
+) -> torch.Tensor:
     """float64 (N, C) one-hot targets; ``centred`` subtracts ``1/C`` so every row sums to 0
     (the targets then have no component along the constant function)."""
     num_classes = _checks.positive_int(num_classes, "num_classes")
-    if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.dtype.is_floating_point:
+    if (
+        not isinstance(labels, torch.Tensor)
+        or labels.ndim != 1
+        or labels.dtype.is_floating_point
+    ):
         raise ValueError("labels must be a 1-D integer tensor")
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
         raise ValueError(f"labels must lie in 0..{num_classes - 1}")
@@ -119,7 +133,9 @@ def standardize(x: torch.Tensor) -> torch.Tensor:
     return x / std
 
 
-def omniglot_task(data: Omniglot, *, num_classes: int = 5, train_drawers: int = 15, seed: int = 0) -> Task:
+def omniglot_task(
+    data: Omniglot, *, num_classes: int = 5, train_drawers: int = 15, seed: int = 0
+) -> Task:
     """Classify the first ``num_classes`` Omniglot background characters, 28x28 pixels.
 
     ``train_drawers`` of the 20 people who drew each character (chosen with ``seed``) give
@@ -128,12 +144,25 @@ def omniglot_task(data: Omniglot, *, num_classes: int = 5, train_drawers: int = 
     and :func:`standardize`-d; targets are centred one-hot vectors.
     """
     if not isinstance(data, Omniglot):
-        raise ValueError(f"data must be an Omniglot data set (load_omniglot()), got {type(data).__name__}")
-    c = background_classification(data, num_classes=num_classes, train_drawers=train_drawers,
-                                  seed=seed, flatten=True)
+        raise ValueError(
+            f"data must be an Omniglot data set (load_omniglot()), got {type(data).__name__}"
+        )
+    c = background_classification(
+        data,
+        num_classes=num_classes,
+        train_drawers=train_drawers,
+        seed=seed,
+        flatten=True,
+    )
     xtr, xte = standardize(c.x_train.cpu()), standardize(c.x_test.cpu())
-    return Task(xtr, one_hot(c.y_train.cpu(), num_classes), xte, one_hot(c.y_test.cpu(), num_classes),
-                c.y_train.cpu(), c.y_test.cpu())
+    return Task(
+        xtr,
+        one_hot(c.y_train.cpu(), num_classes),
+        xte,
+        one_hot(c.y_test.cpu(), num_classes),
+        c.y_train.cpu(),
+        c.y_test.cpu(),
+    )
 
 
 def accuracy(pred: torch.Tensor, labels: torch.Tensor) -> float:
@@ -148,7 +177,9 @@ def mse(pred: torch.Tensor, target: torch.Tensor) -> float:
     """Mean over all entries of ``(pred - target)^2``."""
     pred, target = _tensor(pred, "pred", 2), _tensor(target, "target", 2)
     if pred.shape != target.shape:
-        raise ValueError(f"pred and target shapes differ: {tuple(pred.shape)} and {tuple(target.shape)}")
+        raise ValueError(
+            f"pred and target shapes differ: {tuple(pred.shape)} and {tuple(target.shape)}"
+        )
     return float((pred.double().cpu() - target.double().cpu()).pow(2).mean())
 
 
@@ -190,9 +221,20 @@ def train_network(
     steps = _checks.positive_int(steps, "steps")
     lr = _checks.positive_float(lr, "lr")
     dev = runtime.device(None if device is None else str(device))
-    xtr, ytr, xte = (t.to(device=dev, dtype=dtype) for t in (x_train, y_train, x_test))
-    net = AbcMLP(xtr.shape[1], width, ytr.shape[1], param, depth=depth, activation=activation,
-                 generator=runtime.generator(seed), dtype=dtype, device=dev)
+    xtr, ytr, xte = (
+        t.to(device=dev, dtype=dtype) for t in (x_train, y_train, x_test)
+    )
+    net = AbcMLP(
+        xtr.shape[1],
+        width,
+        ytr.shape[1],
+        param,
+        depth=depth,
+        activation=activation,
+        generator=runtime.generator(seed),
+        dtype=dtype,
+        device=dev,
+    )
     with torch.no_grad():
         f0_train, f0_test = net(xtr), net(xte)
     opt = net.sgd(lr)
@@ -201,13 +243,19 @@ def train_network(
         loss = 0.5 * (net(xtr) - f0_train - ytr).pow(2).mean()
         losses[t] = loss.item()
         if not losses[t] <= 1e3 * max(losses[0], 1e-12):
-            raise ValueError(f"training diverged at step {t} (width {width}, lr {lr:g}); lower lr")
+            raise ValueError(
+                f"training diverged at step {t} (width {width}, lr {lr:g}); lower lr"
+            )
         if t < steps:
             opt.zero_grad()
             loss.backward()
             opt.step()
     with torch.no_grad():
-        return Trained((net(xte) - f0_test).double().cpu(), (net(xtr) - f0_train).double().cpu(), losses)
+        return Trained(
+            (net(xte) - f0_test).double().cpu(),
+            (net(xtr) - f0_train).double().cpu(),
+            losses,
+        )
 
 
 @dataclass
@@ -272,7 +320,9 @@ def width_sweep(
     if lr is None:
         frac = _checks.positive_float(lr_fraction, "lr_fraction")
         if frac >= 2:
-            raise ValueError(f"lr_fraction must be below 2 (stability), got {lr_fraction}")
+            raise ValueError(
+                f"lr_fraction must be below 2 (stability), got {lr_fraction}"
+            )
         lr = frac * y_train.numel() / float(torch.linalg.eigvalsh(k_dd.ntk).max())
     lr = _checks.positive_float(lr, "lr")
     preds = {
@@ -285,14 +335,33 @@ def width_sweep(
     ref = preds["ntk_steps"]
     for i, seed in enumerate(seeds):
         for j, n in enumerate(ws):
-            out = train_network(x_train, y_train, x_test, width=n, steps=steps, lr=lr, depth=depth,
-                                activation=activation, seed=seed * 7919 + j, dtype=dtype, device=device)
+            out = train_network(
+                x_train,
+                y_train,
+                x_test,
+                width=n,
+                steps=steps,
+                lr=lr,
+                depth=depth,
+                activation=activation,
+                seed=seed * 7919 + j,
+                dtype=dtype,
+                device=device,
+            )
             gap[i, j] = float((out.test - ref).norm() / ref.norm())
             acc[i, j] = accuracy(out.test, task.labels_test)
             err[i, j] = mse(out.test, task.y_test)
-    return Sweep(np.array(ws), gap, acc, err,
-                 {k: accuracy(p, task.labels_test) for k, p in preds.items()},
-                 {k: mse(p, task.y_test) for k, p in preds.items()}, preds, steps, lr)
+    return Sweep(
+        np.array(ws),
+        gap,
+        acc,
+        err,
+        {k: accuracy(p, task.labels_test) for k, p in preds.items()},
+        {k: mse(p, task.y_test) for k, p in preds.items()},
+        preds,
+        steps,
+        lr,
+    )
 
 
 # ----------------------------------------------------------------------------- 1-D bands
@@ -324,23 +393,30 @@ def nngp_band(
     function of their signs and product. The standard deviation is that of the noiseless
     function ``f(x)``.
     """
+
     def as_col(x: torch.Tensor, name: str) -> torch.Tensor:
         if isinstance(x, torch.Tensor) and x.ndim == 1:
             x = x[:, None]
         x = _tensor(x, name, 2)
         if x.shape[1] != 1:
-            raise ValueError(f"{name} must be 1-D inputs, shape (N,) or (N, 1), got {tuple(x.shape)}")
+            raise ValueError(
+                f"{name} must be 1-D inputs, shape (N,) or (N, 1), got {tuple(x.shape)}"
+            )
         return x.to(torch.float64)
 
     xtr, xte = as_col(x_train, "x_train"), as_col(x_test, "x_test")
     y = _tensor(y_train, "y_train", 1).to(torch.float64)
     if y.shape[0] != xtr.shape[0]:
-        raise ValueError(f"y_train must have {xtr.shape[0]} entries, got {y.shape[0]}")
+        raise ValueError(
+            f"y_train must have {xtr.shape[0]} entries, got {y.shape[0]}"
+        )
     noise = _checks.nonnegative_float(noise, "noise")
     kw = dict(depth=depth, activation=activation, w_std=w_std, b_std=b_std)
     k_dd = mlp_kernels(xtr, **kw).nngp
     k_td = mlp_kernels(xte, xtr, **kw).nngp
     k_tt = mlp_kernels(xte, **kw).nngp
-    post = nngp_posterior(k_dd, k_td, y, k_tt, diag_reg=noise, diag_reg_absolute_scale=True)
+    post = nngp_posterior(
+        k_dd, k_td, y, k_tt, diag_reg=noise, diag_reg_absolute_scale=True
+    )
     var = post.covariance.diagonal().clamp_min(0.0)
     return Band(post.mean, var.sqrt())

@@ -33,8 +33,9 @@ T = TypeVar("T")
 DIVERGENCE_FACTOR = 1e3
 
 
-def teacher_task(n_train: int, d_in: int, seed: int, dtype: torch.dtype = torch.float64
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def teacher_task(
+    n_train: int, d_in: int, seed: int, dtype: torch.dtype = torch.float64
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed synthetic regression task: ``X ~ N(0, I)`` (n_train, d_in), ``y = sin(2 X u)`` (n_train, 1).
 
     ``u`` is a random unit vector; the target is nonlinear in ``X`` so that a
@@ -78,8 +79,10 @@ class Teacher:
         """A copy with some fields changed; an unknown field is an error naming the known ones."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
-            raise ValueError(f"unknown set-up field(s) {sorted(unknown)}; a Teacher has "
-                             f"{[f.name for f in dataclasses.fields(self)]}")
+            raise ValueError(
+                f"unknown set-up field(s) {sorted(unknown)}; a Teacher has "
+                f"{[f.name for f in dataclasses.fields(self)]}"
+            )
         return dataclasses.replace(self, **changes)
 
 
@@ -108,7 +111,9 @@ class Movement:
 
     def __post_init__(self) -> None:
         ok = ~self.diverged
-        self.slope = loglog_slope(self.widths[ok], self.mean()[ok]) if ok.sum() >= 2 else None
+        self.slope = (
+            loglog_slope(self.widths[ok], self.mean()[ok]) if ok.sum() >= 2 else None
+        )
 
     @property
     def diverged(self) -> np.ndarray:
@@ -147,21 +152,37 @@ def train_on_teacher(
     before: list[list[T]] = []
     after: list[list[T | None]] = []
     name = param if isinstance(param, str) else param.name
-    bar = tqdm(total=len(seeds) * len(ws), desc=f"training {name}", disable=not progress, leave=False)
+    bar = tqdm(
+        total=len(seeds) * len(ws),
+        desc=f"training {name}",
+        disable=not progress,
+        leave=False,
+    )
     for i, seed in enumerate(seeds):
         x, y = (t.to(dev) for t in teacher_task(su.n_train, su.d_in, seed, dtype))
         gen = runtime.generator(seed + 1)
         before.append([])
         after.append([])
         for j, n in enumerate(ws):
-            net = AbcMLP(su.d_in, int(n), 1, param, depth=su.depth, activation=su.activation,
-                         generator=gen, dtype=dtype, device=dev)
+            net = AbcMLP(
+                su.d_in,
+                int(n),
+                1,
+                param,
+                depth=su.depth,
+                activation=su.activation,
+                generator=gen,
+                dtype=dtype,
+                device=dev,
+            )
             opt = net.sgd(su.lr)
             before[i].append(probe(net, x))
             for t in range(steps + 1):
                 loss = 0.5 * (net(x) - y).pow(2).mean()
                 losses[i, j, t] = loss.item()
-                if not losses[i, j, t] <= DIVERGENCE_FACTOR * losses[i, j, 0]:  # also catches NaN
+                if (
+                    not losses[i, j, t] <= DIVERGENCE_FACTOR * losses[i, j, 0]
+                ):  # also catches NaN
                     diverged_at[i, j] = t
                     break
                 if t < steps:
@@ -210,7 +231,15 @@ def feature_movement(
         for j, (f0, f1) in enumerate(zip(row0, row1)):
             if f1 is not None:
                 rel[i, j] = ((f1 - f0).norm() / f0.norm()).item()
-    return Movement(runs.widths, rel, runs.losses, runs.diverged_at >= 0, runs.name, su.lr, su.steps)
+    return Movement(
+        runs.widths,
+        rel,
+        runs.losses,
+        runs.diverged_at >= 0,
+        runs.name,
+        su.lr,
+        su.steps,
+    )
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -240,12 +269,16 @@ class KernelMovement:
     QUANTITIES = ("ntk", "feature_kernel", "features")
 
     def __post_init__(self) -> None:
-        self.slopes = {k: loglog_slope(self.widths, self.mean(k)) for k in self.QUANTITIES}
+        self.slopes = {
+            k: loglog_slope(self.widths, self.mean(k)) for k in self.QUANTITIES
+        }
 
     def mean(self, which: str) -> np.ndarray:
         """Geometric mean over seeds of ``which`` (one of ``QUANTITIES``), per width."""
         if which not in self.QUANTITIES:
-            raise ValueError(f"which must be one of {', '.join(self.QUANTITIES)}, got {which!r}")
+            raise ValueError(
+                f"which must be one of {', '.join(self.QUANTITIES)}, got {which!r}"
+            )
         return np.exp(np.log(getattr(self, which)).mean(axis=0))
 
 
@@ -266,17 +299,35 @@ def kernel_movement(
     ws = _checks.widths(widths)
     su = _setup(setup, changes)
 
-    def probe(net: AbcMLP, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def probe(
+        net: AbcMLP, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return empirical_ntk(net, x), feature_kernel(net, x), last_features(net, x)
 
     runs = train_on_teacher(param, ws, probe, su, progress=False)
     bad = np.argwhere(runs.diverged_at >= 0)
     if bad.size:
         i, j = bad[0]
-        raise ValueError(f"training diverged ({runs.name}, width {ws[j]}, seed {su.seeds[i]}, step "
-                         f"{runs.diverged_at[i, j]}); lower lr (now {su.lr})")
-    changes = np.array([[[relative_error(a, b) for a, b in zip(after, before)]
-                         for after, before in zip(row1, row0)]
-                        for row0, row1 in zip(runs.before, runs.after)])  # (seeds, widths, 3)
-    return KernelMovement(ws, changes[..., 0], changes[..., 1], changes[..., 2], runs.losses,
-                          runs.name, su.lr, su.steps)
+        raise ValueError(
+            f"training diverged ({runs.name}, width {ws[j]}, seed {su.seeds[i]}, step "
+            f"{runs.diverged_at[i, j]}); lower lr (now {su.lr})"
+        )
+    changes = np.array(
+        [
+            [
+                [relative_error(a, b) for a, b in zip(after, before)]
+                for after, before in zip(row1, row0)
+            ]
+            for row0, row1 in zip(runs.before, runs.after)
+        ]
+    )  # (seeds, widths, 3)
+    return KernelMovement(
+        ws,
+        changes[..., 0],
+        changes[..., 1],
+        changes[..., 2],
+        runs.losses,
+        runs.name,
+        su.lr,
+        su.steps,
+    )

@@ -30,8 +30,12 @@ Contracted = Literal["finite", "width"]
 Phase = Literal["init", "update"]
 
 #: The exponent alpha (entries of size n^-alpha) that keeps W v of order one.
-NEEDED_ALPHA = {("finite", "init"): 0.0, ("finite", "update"): 0.0,
-                ("width", "init"): 0.5, ("width", "update"): 1.0}
+NEEDED_ALPHA = {
+    ("finite", "init"): 0.0,
+    ("finite", "update"): 0.0,
+    ("width", "init"): 0.5,
+    ("width", "update"): 1.0,
+}
 
 
 def theory_slope(contracted: Contracted, phase: Phase, alpha: float) -> float:
@@ -42,7 +46,9 @@ def theory_slope(contracted: Contracted, phase: Phase, alpha: float) -> float:
 
 def _check(contracted: str, phase: str) -> None:
     if contracted not in ("finite", "width"):
-        raise ValueError(f"contracted must be 'finite' or 'width', got {contracted!r}")
+        raise ValueError(
+            f"contracted must be 'finite' or 'width', got {contracted!r}"
+        )
     if phase not in ("init", "update"):
         raise ValueError(f"phase must be 'init' or 'update', got {phase!r}")
 
@@ -76,10 +82,21 @@ def contraction_sizes(
         v = torch.randn(trials, fan_in, generator=gen, dtype=torch.float64)
         scale = float(n) ** -alpha
         if phase == "init":
-            w = torch.randn(trials, fan_out, fan_in, generator=gen, dtype=torch.float64) * scale
+            w = (
+                torch.randn(
+                    trials, fan_out, fan_in, generator=gen, dtype=torch.float64
+                )
+                * scale
+            )
             wv = torch.einsum("toi,ti->to", w, v)
         else:
-            g = torch.randint(0, 2, (trials, fan_out), generator=gen).to(torch.float64) * 2 - 1
+            g = (
+                torch.randint(0, 2, (trials, fan_out), generator=gen).to(
+                    torch.float64
+                )
+                * 2
+                - 1
+            )
             # W = scale * g sign(v)^T has entries of size exactly n^-alpha and is correlated
             # with v; W v = scale * g * sum_i |v_i| without forming W.
             wv = scale * g * v.abs().sum(1, keepdim=True)
@@ -108,8 +125,9 @@ def adam_update_sizes(
     return np.array([_adam_update_sizes(ws, param, lr, base_width, s) for s in seeds])
 
 
-def _adam_update_sizes(ws: np.ndarray, param: str, lr: float, base_width: int, seed: int
-                       ) -> np.ndarray:
+def _adam_update_sizes(
+    ws: np.ndarray, param: str, lr: float, base_width: int, seed: int
+) -> np.ndarray:
     from ..nn import MuMLP
 
     gen = runtime.generator(seed)
@@ -117,10 +135,18 @@ def _adam_update_sizes(ws: np.ndarray, param: str, lr: float, base_width: int, s
     y = torch.randn(8, 1, generator=gen, dtype=torch.float64)
     sizes = []
     for n in ws:
-        net = MuMLP(16, int(n), 1, param, base_width=base_width, generator=gen, dtype=torch.float64)
+        net = MuMLP(
+            16,
+            int(n),
+            1,
+            param,
+            base_width=base_width,
+            generator=gen,
+            dtype=torch.float64,
+        )
         opt = net.adam(lr)
         out, feats = net(xi, return_features=True)
-        x = feats[0].detach()                      # (8, n) first-layer features
+        x = feats[0].detach()  # (8, n) first-layer features
         w0 = net.effective_weight(2).detach().clone()
         loss = (out - y).pow(2).mean()
         opt.zero_grad()

@@ -19,9 +19,9 @@ def plot_coordinates(width: int = 1024, lr: float = 1.0, seed: int = 0):
     lim = float(abs(shown["dW x (correlated)"]).max(initial=0.0)) * 1.05 or 1.0
     for ax in axes[0, 1:]:
         ax.set_xlim(-lim, lim)
-    fig.suptitle(f"width n = {width}, lr = {lr:g} (muP, one SGD step); "
-                 f"{int((~active).sum())} units with inactive ReLU (update exactly 0) not shown",
-                 fontsize=10)
+    fig.suptitle(
+        f"width n = {width}, lr = {lr:g} (muP, one SGD step); "
+        f"{int((~active).sum())} units with inactive ReLU (update exactly 0) not shown",
+        fontsize=10,
+    )
     return fig
-
-

@@ -10,8 +10,12 @@ from ..studies.coord_check import CoordCheck
 from . import figure, loglog_sweep
 
 
-def plot_coord_check(check: CoordCheck, kind: Literal["size", "delta"] = "size",
-                     steps: Sequence[int] | None = None, axes=None):
+def plot_coord_check(
+    check: CoordCheck,
+    kind: Literal["size", "delta"] = "size",
+    steps: Sequence[int] | None = None,
+    axes=None,
+):
     """One panel per step: mean |coordinate| (or its change) of each layer against width,
     with the fitted slope in the legend. Returns the figure."""
     steps = list(range(1, check.steps + 1)) if steps is None else list(steps)
@@ -22,8 +26,13 @@ def plot_coord_check(check: CoordCheck, kind: Literal["size", "delta"] = "size",
         fig = np.atleast_1d(axes)[0].figure
     values = {"size": check.size, "delta": check.delta}[kind]
     for ax, t in zip(np.atleast_1d(axes), steps):
-        loglog_sweep(ax, check.widths, {name: values[:, :, t, k]
-                                            for k, name in enumerate(check.layers)},
-                         ylabel=("mean |coordinate|" if kind == "size" else "mean |change since init|"))
+        loglog_sweep(
+            ax,
+            check.widths,
+            {name: values[:, :, t, k] for k, name in enumerate(check.layers)},
+            ylabel=(
+                "mean |coordinate|" if kind == "size" else "mean |change since init|"
+            ),
+        )
         ax.set_title(f"{check.label} step {t}".strip(), fontsize=10)
     return fig

@@ -36,8 +36,11 @@ def show(obj: Any) -> None:
         display(obj)
 
 
-def explorer(controls: Mapping[str, Any], draw: Callable[..., Any],
-             rows: Sequence[Sequence[str]] | None = None):
+def explorer(
+    controls: Mapping[str, Any],
+    draw: Callable[..., Any],
+    rows: Sequence[Sequence[str]] | None = None,
+):
     """Controls (``{keyword: widget}``) above an output area showing ``draw(**values)``.
 
     ``rows`` groups the controls into horizontal rows by name (default: one per row).
@@ -52,8 +55,10 @@ def explorer(controls: Mapping[str, Any], draw: Callable[..., Any],
     rows = [[name] for name in controls] if rows is None else [list(r) for r in rows]
     placed = [name for row in rows for name in row]
     if sorted(placed) != sorted(controls):
-        raise ValueError(f"rows must place every control exactly once; controls {sorted(controls)}, "
-                         f"placed {placed}")
+        raise ValueError(
+            f"rows must place every control exactly once; controls {sorted(controls)}, "
+            f"placed {placed}"
+        )
     out = w.Output()
     box = w.VBox([w.HBox([controls[name] for name in row]) for row in rows] + [out])
     box.controls = dict(controls)
@@ -85,12 +90,21 @@ def cancellation_explorer(max_log2_width: int = 14):
     if not 7 <= max_log2_width <= 16:
         raise ValueError(f"max_log2_width must be in 7..16, got {max_log2_width}")
     controls = {
-        "log2_width": w.IntSlider(value=10, min=6, max=max_log2_width, description="log2 width"),
-        "lr": w.FloatLogSlider(value=1.0, base=10, min=-2, max=1, step=0.1, description="lr"),
+        "log2_width": w.IntSlider(
+            value=10, min=6, max=max_log2_width, description="log2 width"
+        ),
+        "lr": w.FloatLogSlider(
+            value=1.0, base=10, min=-2, max=1, step=0.1, description="lr"
+        ),
         "seed": w.IntSlider(value=0, min=0, max=9, description="seed"),
     }
-    return explorer(controls, lambda log2_width, lr, seed: cancellation_viz.plot_coordinates(
-        2 ** log2_width, lr, seed), rows=[list(controls)])
+    return explorer(
+        controls,
+        lambda log2_width, lr, seed: cancellation_viz.plot_coordinates(
+            2**log2_width, lr, seed
+        ),
+        rows=[list(controls)],
+    )
 
 
 # ------------------------------------------------------------------------------ chapter 2
@@ -109,17 +123,31 @@ def kernel_explorer(max_log2_width: int = 12):
         raise ValueError(f"max_log2_width must be in 6..14, got {max_log2_width}")
     slider = dict(continuous_update=False)
     controls = {
-        "log2_width": w.IntSlider(value=6, min=4, max=max_log2_width, description="log2 width", **slider),
+        "log2_width": w.IntSlider(
+            value=6, min=4, max=max_log2_width, description="log2 width", **slider
+        ),
         "depth": w.IntSlider(value=2, min=1, max=4, description="depth", **slider),
-        "activation": w.Dropdown(options=list(ACTIVATIONS), value="relu", description="activation"),
-        "w_std": w.FloatSlider(value=1.0, min=0.25, max=2.5, step=0.25, description="W_std", **slider),
-        "b_std": w.FloatSlider(value=0.0, min=0.0, max=1.5, step=0.25, description="b_std", **slider),
+        "activation": w.Dropdown(
+            options=list(ACTIVATIONS), value="relu", description="activation"
+        ),
+        "w_std": w.FloatSlider(
+            value=1.0, min=0.25, max=2.5, step=0.25, description="W_std", **slider
+        ),
+        "b_std": w.FloatSlider(
+            value=0.0, min=0.0, max=1.5, step=0.25, description="b_std", **slider
+        ),
     }
 
     def draw(log2_width, depth, activation, w_std, b_std):
-        return plot_kernel_slice(2 ** log2_width, depth, activation, w_std=w_std, b_std=b_std)
+        return plot_kernel_slice(
+            2**log2_width, depth, activation, w_std=w_std, b_std=b_std
+        )
 
-    return explorer(controls, draw, rows=[["log2_width", "depth", "activation"], ["w_std", "b_std"]])
+    return explorer(
+        controls,
+        draw,
+        rows=[["log2_width", "depth", "activation"], ["w_std", "b_std"]],
+    )
 
 
 # ------------------------------------------------------------------------------ chapter 3
@@ -130,10 +158,20 @@ def contraction_explorer():
     import ipywidgets as w
 
     controls = {
-        "contracted": w.ToggleButtons(options=["finite", "width"], value="width", description="sum over"),
-        "phase": w.ToggleButtons(options=["init", "update"], value="update", description="W is"),
-        "alpha": w.FloatSlider(value=0.5, min=-0.5, max=1.5, step=0.25, description="alpha",
-                               continuous_update=False),
+        "contracted": w.ToggleButtons(
+            options=["finite", "width"], value="width", description="sum over"
+        ),
+        "phase": w.ToggleButtons(
+            options=["init", "update"], value="update", description="W is"
+        ),
+        "alpha": w.FloatSlider(
+            value=0.5,
+            min=-0.5,
+            max=1.5,
+            step=0.25,
+            description="alpha",
+            continuous_update=False,
+        ),
     }
     return explorer(controls, vector_matrix_viz.plot_contraction)
 
@@ -145,17 +183,25 @@ def abc_explorer(depth: int = 2):
     """Sliders for every ``a_l``, ``b_l`` and ``c`` (steps of 1/4); shows the verdict of TP4's
     classification (stable? trivial? kernel or feature learning?), ``r``, the maximally
     updated layers and every broken condition."""
-    import ipywidgets as w
     from fractions import Fraction
     from html import escape
+
+    import ipywidgets as w
 
     from ..abc import classify, mup
 
     start = mup(depth)
 
     def make(name: str, v: Fraction):
-        return w.FloatSlider(value=float(v), min=-2, max=2, step=0.25, description=name,
-                             continuous_update=False, layout=w.Layout(width="240px"))
+        return w.FloatSlider(
+            value=float(v),
+            min=-2,
+            max=2,
+            step=0.25,
+            description=name,
+            continuous_update=False,
+            layout=w.Layout(width="240px"),
+        )
 
     controls = {f"a{l + 1}": make(f"a{l + 1}", v) for l, v in enumerate(start.a)}
     controls |= {f"b{l + 1}": make(f"b{l + 1}", v) for l, v in enumerate(start.b)}
@@ -164,17 +210,31 @@ def abc_explorer(depth: int = 2):
 
     def draw(**values: float) -> str:
         frac = lambda x: Fraction(x).limit_denominator(4)  # noqa: E731
-        v = classify([frac(values[f"a{l + 1}"]) for l in range(n)],
-                     [frac(values[f"b{l + 1}"]) for l in range(n)], frac(values["c"]))
-        color = {"feature learning": "green", "kernel": "steelblue"}.get(v.regime, "firebrick")
+        v = classify(
+            [frac(values[f"a{l + 1}"]) for l in range(n)],
+            [frac(values[f"b{l + 1}"]) for l in range(n)],
+            frac(values["c"]),
+        )
+        color = {"feature learning": "green", "kernel": "steelblue"}.get(
+            v.regime, "firebrick"
+        )
         items = "".join(f"<li>{escape(f)}</li>" for f in v.failures)
-        return (f"<b style='color:{color}'>{v.regime}</b> &nbsp; r = {v.r}, "
-                f"r_l = ({', '.join(str(r) for r in v.r_layers)}); maximally updated hidden "
-                f"layers: {list(v.maximal_layers) or 'none'}; readout updated maximally: "
-                f"{v.readout_updated_maximally}<ul>{items}</ul>")
+        return (
+            f"<b style='color:{color}'>{v.regime}</b> &nbsp; r = {v.r}, "
+            f"r_l = ({', '.join(str(r) for r in v.r_layers)}); maximally updated hidden "
+            f"layers: {list(v.maximal_layers) or 'none'}; readout updated maximally: "
+            f"{v.readout_updated_maximally}<ul>{items}</ul>"
+        )
 
-    return explorer(controls, draw, rows=[[f"a{l + 1}" for l in range(n)],
-                                          [f"b{l + 1}" for l in range(n)], ["c"]])
+    return explorer(
+        controls,
+        draw,
+        rows=[
+            [f"a{l + 1}" for l in range(n)],
+            [f"b{l + 1}" for l in range(n)],
+            ["c"],
+        ],
+    )
 
 
 # ------------------------------------------------------------------------------ chapter 5
@@ -190,17 +250,26 @@ def coord_explorer(widths: tuple[int, ...] = (64, 128, 256, 512, 1024)):
 
     slider = dict(continuous_update=False)
     controls = {
-        "param": w.ToggleButtons(options=["sp", "mup"], value="sp", description="param"),
-        "optimizer": w.ToggleButtons(options=["sgd", "adam"], value="sgd", description="optimizer"),
-        "lr": w.FloatLogSlider(value=0.1, base=10, min=-3, max=0.5, step=0.25, description="lr", **slider),
+        "param": w.ToggleButtons(
+            options=["sp", "mup"], value="sp", description="param"
+        ),
+        "optimizer": w.ToggleButtons(
+            options=["sgd", "adam"], value="sgd", description="optimizer"
+        ),
+        "lr": w.FloatLogSlider(
+            value=0.1, base=10, min=-3, max=0.5, step=0.25, description="lr", **slider
+        ),
         "step": w.IntSlider(value=1, min=1, max=5, description="step", **slider),
-        "kind": w.ToggleButtons(options=["size", "delta"], value="size", description="show"),
+        "kind": w.ToggleButtons(
+            options=["size", "delta"], value="size", description="show"
+        ),
     }
 
     def draw(param, optimizer, lr, step, kind):
         try:
-            check = coord_check.mlp_coord_check(param, optimizer, lr, widths, steps=5, seeds=(0,),
-                                                progress=False)
+            check = coord_check.mlp_coord_check(
+                param, optimizer, lr, widths, steps=5, seeds=(0,), progress=False
+            )
         except FloatingPointError as err:
             return f"<b style='color:firebrick'>diverged at every width</b>: {err}"
         return plot_coord_check(check, kind, steps=[step])
@@ -211,7 +280,9 @@ def coord_explorer(widths: tuple[int, ...] = (64, 128, 256, 512, 1024)):
 # ------------------------------------------------------------------------------ chapter 6
 
 
-def fewshot_explorer(learners: dict, pool, inner_lr: float = 0.4, n_way: int = 5, k_shot: int = 1):
+def fewshot_explorer(
+    learners: dict, pool, inner_lr: float = 0.4, n_way: int = 5, k_shot: int = 1
+):
     """Pick a batch of test tasks (seed) and the number of inner steps; see each model's
     predictions on the query drawings (``learners``: ``{name: learner}`` of
     :mod:`mupbook.experiments.maml`, ``pool``: a few-shot pool)."""
@@ -222,12 +293,19 @@ def fewshot_explorer(learners: dict, pool, inner_lr: float = 0.4, n_way: int = 5
     from .fewshot import plot_tasks
 
     dtype = next(iter(learners.values())).dtype
-    controls = {"seed": w.IntSlider(value=0, min=0, max=99, description="task seed"),
-                "steps": w.IntSlider(value=1, min=1, max=20, description="inner steps")}
+    controls = {
+        "seed": w.IntSlider(value=0, min=0, max=99, description="task seed"),
+        "steps": w.IntSlider(value=1, min=1, max=20, description="inner steps"),
+    }
 
     def draw(seed, steps):
-        tasks = omniglot.sample_tasks(pool, n_way, k_shot, 1, 3, generator=1000 + seed, dtype=dtype)
-        preds = {name: maml.predictions(lr_, tasks, steps, inner_lr) for name, lr_ in learners.items()}
+        tasks = omniglot.sample_tasks(
+            pool, n_way, k_shot, 1, 3, generator=1000 + seed, dtype=dtype
+        )
+        preds = {
+            name: maml.predictions(lr_, tasks, steps, inner_lr)
+            for name, lr_ in learners.items()
+        }
         return plot_tasks(tasks, 3, preds)
 
     return explorer(controls, draw, rows=[["seed", "steps"]])
@@ -247,13 +325,39 @@ def neighbours_explorer(run, words_to_offer: Sequence[str] | None = None, k: int
 
     if words_to_offer is None:
         cities, states = words.cities_and_states()
-        common = [x for x in ("king", "man", "woman", "good", "war", "music", "city", "state", "film")
-                  if x in run.vocab]
+        common = [
+            x
+            for x in (
+                "king",
+                "man",
+                "woman",
+                "good",
+                "war",
+                "music",
+                "city",
+                "state",
+                "film",
+            )
+            if x in run.vocab
+        ]
         words_to_offer = common + [x for x in cities + states if x in run.vocab]
     controls = {"word": w.Dropdown(options=list(words_to_offer), description="word")}
-    return explorer(controls, lambda word: table(["model", f"nearest {k} words (cosine)"],
-                                                 neighbours_table(run, word, k)))
+    return explorer(
+        controls,
+        lambda word: table(
+            ["model", f"nearest {k} words (cosine)"], neighbours_table(run, word, k)
+        ),
+    )
 
 
-__all__ = ["show", "explorer", "cancellation_explorer", "kernel_explorer", "contraction_explorer",
-           "abc_explorer", "coord_explorer", "fewshot_explorer", "neighbours_explorer"]
+__all__ = [
+    "show",
+    "explorer",
+    "cancellation_explorer",
+    "kernel_explorer",
+    "contraction_explorer",
+    "abc_explorer",
+    "coord_explorer",
+    "fewshot_explorer",
+    "neighbours_explorer",
+]

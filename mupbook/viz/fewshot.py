@@ -20,8 +20,12 @@ def _img(x: torch.Tensor) -> np.ndarray:
     return x.detach().cpu().reshape(omniglot.SIDE, omniglot.SIDE).numpy()
 
 
-def plot_tasks(tasks: omniglot.Tasks, n_tasks: int = 3, predictions: Mapping[str, torch.Tensor] | None = None,
-               max_queries: int = 5):
+def plot_tasks(
+    tasks: omniglot.Tasks,
+    n_tasks: int = 3,
+    predictions: Mapping[str, torch.Tensor] | None = None,
+    max_queries: int = 5,
+):
     """One row per task: the support images (labelled), then query images.
 
     ``predictions[name]``: (B, N*Q) predicted labels of a model; each query image is framed
@@ -32,7 +36,12 @@ def plot_tasks(tasks: omniglot.Tasks, n_tasks: int = 3, predictions: Mapping[str
     n_tasks = min(n_tasks, B)
     n_query = min(max_queries, tasks.query_y.shape[1])
     cols = n_support + n_query
-    fig, axes = plt.subplots(n_tasks, cols, figsize=(1.05 * cols + 0.6, 1.35 * n_tasks + 0.4), squeeze=False)
+    fig, axes = plt.subplots(
+        n_tasks,
+        cols,
+        figsize=(1.05 * cols + 0.6, 1.35 * n_tasks + 0.4),
+        squeeze=False,
+    )
     names = list(predictions or {})
     for t in range(n_tasks):
         for j in range(cols):
@@ -52,17 +61,29 @@ def plot_tasks(tasks: omniglot.Tasks, n_tasks: int = 3, predictions: Mapping[str
                 for side in ax.spines.values():
                     side.set_edgecolor(GOOD if first == truth else BAD)
                     side.set_linewidth(2.5)
-                ax.set_xlabel("\n".join(f"{n}: {int(predictions[n][t, q])}" for n in names), fontsize=7)
+                ax.set_xlabel(
+                    "\n".join(f"{n}: {int(predictions[n][t, q])}" for n in names),
+                    fontsize=7,
+                )
         axes[t, 0].set_ylabel(f"task {t + 1}", fontsize=8)
-    fig.suptitle("support set (one drawing per class) | query drawings"
-                 + (f"; frame: {names[0]} right (green) / wrong (red)" if names else ""), fontsize=9)
+    fig.suptitle(
+        "support set (one drawing per class) | query drawings"
+        + (f"; frame: {names[0]} right (green) / wrong (red)" if names else ""),
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig
 
 
-def plot_accuracy_vs_width(finite: Mapping[int, tuple[float, float]], limits: Mapping[str, tuple[float, float]],
-                           *, paper_finite: Mapping[int, float] | None = None,
-                           paper_limits: Mapping[str, float] | None = None, title: str = "", ax=None):
+def plot_accuracy_vs_width(
+    finite: Mapping[int, tuple[float, float]],
+    limits: Mapping[str, tuple[float, float]],
+    *,
+    paper_finite: Mapping[int, float] | None = None,
+    paper_limits: Mapping[str, float] | None = None,
+    title: str = "",
+    ax=None,
+):
     """Meta-test accuracy (%) of finite widths (points with 95% bars, log2 width axis) and
     of limits (horizontal lines with bands); the paper's numbers as hollow markers and
     dotted lines in the same colours. ``finite[w] = (mean, ci95)``, ``limits[name] = (mean, ci95)``."""
@@ -73,10 +94,25 @@ def plot_accuracy_vs_width(finite: Mapping[int, tuple[float, float]], limits: Ma
     if len(widths):
         mean = np.array([finite[int(w)][0] for w in widths])
         ci = np.array([finite[int(w)][1] for w in widths])
-        ax.errorbar(widths, mean, yerr=ci, color="k", marker="o", capsize=3, label="finite width (ours)")
+        ax.errorbar(
+            widths,
+            mean,
+            yerr=ci,
+            color="k",
+            marker="o",
+            capsize=3,
+            label="finite width (ours)",
+        )
     if paper_finite:
         pw = np.array(sorted(paper_finite), dtype=float)
-        ax.plot(pw, [paper_finite[int(w)] for w in pw], "o:", mfc="none", color="0.45", label="finite width (paper)")
+        ax.plot(
+            pw,
+            [paper_finite[int(w)] for w in pw],
+            "o:",
+            mfc="none",
+            color="0.45",
+            label="finite width (paper)",
+        )
     lo = min([*widths, *(paper_finite or {})], default=2)
     hi = max([*widths, *(paper_finite or {})], default=8192)
     for k, (name, (m, c)) in enumerate(limits.items()):
@@ -84,7 +120,13 @@ def plot_accuracy_vs_width(finite: Mapping[int, tuple[float, float]], limits: Ma
         ax.axhline(m, color=color, lw=2, label=f"{name} (ours) {m:.1f}%")
         ax.axhspan(m - c, m + c, color=color, alpha=0.12, lw=0)
         if paper_limits and name in paper_limits:
-            ax.axhline(paper_limits[name], color=color, ls=":", lw=1.5, label=f"{name} (paper) {paper_limits[name]:.1f}%")
+            ax.axhline(
+                paper_limits[name],
+                color=color,
+                ls=":",
+                lw=1.5,
+                label=f"{name} (paper) {paper_limits[name]:.1f}%",
+            )
     ax.set_xscale("log", base=2)
     ax.set_xlim(lo / 1.5, hi * 1.5)
     ax.set_xlabel("width n")
@@ -120,10 +162,30 @@ def plot_recorded(recorded: Mapping[str, dict], inner_steps: int, ax=None):
     (:func:`mupbook.experiments.maml.load_results`), with the paper's numbers beside ours."""
     one_shot = {k: r for k, r in recorded.items() if maml.paper_setting(r["config"])}
     table = maml.accuracy_table(one_shot, inner_steps)
-    finite = {int(k.split("-")[1]): v[:2] for k, v in table.items() if k.startswith("finite-")}
-    limits = {k: v[:2] for k, v in table.items() if not k.startswith(("finite-", "ntp-", "sp-"))}
-    paper_finite = {int(k.split("-")[1]): v for k, v in paper.OMNIGLOT_1SHOT.items() if k.startswith("finite")}
-    paper_limits = {k: v for k, v in paper.OMNIGLOT_1SHOT.items() if not k.startswith("finite")}
+    finite = {
+        int(k.split("-")[1]): v[:2]
+        for k, v in table.items()
+        if k.startswith("finite-")
+    }
+    limits = {
+        k: v[:2]
+        for k, v in table.items()
+        if not k.startswith(("finite-", "ntp-", "sp-"))
+    }
+    paper_finite = {
+        int(k.split("-")[1]): v
+        for k, v in paper.OMNIGLOT_1SHOT.items()
+        if k.startswith("finite")
+    }
+    paper_limits = {
+        k: v for k, v in paper.OMNIGLOT_1SHOT.items() if not k.startswith("finite")
+    }
     s = "s" if inner_steps > 1 else ""
-    return plot_accuracy_vs_width(finite, limits, paper_finite=paper_finite, paper_limits=paper_limits,
-                                  title=f"full size, from results/ ({inner_steps} inner step{s} at test)", ax=ax)
+    return plot_accuracy_vs_width(
+        finite,
+        limits,
+        paper_finite=paper_finite,
+        paper_limits=paper_limits,
+        title=f"full size, from results/ ({inner_steps} inner step{s} at test)",
+        ax=ax,
+    )

@@ -22,14 +22,18 @@ def plot_sweep(sweeps: Mapping[Any, Sweep] | Sequence[Sweep], axes=None):
     a ``^`` at the top edge. Returns the figure."""
     items = list(sweeps.values()) if isinstance(sweeps, Mapping) else list(sweeps)
     if not items or not all(isinstance(s, Sweep) for s in items):
-        raise ValueError("plot_sweep needs at least one Sweep (a dict of them or a list)")
+        raise ValueError(
+            "plot_sweep needs at least one Sweep (a dict of them or a list)"
+        )
     if axes is None:
         fig, grid = figure(ncols=len(items), width=3.7, height=3.3)
         axes = grid[0]
     else:
         axes = np.atleast_1d(axes).ravel()
         if len(axes) < len(items):
-            raise ValueError(f"{len(items)} sweeps need as many axes, got {len(axes)}")
+            raise ValueError(
+                f"{len(items)} sweeps need as many axes, got {len(axes)}"
+            )
         fig = axes[0].figure
     for ax, sweep in zip(axes, items):
         _plot_one(ax, sweep)
@@ -54,18 +58,48 @@ def _plot_one(ax, sweep: Sweep) -> None:
     for j, n in enumerate(sweep.widths):
         ok = ~bad[j] & np.isfinite(mean[j])
         shown = ok & (mean[j] <= top)
-        ax.plot(x[ok], np.minimum(mean[j, ok], top), "-", color=colors[j], lw=1.4, label=f"n = {n}")
+        ax.plot(
+            x[ok],
+            np.minimum(mean[j, ok], top),
+            "-",
+            color=colors[j],
+            lw=1.4,
+            label=f"n = {n}",
+        )
         ax.plot(x[shown], mean[j, shown], "o", color=colors[j], ms=3)
         if (ok & ~shown).any():
             off_scale = True
-            ax.plot(x[ok & ~shown], np.full((ok & ~shown).sum(), 0.985), "^", color=colors[j],
-                    ms=6, transform=edge, clip_on=False)
+            ax.plot(
+                x[ok & ~shown],
+                np.full((ok & ~shown).sum(), 0.985),
+                "^",
+                color=colors[j],
+                ms=6,
+                transform=edge,
+                clip_on=False,
+            )
         if bad[j].any():
-            ax.plot(x[bad[j]], np.full(bad[j].sum(), 0.97 - 0.045 * j), "x", color=colors[j],
-                    ms=7, mew=2, transform=edge, clip_on=False)
+            ax.plot(
+                x[bad[j]],
+                np.full(bad[j].sum(), 0.97 - 0.045 * j),
+                "x",
+                color=colors[j],
+                ms=7,
+                mew=2,
+                transform=edge,
+                clip_on=False,
+            )
         if best[j] >= 0:
-            ax.plot([x[best[j]]], [mean[j, best[j]]], "*", color=colors[j], ms=13,
-                    markeredgecolor="black", markeredgewidth=0.6, zorder=5)
+            ax.plot(
+                [x[best[j]]],
+                [mean[j, best[j]]],
+                "*",
+                color=colors[j],
+                ms=13,
+                markeredgecolor="black",
+                markeredgewidth=0.6,
+                zorder=5,
+            )
     try:
         shift = f"optimum moves {sweep.shift_in_grid_steps()} grid step(s)"
     except ValueError:
@@ -75,10 +109,24 @@ def _plot_one(ax, sweep: Sweep) -> None:
     ax.set_ylabel("training loss")
     ax.grid(True, alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], ls="", marker="*", color="grey", markeredgecolor="black",
-                          ms=10, label="best lr"))
+    handles.append(
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker="*",
+            color="grey",
+            markeredgecolor="black",
+            ms=10,
+            label="best lr",
+        )
+    )
     if bad.any():
-        handles.append(Line2D([], [], ls="", marker="x", color="grey", mew=2, label="diverged"))
+        handles.append(
+            Line2D([], [], ls="", marker="x", color="grey", mew=2, label="diverged")
+        )
     if off_scale:
-        handles.append(Line2D([], [], ls="", marker="^", color="grey", label="off scale"))
+        handles.append(
+            Line2D([], [], ls="", marker="^", color="grey", label="off scale")
+        )
     ax.legend(handles=handles, fontsize=7, loc="lower left")

@@ -10,17 +10,30 @@ import numpy as np
 from ..experiments.word2vec import Projection
 
 
-def plot_pca(projections: Mapping[str, Projection | Mapping], axes=None, titles: Mapping[str, str] | None = None):
+def plot_pca(
+    projections: Mapping[str, Projection | Mapping],
+    axes=None,
+    titles: Mapping[str, str] | None = None,
+):
     """Side-by-side PCA scatters (cities vs states), separation score in each title."""
     items = list(projections.items())
     if axes is None:
-        _, axes = plt.subplots(1, len(items), figsize=(4.2 * len(items), 4.0), squeeze=False)
+        _, axes = plt.subplots(
+            1, len(items), figsize=(4.2 * len(items), 4.0), squeeze=False
+        )
         axes = axes[0]
     for ax, (key, p) in zip(axes, items):
         if isinstance(p, Mapping):
-            p = Projection(list(p["words"]), np.array(p["is_city"], dtype=bool), np.array(p["xy"]),
-                           float(p["separation"]))
-        for flag, color, name in ((True, "tab:blue", "city"), (False, "tab:red", "state")):
+            p = Projection(
+                list(p["words"]),
+                np.array(p["is_city"], dtype=bool),
+                np.array(p["xy"]),
+                float(p["separation"]),
+            )
+        for flag, color, name in (
+            (True, "tab:blue", "city"),
+            (False, "tab:red", "state"),
+        ):
             m = p.is_city == flag
             ax.scatter(p.xy[m, 0], p.xy[m, 1], s=14, c=color, label=name)
             for (x, y), w in zip(p.xy[m], np.array(p.words)[m]):
@@ -40,11 +53,19 @@ def plot_accuracy(points: Mapping[str, Mapping[str, float]], axes=None):
     for i, (name, pts) in enumerate(points.items()):
         color = f"C{i}"
         ws = sorted(int(k) for k in pts if k.isdigit())
-        ax.plot(ws, [pts[str(w)] for w in ws], "o-", color=color, label=f"{name}: finite width")
+        ax.plot(
+            ws,
+            [pts[str(w)] for w in ws],
+            "o-",
+            color=color,
+            label=f"{name}: finite width",
+        )
         if "limit" in pts:
             ax.axhline(pts["limit"], ls="--", color=color, label=f"{name}: μP limit")
         if "ntk" in pts:
-            ax.axhline(pts["ntk"], ls=":", color=color, alpha=0.6, label=f"{name}: NTK limit")
+            ax.axhline(
+                pts["ntk"], ls=":", color=color, alpha=0.6, label=f"{name}: NTK limit"
+            )
     ax.set_xscale("log", base=2)
     ax.set_xlabel("width n")
     ax.set_ylabel("analogy accuracy (%)")

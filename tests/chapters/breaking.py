@@ -28,7 +28,9 @@ def _path(chapter: str) -> Path:
     return path
 
 
-def run_broken(chapter: str, break_code: str, until: str, *, timeout: int = 600) -> str:
+def run_broken(
+    chapter: str, break_code: str, until: str, *, timeout: int = 600
+) -> str:
     """Execute ``chapter`` (``"01_sqrt_cancellation"``) with ``break_code`` injected after the
     first cell that imports from mupbook, up to and including the first code cell whose
     source contains ``until``; return the text of the error that stopped it (the failing
@@ -42,14 +44,26 @@ def run_broken(chapter: str, break_code: str, until: str, *, timeout: int = 600)
         raise ValueError(f"{chapter}: no code cell contains {until!r}")
     cells = nb.cells[: target + 1]
     cells.insert(imports + 1, nbformat.v4.new_code_cell(break_code))
-    nb.cells = [c for c in cells if c.cell_type == "code" and "remove-cell" not in c.metadata.get("tags", [])]
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(CHAPTERS)}})
+    nb.cells = [
+        c
+        for c in cells
+        if c.cell_type == "code" and "remove-cell" not in c.metadata.get("tags", [])
+    ]
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(CHAPTERS)}},
+    )
     try:
         client.execute()
     except CellExecutionError as err:
         text = str(err)
         if until not in text:
-            raise AssertionError(f"{chapter} failed before the targeted cell ({until!r}):\n{text[-3000:]}") from None
+            raise AssertionError(
+                f"{chapter} failed before the targeted cell ({until!r}):\n{text[-3000:]}"
+            ) from None
         return text
-    raise AssertionError(f"{chapter}: the break did not trip the cell containing {until!r}")
+    raise AssertionError(
+        f"{chapter}: the break did not trip the cell containing {until!r}"
+    )

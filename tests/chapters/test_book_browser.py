@@ -42,26 +42,48 @@ import pytest
 from check_book import colab_url
 from notebook_policy import ROOT, toc_files
 
-PAGES = [re.search(r"^root:\s*(\S+)", (ROOT / "_toc.yml").read_text(), re.MULTILINE).group(1), *toc_files()]
+PAGES = [
+    re.search(r"^root:\s*(\S+)", (ROOT / "_toc.yml").read_text(), re.MULTILINE).group(
+        1
+    ),
+    *toc_files(),
+]
 WIDTH, HEIGHT = 1280, 900  # the browser window, px
-MAX_SHOT_HEIGHT = 20000  # px; longer pages are cut (a screenshot is for a human's eyes)
+MAX_SHOT_HEIGHT = (
+    20000  # px; longer pages are cut (a screenshot is for a human's eyes)
+)
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$\n]{0,80}\$")
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                  "--hide-scrollbars")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+)
 
 
 def find_browser() -> tuple[str, str]:
     """Paths of Chromium and its chromedriver; fails (never skips) when either is missing."""
     chromium = os.environ.get("MUPBOOK_CHROMIUM") or next(
-        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+        filter(
+            None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))
+        ),
+        None,
+    )
     driver = os.environ.get("MUPBOOK_CHROMEDRIVER") or shutil.which("chromedriver")
     if not chromium or not driver:
-        pytest.fail("the browser test needs Chromium and chromedriver: apt-get install -y chromium "
-                    "chromium-driver (or set MUPBOOK_CHROMIUM and MUPBOOK_CHROMEDRIVER); "
-                    f"found chromium={chromium}, chromedriver={driver}", pytrace=False)
+        pytest.fail(
+            "the browser test needs Chromium and chromedriver: apt-get install -y chromium "
+            "chromium-driver (or set MUPBOOK_CHROMIUM and MUPBOOK_CHROMEDRIVER); "
+            f"found chromium={chromium}, chromedriver={driver}",
+            pytrace=False,
+        )
     return chromium, driver
 
 
@@ -69,23 +91,32 @@ def find_browser() -> tuple[str, str]:
 def html_dir(request) -> Path:
     opt = request.config.getoption("--book-html")
     if opt is None:
-        pytest.skip("browser test of the built book: pass --book-html _build/html (make test does)")
+        pytest.skip(
+            "browser test of the built book: pass --book-html _build/html (make test does)"
+        )
     path = Path(opt).resolve()
     if not (path / "index.html").is_file():
-        pytest.fail(f"{path} holds no built book (index.html): run make book first", pytrace=False)
+        pytest.fail(
+            f"{path} holds no built book (index.html): run make book first",
+            pytrace=False,
+        )
     return path
 
 
 @pytest.fixture(scope="session")
 def server(html_dir):
     """``http://127.0.0.1:<port>`` serving the built book from a thread."""
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
         def do_GET(self):
             # Chromium asks every site for /favicon.ico by itself; the book has none.
-            if self.path == "/favicon.ico" and not (html_dir / "favicon.ico").exists():
+            if (
+                self.path == "/favicon.ico"
+                and not (html_dir / "favicon.ico").exists()
+            ):
                 self.send_response(204)
                 self.end_headers()
                 return
@@ -114,7 +145,9 @@ def browser():
     options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # An explicit chromedriver: Selenium Manager never runs, nothing is downloaded.
-    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    driver = webdriver.Chrome(
+        service=Service(executable_path=chromedriver), options=options
+    )
     driver.set_window_size(WIDTH, HEIGHT)
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(60)
@@ -161,7 +194,11 @@ def broken_local_links(hrefs: list[str], origin: str, html_dir: Path) -> list[st
             target = target / "index.html"
         if not target.is_file():
             bad.append(f"{href} (no file {rel or 'index.html'})")
-        elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in anchors_of(target):
+        elif (
+            parts.fragment
+            and target.suffix == ".html"
+            and unquote(parts.fragment) not in anchors_of(target)
+        ):
             bad.append(f"{href} (no anchor #{parts.fragment} in {rel})")
     return bad
 
@@ -207,7 +244,8 @@ return {
 def save_full_page(driver, path: Path) -> None:
     """A PNG of the whole page (up to MAX_SHOT_HEIGHT px): the window grows to fit it."""
     height = driver.execute_script(
-        "return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
+        "return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)"
+    )
     driver.set_window_size(WIDTH, min(int(height) + 100, MAX_SHOT_HEIGHT))
     try:
         path.write_bytes(driver.get_screenshot_as_png())
@@ -234,24 +272,35 @@ def test_page_renders_in_a_browser(page, html_dir, server, browser, screenshots)
     facts = browser.execute_script(PAGE_FACTS)  # again, now that math is typeset
     save_full_page(browser, screenshots / f"{page.replace('/', '__')}.png")
 
-    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    errors = [
+        e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
+    ]
     problems += [f"console error: {m}" for m in errors]
     remote = [u for u in facts["resources"] if not u.startswith(server + "/")]
     problems += [f"loads from the network: {u}" for u in remote]
 
     if facts["math"] and not facts["typeset"]:
-        problems.append(f"{facts['math']} math elements but nothing typeset (no mjx-container)")
+        problems.append(
+            f"{facts['math']} math elements but nothing typeset (no mjx-container)"
+        )
     problems += [f"MathJax error: {m}" for m in facts["mathErrors"]]
     raw = RAW_TEX.search(facts["text"])
     if raw:
         i = raw.start()
-        problems.append(f"raw TeX in the page text: {facts['text'][max(0, i - 50):i + 50]!r}")
+        problems.append(
+            f"raw TeX in the page text: {facts['text'][max(0, i - 50) : i + 50]!r}"
+        )
 
     problems += [f"image not loaded: {src}" for src, width in images if not width]
-    if page.startswith("chapters/") and not any("_images/" in (src or "") for src, _ in images):
+    if page.startswith("chapters/") and not any(
+        "_images/" in (src or "") for src, _ in images
+    ):
         problems.append("a chapter without figures")
 
     if (ROOT / f"{page}.ipynb").is_file() and colab_url(page) not in facts["links"]:
         problems.append(f"no Colab link to {colab_url(page)}")
-    problems += [f"broken link: {b}" for b in broken_local_links(facts["links"], server, html_dir)]
+    problems += [
+        f"broken link: {b}"
+        for b in broken_local_links(facts["links"], server, html_dir)
+    ]
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)

@@ -1,10 +1,9 @@
 """Every chapter follows the notebook policy (tools/notebook_policy.py, README)."""
 
-
 import nbformat
 import pytest
-
 from notebook_policy import ROOT, strip, toc_files, violations
+
 from mupbook import runtime
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -13,7 +12,9 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 def test_there_are_chapters_and_toc_lists_only_existing_files():
     assert CHAPTERS, "no chapters found"
     for entry in toc_files():
-        assert (ROOT / f"{entry}.ipynb").exists() or (ROOT / f"{entry}.md").exists(), entry
+        assert (ROOT / f"{entry}.ipynb").exists() or (
+            ROOT / f"{entry}.md"
+        ).exists(), entry
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
@@ -50,9 +51,11 @@ def test_strip_removes_what_the_policy_forbids():
 
 def test_colab_cell_is_inert_outside_colab_and_keeps_torch_pinned():
     src = runtime.colab_install_source()
-    assert 'torch=={torch.__version__}' in src
+    assert "torch=={torch.__version__}" in src
     namespace: dict = {}
-    exec(compile(src, "colab-cell", "exec"), namespace)  # outside Colab it must do nothing
+    exec(
+        compile(src, "colab-cell", "exec"), namespace
+    )  # outside Colab it must do nothing
     assert "subprocess" not in namespace
 
 
@@ -66,6 +69,7 @@ def test_readme_links_every_chapter_on_colab():
 
 def test_display_math_must_be_its_own_paragraph():
     from notebook_policy import display_math_is_separated
+
     assert display_math_is_separated("text\n\n$$\nx = 1\n$$\n\nmore")
     assert not display_math_is_separated("text\n$$\nx = 1\n$$\n\nmore")
     assert not display_math_is_separated("text\n\n$$\nx = 1\n$$\nmore")

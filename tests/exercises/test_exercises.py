@@ -32,6 +32,7 @@ def test_placeholder_gets_a_gentle_not_yet(ex_id):
 def test_student_code_that_raises_is_reported_not_propagated():
     def slope(widths, sizes):
         raise ZeroDivisionError("oops")
+
     fb = check("ch01-loglog-slope", slope)
     assert not fb.correct and "ZeroDivisionError" in fb.message
 
@@ -96,14 +97,18 @@ def test_the_time_limit_also_holds_outside_the_main_thread(short_limit):
     import time
 
     out = []
-    worker = threading.Thread(target=lambda: out.append(check("ch01-loglog-slope", _forever)))
+    worker = threading.Thread(
+        target=lambda: out.append(check("ch01-loglog-slope", _forever))
+    )
     start = time.monotonic()
     worker.start()
     worker.join(5)
     assert not worker.is_alive() and time.monotonic() - start < 3
     assert "did not return within 0.3 s" in out[0].message
     time.sleep(0.2)
-    assert not [t for t in threading.enumerate() if t.name == "mupbook-check"]  # the loop was stopped
+    assert not [
+        t for t in threading.enumerate() if t.name == "mupbook-check"
+    ]  # the loop was stopped
 
 
 def test_a_student_except_clause_does_not_swallow_the_time_limit(short_limit):
@@ -122,8 +127,12 @@ def test_a_correct_answer_leaves_no_alarm_behind():
     import signal
 
     before = signal.getsignal(signal.SIGALRM)
-    assert check("ch01-loglog-slope", EXERCISES["ch01-loglog-slope"].reference()).correct
-    assert signal.getsignal(signal.SIGALRM) == before and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert check(
+        "ch01-loglog-slope", EXERCISES["ch01-loglog-slope"].reference()
+    ).correct
+    assert signal.getsignal(signal.SIGALRM) == before and signal.getitimer(
+        signal.ITIMER_REAL
+    ) == (0.0, 0.0)
 
 
 def test_a_huge_array_answer_gets_a_short_message():
@@ -148,5 +157,9 @@ def test_a_bool_is_not_a_number(flag):
     import numpy as np
 
     for answer in (flag, np.bool_(flag)):
-        fb = check("ch03-readout-update" if flag else "ch07-ntk-accuracy", answer)  # 1 and 0 are right
-        assert not fb.correct and f"{flag} is a truth value, not a number" in fb.message
+        fb = check(
+            "ch03-readout-update" if flag else "ch07-ntk-accuracy", answer
+        )  # 1 and 0 are right
+        assert (
+            not fb.correct and f"{flag} is a truth value, not a number" in fb.message
+        )

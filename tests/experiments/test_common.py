@@ -36,45 +36,56 @@ def _refused(capsys, cli: str, argv: list[str]) -> str:
     return message
 
 
-@pytest.mark.parametrize("cli, argv, match", [
-    # item 2: learning rates must be finite and > 0
-    ("maml", ["--meta-lr", "nan"], "meta_lr must be a finite number"),
-    ("maml", ["--meta-lr", "inf"], "meta_lr must be a finite number"),
-    ("maml", ["--meta-lr", "0"], "meta_lr must be a finite number > 0"),
-    ("maml", ["--meta-lr", "-0.1"], "meta_lr must be a finite number > 0"),
-    ("maml", ["--inner-lr", "nan"], "inner_lr"),
-    ("word2vec", ["--lr", "-1"], "lr must be a finite number > 0"),
-    ("word2vec", ["--lr", "nan"], "lr must be a finite number"),
-    # item 4: repeated seeds and widths are one run counted twice
-    ("maml", ["--seeds", "1", "1"], "distinct"),
-    ("maml", ["--model", "finite", "--width", "8", "8"], "strictly increasing"),
-    ("mutransfer", ["--seeds", "1", "1"], "distinct"),
-    ("mutransfer", ["--widths", "128", "128"], "strictly increasing"),
-    ("word2vec", ["--widths", "64", "64"], "strictly increasing"),
-    # item 10: everything else about the configuration, before data is loaded
-    ("maml", ["--threads", "0"], "--threads must be a positive integer"),
-    ("word2vec", ["--threads", "0"], "--threads must be a positive integer"),
-    ("mutransfer", ["--threads", "-2"], "--threads must be a positive integer"),
-    ("word2vec", ["--seed", "-1"], r"seed must lie in \[0, 2\*\*63\)"),
-    ("maml", ["--seeds", "-1"], r"lie in \[0, 2\*\*63\)"),
-    ("maml", ["--model", "limit", "--width", "64"], "--width is only for --model finite"),
-    ("maml", ["--model", "finite"], "needs --width"),
-    ("maml", ["--steps", "0"], "steps must be a positive integer"),
-    ("maml", ["--inner-lr-search", "0.1", "0.1"], "distinct"),
-    ("maml", ["--device", "tpu"], "device"),
-    ("mutransfer", ["--steps", "0"], "steps must be a positive integer"),
-    ("mutransfer", ["--num-classes", "1"], "num_classes"),
-    ("word2vec", ["--epochs", "0"], "epochs must be a positive integer"),
-    ("word2vec", ["--max-vocab", "0"], "max_vocab"),
-])
-def test_bad_command_lines_are_refused_before_any_work(capsys, no_work, cli, argv, match):
+@pytest.mark.parametrize(
+    "cli, argv, match",
+    [
+        # item 2: learning rates must be finite and > 0
+        ("maml", ["--meta-lr", "nan"], "meta_lr must be a finite number"),
+        ("maml", ["--meta-lr", "inf"], "meta_lr must be a finite number"),
+        ("maml", ["--meta-lr", "0"], "meta_lr must be a finite number > 0"),
+        ("maml", ["--meta-lr", "-0.1"], "meta_lr must be a finite number > 0"),
+        ("maml", ["--inner-lr", "nan"], "inner_lr"),
+        ("word2vec", ["--lr", "-1"], "lr must be a finite number > 0"),
+        ("word2vec", ["--lr", "nan"], "lr must be a finite number"),
+        # item 4: repeated seeds and widths are one run counted twice
+        ("maml", ["--seeds", "1", "1"], "distinct"),
+        ("maml", ["--model", "finite", "--width", "8", "8"], "strictly increasing"),
+        ("mutransfer", ["--seeds", "1", "1"], "distinct"),
+        ("mutransfer", ["--widths", "128", "128"], "strictly increasing"),
+        ("word2vec", ["--widths", "64", "64"], "strictly increasing"),
+        # item 10: everything else about the configuration, before data is loaded
+        ("maml", ["--threads", "0"], "--threads must be a positive integer"),
+        ("word2vec", ["--threads", "0"], "--threads must be a positive integer"),
+        ("mutransfer", ["--threads", "-2"], "--threads must be a positive integer"),
+        ("word2vec", ["--seed", "-1"], r"seed must lie in \[0, 2\*\*63\)"),
+        ("maml", ["--seeds", "-1"], r"lie in \[0, 2\*\*63\)"),
+        (
+            "maml",
+            ["--model", "limit", "--width", "64"],
+            "--width is only for --model finite",
+        ),
+        ("maml", ["--model", "finite"], "needs --width"),
+        ("maml", ["--steps", "0"], "steps must be a positive integer"),
+        ("maml", ["--inner-lr-search", "0.1", "0.1"], "distinct"),
+        ("maml", ["--device", "tpu"], "device"),
+        ("mutransfer", ["--steps", "0"], "steps must be a positive integer"),
+        ("mutransfer", ["--num-classes", "1"], "num_classes"),
+        ("word2vec", ["--epochs", "0"], "epochs must be a positive integer"),
+        ("word2vec", ["--max-vocab", "0"], "max_vocab"),
+    ],
+)
+def test_bad_command_lines_are_refused_before_any_work(
+    capsys, no_work, cli, argv, match
+):
     import re
 
     assert re.search(match, _refused(capsys, cli, argv))
 
 
 @pytest.mark.parametrize("cli", sorted(CLIS))
-def test_an_unusable_out_path_is_refused_before_any_work(capsys, no_work, tmp_path, cli):
+def test_an_unusable_out_path_is_refused_before_any_work(
+    capsys, no_work, tmp_path, cli
+):
     # item 9: a folder given as --out, a path that is not .json, an unwritable folder
     folder = tmp_path / "a_folder"
     folder.mkdir()
@@ -85,7 +96,9 @@ def test_an_unusable_out_path_is_refused_before_any_work(capsys, no_work, tmp_pa
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        if os.access(locked, os.W_OK):  # root ignores permissions: use a path under a file instead
+        if os.access(
+            locked, os.W_OK
+        ):  # root ignores permissions: use a path under a file instead
             target = tmp_path / "a_file"
             target.write_text("x")
             bad = target / "run.json"
@@ -98,10 +111,16 @@ def test_an_unusable_out_path_is_refused_before_any_work(capsys, no_work, tmp_pa
 
 def test_word2vec_config_check_refuses_what_the_probes_found():
     cfg = word2vec.QUICK
-    for change, match in ((dict(negatives=-5), "negatives"), (dict(negatives=0), "negatives"),
-                          (dict(sample=1.0), "sample"), (dict(sample=2.0), "sample"),
-                          (dict(min_count=0), "min_count"), (dict(lr=-1.0), "lr"),
-                          (dict(weight_decay=-1.0), "weight_decay"), (dict(seed=-1), "seed")):
+    for change, match in (
+        (dict(negatives=-5), "negatives"),
+        (dict(negatives=0), "negatives"),
+        (dict(sample=1.0), "sample"),
+        (dict(sample=2.0), "sample"),
+        (dict(min_count=0), "min_count"),
+        (dict(lr=-1.0), "lr"),
+        (dict(weight_decay=-1.0), "weight_decay"),
+        (dict(seed=-1), "seed"),
+    ):
         with pytest.raises(ValueError, match=match):
             cfg.replace(**change).check()
     assert cfg.check() is cfg
@@ -122,23 +141,39 @@ def test_config_replace_refuses_unknown_fields_and_to_dict_is_json_ready():
     assert d["widths"] == list(mutransfer.QUICK.widths)
     assert d["log2_lrs"]["adam"] == list(mutransfer.QUICK.log2_lrs["adam"])
     json.dumps(d)
-    assert dataclasses.is_dataclass(word2vec.QUICK) and isinstance(word2vec.QUICK, _common.ConfigBase)
+    assert dataclasses.is_dataclass(word2vec.QUICK) and isinstance(
+        word2vec.QUICK, _common.ConfigBase
+    )
 
 
 def test_write_results_is_atomic_and_refuses_folders_and_nan(tmp_path):
-    doc = {"experiment": "x", "config": {}, "reproduction": [], "provenance": results.provenance("m")}
+    doc = {
+        "experiment": "x",
+        "config": {},
+        "reproduction": [],
+        "provenance": results.provenance("m"),
+    }
     out = _common.write_results(tmp_path / "x_run.json", doc)
     assert json.loads(out.read_text())["experiment"] == "x"
     with pytest.raises(ValueError, match="is a folder"):
         _common.write_results(tmp_path, doc)
     with pytest.raises(ValueError):
-        _common.write_results(tmp_path / "x_nan.json", {**doc, "config": {"lr": float("nan")}})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x_run.json"]  # nothing half-written
+        _common.write_results(
+            tmp_path / "x_nan.json", {**doc, "config": {"lr": float("nan")}}
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "x_run.json"
+    ]  # nothing half-written
 
 
 def test_load_results_returns_documents_by_stem_and_only_of_that_experiment(tmp_path):
-    doc = {"experiment": "maml", "config": {}, "reproduction": [], "runs": [],
-           "provenance": results.provenance("m")}
+    doc = {
+        "experiment": "maml",
+        "config": {},
+        "reproduction": [],
+        "runs": [],
+        "provenance": results.provenance("m"),
+    }
     results.write_json(tmp_path / "maml_b.json", doc)
     results.write_json(tmp_path / "maml_a.json", doc)
     results.write_json(tmp_path / "mamlish.json", {**doc, "experiment": "other"})

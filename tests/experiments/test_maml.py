@@ -1,4 +1,5 @@
 """mupbook.experiments.maml: batched MAML against per-task autograd, training, results."""
+
 import json
 import os
 import runpy
@@ -16,7 +17,9 @@ from mupbook.experiments import maml
 from mupbook.limits import linear
 from mupbook.limits.kernel_sgd import Kernel
 
-needs_data = pytest.mark.skipif(not os.environ.get("MUPBOOK_DATA"), reason="needs the offline Omniglot data")
+needs_data = pytest.mark.skipif(
+    not os.environ.get("MUPBOOK_DATA"), reason="needs the offline Omniglot data"
+)
 D, C = 20, 3
 
 
@@ -27,7 +30,9 @@ def _tasks(B=4, ks=3, kq=4, seed=0):
     ys = torch.randint(0, C, (B, ks), generator=g)
     yq = torch.randint(0, C, (B, kq), generator=g)
     classes = torch.randint(0, 5, (B, C), generator=g)
-    drawers = torch.stack([torch.randperm(20, generator=g)[: ks + kq] for _ in range(B * C)]).reshape(B, C, -1)
+    drawers = torch.stack(
+        [torch.randperm(20, generator=g)[: ks + kq] for _ in range(B * C)]
+    ).reshape(B, C, -1)
     return omniglot.Tasks(xs, ys, xq, yq, classes, drawers)
 
 
@@ -41,11 +46,16 @@ def _per_task_reference(net, t, steps, lr, second_order):
         for _ in range(steps):
             out = (t.support_x[i] @ W1.T + net.beta * b) @ W2.T
             loss = F.cross_entropy(out, t.support_y[i])
-            g1, gb, g2 = torch.autograd.grad(loss, (W1, b, W2), create_graph=second_order)
+            g1, gb, g2 = torch.autograd.grad(
+                loss, (W1, b, W2), create_graph=second_order
+            )
             W1, b, W2 = W1 - lr * m1 * g1, b - lr * m1 * gb, W2 - lr * m2 * g2
         if not second_order:  # first order: gradient at the adapted weights, applied to the meta weights
-            W1, b, W2 = (params[0] + (W1 - params[0]).detach(), params[1] + (b - params[1]).detach(),
-                         params[2] + (W2 - params[2]).detach())
+            W1, b, W2 = (
+                params[0] + (W1 - params[0]).detach(),
+                params[1] + (b - params[1]).detach(),
+                params[2] + (W2 - params[2]).detach(),
+            )
         q = (t.query_x[i] @ W1.T + net.beta * b) @ W2.T
         total = total + F.cross_entropy(q, t.query_y[i])
     return total, torch.autograd.grad(total, params)
@@ -55,11 +65,20 @@ def _per_task_reference(net, t, steps, lr, second_order):
 @pytest.mark.parametrize("param", ["mup", "sp"])
 @pytest.mark.parametrize("steps", [1, 3])
 def test_batched_low_rank_maml_equals_per_task_autograd(second_order, param, steps):
-    net = linear.finite(D, C, 16, param=param, base_width=4, generator=1, s1=1.0, s2=0.5, beta=1.5)
+    net = linear.finite(
+        D, C, 16, param=param, base_width=4, generator=1, s1=1.0, s2=0.5, beta=1.5
+    )
     t = _tasks()
     learner = maml.LinearLearner(net)
-    logits = learner.query_logits(t.support_x, t.support_y, t.query_x, steps, 0.4, first_order=not second_order,
-                                  grad=True)
+    logits = learner.query_logits(
+        t.support_x,
+        t.support_y,
+        t.query_x,
+        steps,
+        0.4,
+        first_order=not second_order,
+        grad=True,
+    )
     loss = maml.task_losses(logits, t.query_y).sum()
     grads = torch.autograd.grad(loss, learner.net.params())
     ref_loss, ref_grads = _per_task_reference(net, t, steps, 0.4, second_order)
@@ -71,7 +90,16 @@ def test_batched_low_rank_maml_equals_per_task_autograd(second_order, param, ste
 def test_meta_step_clips_the_summed_gradient_and_applies_learning_rate_multipliers():
     net = linear.finite(D, C, 16, param="ntp", base_width=4, generator=2)
     t = _tasks()
-    cfg = maml.Config(model="finite", width=16, param="ntp", meta_lr=0.1, clip=1e-3, s1=1.0, s2=0.5, beta=1.0)
+    cfg = maml.Config(
+        model="finite",
+        width=16,
+        param="ntp",
+        meta_lr=0.1,
+        clip=1e-3,
+        s1=1.0,
+        s2=0.5,
+        beta=1.0,
+    )
     learner = maml.LinearLearner(net)
     before = [p.detach().clone() for p in learner.net.params()]
     _, grads = _per_task_reference(net, t, 1, cfg.inner_lr, False)
@@ -83,8 +111,13 @@ def test_meta_step_clips_the_summed_gradient_and_applies_learning_rate_multiplie
 
 def _kernel_reference(kernel, pts, coefs, t, steps, lr):
     """Function-space MAML with explicit per-task functions (no batching, no tricks)."""
+
     def f(x, P, A):
-        return kernel(x, P) @ A if len(P) else torch.zeros(len(x), C, dtype=torch.float64)
+        return (
+            kernel(x, P) @ A
+            if len(P)
+            else torch.zeros(len(x), C, dtype=torch.float64)
+        )
 
     total, gq_all = 0, []
     for i in range(t.support_x.shape[0]):
@@ -108,24 +141,43 @@ def test_kernel_first_order_maml_equals_explicit_function_space_sgd(name):
     learner = maml.KernelLearner(kernel, D, C, capacity=500, num_ids=None)
     pts, coefs = t.query_x[0] * 0.5, torch.full((4, C), 0.01, dtype=torch.float64)
     learner.machine.add(pts, coefs)  # start from some nonzero f
-    cfg = maml.Config(model=name, meta_lr=0.3, clip=1e9, inner_steps=2, n_way=C).resolved()
+    cfg = maml.Config(
+        model=name, meta_lr=0.3, clip=1e9, inner_steps=2, n_way=C
+    ).resolved()
     ref_loss, gq = _kernel_reference(kernel, pts, coefs, t, 2, cfg.inner_lr)
     loss, _ = learner.meta_step(t, cfg)
     assert np.isclose(loss * 4, ref_loss)
-    probe = torch.rand(7, D, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
-    want = kernel(probe, pts) @ coefs - 0.3 * kernel(probe, t.query_x.reshape(-1, D)) @ gq
+    probe = torch.rand(
+        7, D, dtype=torch.float64, generator=torch.Generator().manual_seed(8)
+    )
+    want = (
+        kernel(probe, pts) @ coefs
+        - 0.3 * kernel(probe, t.query_x.reshape(-1, D)) @ gq
+    )
     assert torch.allclose(learner.machine(probe), want)
 
 
 def test_configuration_checks_and_tp4_per_width_settings():
-    assert maml.tp4_settings(None) == (0.1, 1.0, 2.0 ** -5, 1.0)
-    assert maml.tp4_settings(2) == (0.05, 0.5, 0.5, 2.0) and maml.tp4_settings(1000) == maml.tp4_settings(512)
+    assert maml.tp4_settings(None) == (0.1, 1.0, 2.0**-5, 1.0)
+    assert maml.tp4_settings(2) == (0.05, 0.5, 0.5, 2.0) and maml.tp4_settings(
+        1000
+    ) == maml.tp4_settings(512)
     cfg = maml.Config(model="finite", width=32).resolved()
-    assert (cfg.meta_lr, cfg.s1, cfg.s2, cfg.beta) == (0.4, 1.0, 0.125, 0.5) and cfg.name == "finite-32"
+    assert (cfg.meta_lr, cfg.s1, cfg.s2, cfg.beta) == (
+        0.4,
+        1.0,
+        0.125,
+        0.5,
+    ) and cfg.name == "finite-32"
     assert maml.Config(model="finite", width=64, param="ntp").name == "ntp-64"
-    for bad, match in [({"model": "mlp"}, "model must be one of"), ({"model": "finite"}, "needs a width"),
-                       ({"width": 8}, "only for model='finite'"), ({"k_shot": 10, "q_eval": 15}, "<= 20"),
-                       ({"inner_lr": 0.0}, "inner_lr must be"), ({"steps": 0}, "steps must be")]:
+    for bad, match in [
+        ({"model": "mlp"}, "model must be one of"),
+        ({"model": "finite"}, "needs a width"),
+        ({"width": 8}, "only for model='finite'"),
+        ({"k_shot": 10, "q_eval": 15}, "<= 20"),
+        ({"inner_lr": 0.0}, "inner_lr must be"),
+        ({"steps": 0}, "steps must be"),
+    ]:
         with pytest.raises(ValueError, match=match):
             maml.Config(**bad).resolved()
 
@@ -133,7 +185,11 @@ def test_configuration_checks_and_tp4_per_width_settings():
 def test_summarize_gives_the_mean_and_a_95_percent_interval_in_percent():
     acc = np.array([0.2, 0.4, 0.6, 0.8])
     s = maml.summarize(acc)
-    assert np.isclose(s.mean, 50) and np.isclose(s.ci95, 100 * 1.96 * acc.std(ddof=1) / 2) and s.tasks == 4
+    assert (
+        np.isclose(s.mean, 50)
+        and np.isclose(s.ci95, 100 * 1.96 * acc.std(ddof=1) / 2)
+        and s.tasks == 4
+    )
 
 
 @pytest.fixture(scope="module")
@@ -144,26 +200,56 @@ def pools():
 
 
 def test_pools_are_the_vinyals_split_with_rotations_only_in_training(pools):
-    assert (pools.train.num_classes, pools.val.num_classes, pools.test.num_classes) == (4 * 1028, 172, 423)
+    assert (
+        pools.train.num_classes,
+        pools.val.num_classes,
+        pools.test.num_classes,
+    ) == (4 * 1028, 172, 423)
     assert all(n.endswith("rot000") for n in pools.test.names)
 
 
 def test_tasks_are_a_function_of_seed_stream_and_step(pools):
     cfg = maml.config("quick")
-    a, b = maml.tasks_for_step(pools.train, cfg, 5), maml.tasks_for_step(pools.train, cfg, 5)
-    assert torch.equal(a.support_x, b.support_x) and a.support_x.dtype == torch.float64
-    assert not torch.equal(a.classes, maml.tasks_for_step(pools.train, cfg, 6).classes)
-    assert not torch.equal(a.classes, maml.tasks_for_step(pools.train, cfg, 5, stream=1).classes)
+    a, b = (
+        maml.tasks_for_step(pools.train, cfg, 5),
+        maml.tasks_for_step(pools.train, cfg, 5),
+    )
+    assert (
+        torch.equal(a.support_x, b.support_x) and a.support_x.dtype == torch.float64
+    )
+    assert not torch.equal(
+        a.classes, maml.tasks_for_step(pools.train, cfg, 6).classes
+    )
+    assert not torch.equal(
+        a.classes, maml.tasks_for_step(pools.train, cfg, 5, stream=1).classes
+    )
 
 
-def test_the_limit_learns_and_a_resumed_run_repeats_an_uninterrupted_one(pools, tmp_path):
-    cfg = maml.config("quick", steps=60, val_every=30, val_tasks=64, test_tasks=64, test_inner_steps=(1,))
+def test_the_limit_learns_and_a_resumed_run_repeats_an_uninterrupted_one(
+    pools, tmp_path
+):
+    cfg = maml.config(
+        "quick",
+        steps=60,
+        val_every=30,
+        val_tasks=64,
+        test_tasks=64,
+        test_inner_steps=(1,),
+    )
     whole = maml.train(cfg, pools, progress=False)
     assert whole.history.val_acc[-1] > 35  # chance is 20%
     assert whole.test[1].mean > 35
     ck = tmp_path / "ck.pt"
-    maml.train(cfg.replace(steps=30), pools, progress=False, checkpoint=ck, checkpoint_every=30)
-    resumed = maml.train(cfg, pools, progress=False, checkpoint=ck, checkpoint_every=30)
+    maml.train(
+        cfg.replace(steps=30),
+        pools,
+        progress=False,
+        checkpoint=ck,
+        checkpoint_every=30,
+    )
+    resumed = maml.train(
+        cfg, pools, progress=False, checkpoint=ck, checkpoint_every=30
+    )
     assert resumed.history.loss == whole.history.loss
     assert resumed.test[1] == whole.test[1]
     with pytest.raises(ValueError, match="another configuration"):
@@ -171,8 +257,16 @@ def test_the_limit_learns_and_a_resumed_run_repeats_an_uninterrupted_one(pools, 
 
 
 def test_divergence_is_detected_reported_and_the_best_state_kept(pools):
-    cfg = maml.config("quick", steps=40, val_every=1, val_tasks=32, test_tasks=32, test_inner_steps=(1,),
-                      meta_lr=50.0, clip=1e6)
+    cfg = maml.config(
+        "quick",
+        steps=40,
+        val_every=1,
+        val_tasks=32,
+        test_tasks=32,
+        test_inner_steps=(1,),
+        meta_lr=50.0,
+        clip=1e6,
+    )
     run = maml.train(cfg, pools, progress=False)
     assert run.history.diverged_at is not None and run.history.diverged_at < 40
     assert np.isfinite(run.test[1].mean)
@@ -181,8 +275,15 @@ def test_divergence_is_detected_reported_and_the_best_state_kept(pools):
 
 
 def test_kernel_limit_trains_with_a_dictionary_bounded_by_the_pool(pools):
-    cfg = maml.config("quick", model="relu-nngp", steps=20, val_every=10, val_tasks=32, test_tasks=32,
-                      test_inner_steps=(1,))
+    cfg = maml.config(
+        "quick",
+        model="relu-nngp",
+        steps=20,
+        val_every=10,
+        val_tasks=32,
+        test_tasks=32,
+        test_inner_steps=(1,),
+    )
     run = maml.train(cfg, pools, progress=False)
     machine = run.learner.machine
     assert machine.capacity == pools.train.num_classes * 20
@@ -192,62 +293,163 @@ def test_kernel_limit_trains_with_a_dictionary_bounded_by_the_pool(pools):
 
 def test_cli_writes_a_results_file_with_paper_numbers_and_provenance(pools, tmp_path):
     out = tmp_path / "maml.json"
-    assert maml.main(["--model", "finite", "--width", "8", "--scale", "quick", "--steps", "10", "--test-tasks",
-                      "32", "--val-tasks", "32", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        maml.main(
+            [
+                "--model",
+                "finite",
+                "--width",
+                "8",
+                "--scale",
+                "quick",
+                "--steps",
+                "10",
+                "--test-tasks",
+                "32",
+                "--val-tasks",
+                "32",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     doc = results.load(out)
-    assert doc["experiment"] == "maml" and doc["provenance"]["command"][:3] == ["python", "-m",
-                                                                              "mupbook.experiments.maml"]
+    assert doc["experiment"] == "maml" and doc["provenance"]["command"][:3] == [
+        "python",
+        "-m",
+        "mupbook.experiments.maml",
+    ]
     rows = doc["reproduction"]
-    assert all(0 <= r["ours"] <= 100 for r in rows) and "seed 1, 1 inner step at test" in rows[0]["quantity"]
-    assert [r["paper"] for r in rows] == [None, None]  # quick tests with 1 and 5 steps; the paper's is 20
+    assert (
+        all(0 <= r["ours"] <= 100 for r in rows)
+        and "seed 1, 1 inner step at test" in rows[0]["quantity"]
+    )
+    assert [r["paper"] for r in rows] == [
+        None,
+        None,
+    ]  # quick tests with 1 and 5 steps; the paper's is 20
     assert "--checkpoint" not in doc["provenance"]["command"]
     assert json.loads(out.read_text())["runs"][0]["name"] == "finite-8"
 
 
 def test_paper_number_sits_beside_the_20_step_figure_only():
-    run = {"name": "finite-8", "config": maml.Config(model="finite", width=8).to_dict(),
-           "history": {"loss": [1.0] * 3, "best_step": 2, "diverged_at": None},
-           "test": {"1": {"mean": 60.0, "ci95": 0.7, "tasks": 1000}, "20": {"mean": 65.0, "ci95": 0.7, "tasks": 1000}}}
+    run = {
+        "name": "finite-8",
+        "config": maml.Config(model="finite", width=8).to_dict(),
+        "history": {"loss": [1.0] * 3, "best_step": 2, "diverged_at": None},
+        "test": {
+            "1": {"mean": 60.0, "ci95": 0.7, "tasks": 1000},
+            "20": {"mean": 65.0, "ci95": 0.7, "tasks": 1000},
+        },
+    }
     rows = maml.reproduction_rows(run)
     assert [r["paper"] for r in rows] == [None, 64.5]
-    assert "the paper's 64.5 % is for 20 inner steps" in rows[0]["note"] and "20 inner steps at test" in rows[1]["quantity"]
+    assert (
+        "the paper's 64.5 % is for 20 inner steps" in rows[0]["note"]
+        and "20 inner steps at test" in rows[1]["quantity"]
+    )
 
 
-def test_inner_step_size_is_chosen_on_validation_and_recorded(pools, tmp_path, monkeypatch):
+def test_inner_step_size_is_chosen_on_validation_and_recorded(
+    pools, tmp_path, monkeypatch
+):
     cfg = maml.config("quick", val_every=10, val_tasks=32)
-    best, scores = maml.select_inner_lr(cfg, pools, [0.4, 1e-4], steps=10, progress=False)
+    best, scores = maml.select_inner_lr(
+        cfg, pools, [0.4, 1e-4], steps=10, progress=False
+    )
     assert set(scores) == {0.4, 1e-4} and best == max(scores, key=scores.get)
     assert scores[0.4] > scores[1e-4]  # a step of 1e-4 barely adapts: near chance
     out = tmp_path / "m.json"
-    maml.main(["--model", "limit", "--scale", "quick", "--steps", "10", "--k-shot", "2", "--inner-lr-search",
-               "0.4", "1e-4", "--search-steps", "10", "--test-tasks", "32", "--val-tasks", "32", "--out", str(out),
-               "--no-progress"])
+    maml.main(
+        [
+            "--model",
+            "limit",
+            "--scale",
+            "quick",
+            "--steps",
+            "10",
+            "--k-shot",
+            "2",
+            "--inner-lr-search",
+            "0.4",
+            "1e-4",
+            "--search-steps",
+            "10",
+            "--test-tasks",
+            "32",
+            "--val-tasks",
+            "32",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     doc = results.load(out)
-    assert doc["inner_lr_search"]["chosen"] == 0.4 and doc["runs"][0]["config"]["inner_lr"] == 0.4
-    assert all(r["paper"] is None for r in doc["reproduction"])  # the paper reports 1-shot only
+    assert (
+        doc["inner_lr_search"]["chosen"] == 0.4
+        and doc["runs"][0]["config"]["inner_lr"] == 0.4
+    )
+    assert all(
+        r["paper"] is None for r in doc["reproduction"]
+    )  # the paper reports 1-shot only
 
 
 def test_recorded_command_keeps_no_local_checkpoint_path():
-    argv = ["--model", "limit", "--checkpoint", "/somewhere/ck", "--steps", "5", "--checkpoint=/x/y"]
-    assert maml.recorded_argv(argv) == ["--model", "limit", "--checkpoint", "CHECKPOINT", "--steps", "5",
-                                        "--checkpoint=CHECKPOINT"]
+    argv = [
+        "--model",
+        "limit",
+        "--checkpoint",
+        "/somewhere/ck",
+        "--steps",
+        "5",
+        "--checkpoint=/x/y",
+    ]
+    assert maml.recorded_argv(argv) == [
+        "--model",
+        "limit",
+        "--checkpoint",
+        "CHECKPOINT",
+        "--steps",
+        "5",
+        "--checkpoint=CHECKPOINT",
+    ]
 
 
 def test_recorded_runs_group_by_model_and_setting_and_average_seeds(tmp_path):
     def run(name, k_shot, seed, acc):
         cfg = maml.Config(model="limit", k_shot=k_shot, seed=seed).to_dict()
-        return {"name": name, "config": cfg, "history": {"loss": [1.0], "best_step": 1, "diverged_at": None},
-                "test": {"20": {"mean": acc, "ci95": 0.7, "tasks": 1000}}}
+        return {
+            "name": name,
+            "config": cfg,
+            "history": {"loss": [1.0], "best_step": 1, "diverged_at": None},
+            "test": {"20": {"mean": acc, "ci95": 0.7, "tasks": 1000}},
+        }
 
-    for fname, runs in (("maml_limit.json", [run("limit", 1, 1, 65.0)]),
-                        ("maml_limit_seeds.json", [run("limit", 1, 2, 66.0), run("limit", 1, 3, 67.0)]),
-                        ("maml_limit_5shot.json", [run("limit", 5, 1, 73.0)])):
-        doc = {"experiment": "maml", "config": {}, "runs": runs,
-               "reproduction": [row for r in runs for row in maml.reproduction_rows(r)],
-               "provenance": results.provenance("mupbook.experiments.maml")}
+    for fname, runs in (
+        ("maml_limit.json", [run("limit", 1, 1, 65.0)]),
+        (
+            "maml_limit_seeds.json",
+            [run("limit", 1, 2, 66.0), run("limit", 1, 3, 67.0)],
+        ),
+        ("maml_limit_5shot.json", [run("limit", 5, 1, 73.0)]),
+    ):
+        doc = {
+            "experiment": "maml",
+            "config": {},
+            "runs": runs,
+            "reproduction": [row for r in runs for row in maml.reproduction_rows(r)],
+            "provenance": results.provenance("mupbook.experiments.maml"),
+        }
         results.write_json(tmp_path / fname, doc)
     recorded = maml.recorded_runs(maml.load_results(tmp_path))
-    assert set(recorded) == {"limit", "limit/seed2", "limit/seed3", "limit (5-way 5-shot)"}
+    assert set(recorded) == {
+        "limit",
+        "limit/seed2",
+        "limit/seed3",
+        "limit (5-way 5-shot)",
+    }
     table = maml.accuracy_table(recorded, 20)
     assert np.isclose(table["limit"][0], 66.0) and table["limit"][2] == 3
     assert np.isclose(table["limit"][1], 1.96 * 1.0 / np.sqrt(3))  # spread over seeds
@@ -262,15 +464,22 @@ def test_recorded_runs_group_by_model_and_setting_and_average_seeds(tmp_path):
 def _fake_pools(classes: int = 6) -> maml.Pools:
     """Three pools of random 'drawings' (enough for 5-way tasks), no data folder needed."""
     g = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (classes * 20, 784), generator=g, dtype=torch.uint8)
-    pool = omniglot.FewShotPool(images, torch.arange(classes * 20).reshape(classes, 20),
-                                torch.zeros(classes, dtype=torch.int64), tuple(f"A/character{c:02d}/rot000"
-                                                                            for c in range(1, classes + 1)))
+    images = torch.randint(
+        0, 256, (classes * 20, 784), generator=g, dtype=torch.uint8
+    )
+    pool = omniglot.FewShotPool(
+        images,
+        torch.arange(classes * 20).reshape(classes, 20),
+        torch.zeros(classes, dtype=torch.int64),
+        tuple(f"A/character{c:02d}/rot000" for c in range(1, classes + 1)),
+    )
     return maml.Pools(pool, pool, pool)
 
 
 def _tiny(**changes) -> maml.Config:
-    base = maml.Config(batch_tasks=2, val_tasks=2, test_tasks=2, q_eval=1, test_inner_steps=(1,))
+    base = maml.Config(
+        batch_tasks=2, val_tasks=2, test_tasks=2, q_eval=1, test_inner_steps=(1,)
+    )
     return base.replace(**changes)
 
 
@@ -280,14 +489,32 @@ def _params(run: maml.Run) -> list[torch.Tensor]:
 
 def test_resume_from_a_checkpoint_past_the_requested_steps_is_refused(tmp_path):
     pools, ck = _fake_pools(), tmp_path / "ck.pt"
-    maml.train(_tiny(steps=4, val_every=2), pools, progress=False, checkpoint=ck, checkpoint_every=4)
-    with pytest.raises(ValueError, match=r"holds 4 meta-steps.*steps=3.*--steps 4 or more.*delete"):
-        maml.train(_tiny(steps=3, val_every=2), pools, progress=False, checkpoint=ck, checkpoint_every=4)
+    maml.train(
+        _tiny(steps=4, val_every=2),
+        pools,
+        progress=False,
+        checkpoint=ck,
+        checkpoint_every=4,
+    )
+    with pytest.raises(
+        ValueError, match=r"holds 4 meta-steps.*steps=3.*--steps 4 or more.*delete"
+    ):
+        maml.train(
+            _tiny(steps=3, val_every=2),
+            pools,
+            progress=False,
+            checkpoint=ck,
+            checkpoint_every=4,
+        )
 
 
-def test_resume_at_exactly_the_requested_steps_tests_the_trained_best_state(tmp_path, monkeypatch):
+def test_resume_at_exactly_the_requested_steps_tests_the_trained_best_state(
+    tmp_path, monkeypatch
+):
     pools, ck = _fake_pools(), tmp_path / "ck.pt"
-    fresh = maml.train(_tiny(steps=2, val_every=4), pools, progress=False)  # validates at its last step
+    fresh = maml.train(
+        _tiny(steps=2, val_every=4), pools, progress=False
+    )  # validates at its last step
     first: list[bytes] = []
     real_save = maml._save_checkpoint
 
@@ -297,35 +524,88 @@ def test_resume_at_exactly_the_requested_steps_tests_the_trained_best_state(tmp_
 
     monkeypatch.setattr(maml, "_save_checkpoint", keep_first)
     # a longer run, checkpointed at step 2, before its first validation (at step 4)
-    maml.train(_tiny(steps=4, val_every=4), pools, progress=False, checkpoint=ck, checkpoint_every=2)
+    maml.train(
+        _tiny(steps=4, val_every=4),
+        pools,
+        progress=False,
+        checkpoint=ck,
+        checkpoint_every=2,
+    )
     ck.write_bytes(first[0])
-    resumed = maml.train(_tiny(steps=2, val_every=4), pools, progress=False, checkpoint=ck, checkpoint_every=2)
+    resumed = maml.train(
+        _tiny(steps=2, val_every=4),
+        pools,
+        progress=False,
+        checkpoint=ck,
+        checkpoint_every=2,
+    )
     assert resumed.history.val_steps == [2] and resumed.history.best_step == 2
     assert all(torch.equal(a, b) for a, b in zip(_params(resumed), _params(fresh)))
     assert resumed.test[1] == fresh.test[1]
 
 
-def test_a_checkpoint_written_by_the_command_line_loads_in_the_library(tmp_path, monkeypatch):
+def test_a_checkpoint_written_by_the_command_line_loads_in_the_library(
+    tmp_path, monkeypatch
+):
     pools = _fake_pools()
     monkeypatch.setattr(omniglot, "load_omniglot", lambda **kw: None)
-    monkeypatch.setattr(omniglot, "few_shot_pool", lambda data, split, **kw: pools.train)
-    sizes = ["--steps", "2", "--val-every", "2", "--val-tasks", "2", "--test-tasks", "2", "--q-eval", "1"]
-    monkeypatch.setattr(sys, "argv", ["maml", "--model", "limit", "--scale", "quick", *sizes, "--checkpoint",
-                                      str(tmp_path / "ck"), "--out", str(tmp_path / "m.json"), "--no-progress"])
-    with pytest.warns(RuntimeWarning, match="found in sys.modules"), pytest.raises(SystemExit) as done:
-        runpy.run_module("mupbook.experiments.maml", run_name="__main__")  # as python -m does
+    monkeypatch.setattr(
+        omniglot, "few_shot_pool", lambda data, split, **kw: pools.train
+    )
+    sizes = [
+        "--steps",
+        "2",
+        "--val-every",
+        "2",
+        "--val-tasks",
+        "2",
+        "--test-tasks",
+        "2",
+        "--q-eval",
+        "1",
+    ]
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "maml",
+            "--model",
+            "limit",
+            "--scale",
+            "quick",
+            *sizes,
+            "--checkpoint",
+            str(tmp_path / "ck"),
+            "--out",
+            str(tmp_path / "m.json"),
+            "--no-progress",
+        ],
+    )
+    with (
+        pytest.warns(RuntimeWarning, match="found in sys.modules"),
+        pytest.raises(SystemExit) as done,
+    ):
+        runpy.run_module(
+            "mupbook.experiments.maml", run_name="__main__"
+        )  # as python -m does
     assert done.value.code == 0
-    torch.load(tmp_path / "ck.limit.s1", weights_only=True)  # plain data: no class of __main__
+    torch.load(
+        tmp_path / "ck.limit.s1", weights_only=True
+    )  # plain data: no class of __main__
     saved = maml.load_checkpoint(tmp_path / "ck.limit.s1")
     assert saved["format"] == maml.CHECKPOINT_FORMAT and saved["step"] == 2
-    cfg = maml.config("quick", steps=2, val_every=2, val_tasks=2, test_tasks=2, q_eval=1)
+    cfg = maml.config(
+        "quick", steps=2, val_every=2, val_tasks=2, test_tasks=2, q_eval=1
+    )
     run = maml.train(cfg, pools, progress=False, checkpoint=tmp_path / "ck.limit.s1")
     assert run.history.loss == saved["history"]["loss"] and run.history.best_step == 2
 
 
 def test_checkpoints_of_an_old_or_unknown_format_are_refused_with_advice(tmp_path):
     old = tmp_path / "old.pt"
-    torch.save({"config": _tiny().to_dict(), "history": maml.History(), "step": 1}, old)  # pickles a class
+    torch.save(
+        {"config": _tiny().to_dict(), "history": maml.History(), "step": 1}, old
+    )  # pickles a class
     with pytest.raises(ValueError, match="old.pt.*older format.*delete it"):
         maml.load_checkpoint(old)
     future = tmp_path / "future.pt"
@@ -335,10 +615,22 @@ def test_checkpoints_of_an_old_or_unknown_format_are_refused_with_advice(tmp_pat
 
 
 def test_a_run_tested_on_one_task_writes_its_results_without_an_interval(tmp_path):
-    run = maml.Run(maml.Config(test_tasks=1).resolved(), maml.History(loss=[1.0], best_step=1),
-                   {1: maml.summarize(np.array([0.6]))}, 1.0, 1.0)
-    doc = results.load(results.write_json(tmp_path / "m.json", maml.results_dict([run], [], "cpu", 1.0)))
-    assert doc["runs"][0]["test"]["1"]["ci95"] is None and "ci95" not in doc["reproduction"][0]
+    run = maml.Run(
+        maml.Config(test_tasks=1).resolved(),
+        maml.History(loss=[1.0], best_step=1),
+        {1: maml.summarize(np.array([0.6]))},
+        1.0,
+        1.0,
+    )
+    doc = results.load(
+        results.write_json(
+            tmp_path / "m.json", maml.results_dict([run], [], "cpu", 1.0)
+        )
+    )
+    assert (
+        doc["runs"][0]["test"]["1"]["ci95"] is None
+        and "ci95" not in doc["reproduction"][0]
+    )
     assert np.isnan(run.test[1].ci95) and "1 tasks" in str(run.test[1])
 
 
@@ -352,7 +644,12 @@ def test_summarizing_no_accuracies_or_non_finite_ones_is_an_error():
 def test_a_kernel_meta_step_with_a_non_finite_loss_leaves_the_function_unchanged():
     t = _tasks(seed=4)
     learner = maml.KernelLearner(Kernel("relu-ntk"), D, C, capacity=500, num_ids=None)
-    learner.machine.add(t.query_x[0], torch.tensor([[1e308, -1e308, 0.0]], dtype=torch.float64).expand(4, C))
+    learner.machine.add(
+        t.query_x[0],
+        torch.tensor([[1e308, -1e308, 0.0]], dtype=torch.float64).expand(4, C),
+    )
     cfg = maml.Config(model="relu-ntk", n_way=C).resolved()
     loss, _ = learner.meta_step(t, cfg)
-    assert not np.isfinite(loss) and learner.machine.count == 4  # training marks it as diverged
+    assert (
+        not np.isfinite(loss) and learner.machine.count == 4
+    )  # training marks it as diverged

@@ -38,7 +38,11 @@ def test_vocab_sorted_by_count_with_min_count_and_cap():
 
 
 def test_vocab_ties_broken_by_first_occurrence():
-    assert text.build_vocab(["x", "y", "y", "x", "z"], min_count=1).words == ("x", "y", "z")
+    assert text.build_vocab(["x", "y", "y", "x", "z"], min_count=1).words == (
+        "x",
+        "y",
+        "z",
+    )
 
 
 def test_vocab_cap_keeps_extra_words_that_reach_min_count():
@@ -58,7 +62,9 @@ def test_encode_drops_unknown_words_and_numbers_sentences():
     c = text.encode(tokens, text.build_vocab(tokens, min_count=1, max_vocab=2))
     assert len(c) == 10_000 and c.raw_tokens == 15_000
     assert c.vocab.words == ("a", "q")  # equal counts: first occurrence first
-    assert c.sentence.max() == 1 and (c.sentence == 0).sum() == 6667  # a, q among the first 10,000
+    assert (
+        c.sentence.max() == 1 and (c.sentence == 0).sum() == 6667
+    )  # a, q among the first 10,000
 
 
 # ------------------------------------------------------------------ subsampling
@@ -89,11 +95,15 @@ def test_subsampling_keeps_each_word_at_its_rate():
 
 def test_negative_sampling_follows_unigram_to_the_three_quarters():
     v = text.Vocab(("a", "b", "c", "d"), np.array([1000, 100, 10, 1]))
-    draws = text.NegativeSampler(v).sample((200_000,), torch.Generator().manual_seed(0))
+    draws = text.NegativeSampler(v).sample(
+        (200_000,), torch.Generator().manual_seed(0)
+    )
     freq = np.bincount(draws.numpy(), minlength=4) / 200_000
     want = np.array([1000, 100, 10, 1]) ** 0.75
     want = want / want.sum()
-    np.testing.assert_allclose(freq, want, atol=4 * np.sqrt(want * (1 - want) / 200_000).max())
+    np.testing.assert_allclose(
+        freq, want, atol=4 * np.sqrt(want * (1 - want) / 200_000).max()
+    )
 
 
 def test_alias_tables_encode_the_distribution_exactly():
@@ -123,25 +133,41 @@ def test_cbow_contexts_stay_in_window_and_sentence_without_the_target():
             assert t not in ctx and np.all(np.abs(ctx - t) <= 3)
             assert np.all(sentence[ctx] == sentence[t])
             sizes.append(len(ctx))
-    assert max(sizes) == 6 and min(sizes) <= 2  # reduced windows: some short, some full
+    assert (
+        max(sizes) == 6 and min(sizes) <= 2
+    )  # reduced windows: some short, some full
 
 
 def test_cbow_offsets_point_at_each_positions_context():
     ids = np.arange(100)
-    for b in text.cbow_batches(ids, np.zeros(100, dtype=np.int64), 4, 16, np.random.default_rng(0)):
+    for b in text.cbow_batches(
+        ids, np.zeros(100, dtype=np.int64), 4, 16, np.random.default_rng(0)
+    ):
         starts = (torch.cumsum(b.count, 0) - b.count).tolist()
         assert b.offsets.tolist() == starts
-        assert b.owner.tolist() == np.repeat(np.arange(len(b.count)), b.count.numpy()).tolist()
+        assert (
+            b.owner.tolist()
+            == np.repeat(np.arange(len(b.count)), b.count.numpy()).tolist()
+        )
 
 
 def test_windows_do_not_depend_on_how_positions_are_chunked():
     ids = np.arange(50)
-    sentence = np.repeat([0, 1, 2], [20, 1, 29])  # position 20 has no context and is skipped
+    sentence = np.repeat(
+        [0, 1, 2], [20, 1, 29]
+    )  # position 20 has no context and is skipped
 
     def flat(chunk):  # window 1: no random reduction
-        bs = list(text.cbow_batches(ids, sentence, 1, 3, np.random.default_rng(0), chunk=chunk))
-        return ([b.target.tolist() for b in bs if len(b.target) == 3][:3],
-                torch.cat([b.target for b in bs]).tolist(), torch.cat([b.context for b in bs]).tolist())
+        bs = list(
+            text.cbow_batches(
+                ids, sentence, 1, 3, np.random.default_rng(0), chunk=chunk
+            )
+        )
+        return (
+            [b.target.tolist() for b in bs if len(b.target) == 3][:3],
+            torch.cat([b.target for b in bs]).tolist(),
+            torch.cat([b.context for b in bs]).tolist(),
+        )
 
     small, large = flat(6), flat(1000)
     assert small[1:] == large[1:]
@@ -153,8 +179,12 @@ def test_windows_do_not_depend_on_how_positions_are_chunked():
 
 
 def one_position(target=0, context=(1, 2)):
-    return text.CbowBatch(torch.tensor([target]), torch.tensor(list(context)),
-                          torch.zeros(len(context), dtype=torch.int64), torch.tensor([len(context)]))
+    return text.CbowBatch(
+        torch.tensor([target]),
+        torch.tensor(list(context)),
+        torch.zeros(len(context), dtype=torch.int64),
+        torch.tensor([len(context)]),
+    )
 
 
 @pytest.mark.parametrize("divide_input", [True, False])
@@ -163,7 +193,13 @@ def test_one_sgd_step_matches_a_hand_computation(divide_input):
     U = torch.tensor([[0.5, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, -1.0]])
     m = w2v.CBOW(E.clone(), U.clone())
     lr, wd = 0.1, 0.01
-    m.step(one_position(), torch.tensor([[3]]), lr, weight_decay=wd, divide_input=divide_input)
+    m.step(
+        one_position(),
+        torch.tensor([[3]]),
+        lr,
+        weight_decay=wd,
+        divide_input=divide_input,
+    )
     h = np.array([0.5, 1.0])  # mean of E1, E2
     s = lambda x: 1 / (1 + math.exp(-x))
     g_t, g_n = lr * (1 - s(0.25)), lr * (0 - s(-1.0))  # U0.h = 0.25, U3.h = -1
@@ -174,9 +210,15 @@ def test_one_sgd_step_matches_a_hand_computation(divide_input):
         neu1e = neu1e / 2
     np.testing.assert_allclose(m.out[0].numpy(), U0, rtol=1e-6)
     np.testing.assert_allclose(m.out[3].numpy(), U3, rtol=1e-6)
-    np.testing.assert_allclose(m.inp[1].numpy(), [1, 0] + neu1e - lr * wd * np.array([1, 0]), rtol=1e-6)
-    np.testing.assert_allclose(m.inp[2].numpy(), [0, 2] + neu1e - lr * wd * np.array([0, 2]), rtol=1e-6)
-    np.testing.assert_allclose(m.inp[[0, 3]].numpy(), E[[0, 3]].numpy())  # untouched rows
+    np.testing.assert_allclose(
+        m.inp[1].numpy(), [1, 0] + neu1e - lr * wd * np.array([1, 0]), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        m.inp[2].numpy(), [0, 2] + neu1e - lr * wd * np.array([0, 2]), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        m.inp[[0, 3]].numpy(), E[[0, 3]].numpy()
+    )  # untouched rows
 
 
 def test_tp4_step_is_sgd_on_the_summed_negative_sampling_loss():
@@ -184,14 +226,24 @@ def test_tp4_step_is_sgd_on_the_summed_negative_sampling_loss():
     V, n = 9, 5
     E, U = torch.randn(V, n, generator=gen), torch.randn(V, n, generator=gen)
     ids = torch.randint(0, V, (40,), generator=gen).numpy()
-    batch = next(text.cbow_batches(ids, np.zeros(40, dtype=np.int64), 3, 40, np.random.default_rng(0)))
+    batch = next(
+        text.cbow_batches(
+            ids, np.zeros(40, dtype=np.int64), 3, 40, np.random.default_rng(0)
+        )
+    )
     neg = torch.randint(0, V, (len(batch.target), 4), generator=gen)
     e, u = E.clone().requires_grad_(), U.clone().requires_grad_()
-    h = torch.zeros(len(batch.target), n).index_add(0, batch.owner, e[batch.context]) / batch.count[:, None]
+    h = (
+        torch.zeros(len(batch.target), n).index_add(0, batch.owner, e[batch.context])
+        / batch.count[:, None]
+    )
     keep = (neg != batch.target[:, None]).float()
     f_t = (u[batch.target] * h).sum(1)
     f_n = (u[neg] * h[:, None]).sum(2)
-    loss = -(torch.nn.functional.logsigmoid(f_t).sum() + (torch.nn.functional.logsigmoid(-f_n) * keep).sum())
+    loss = -(
+        torch.nn.functional.logsigmoid(f_t).sum()
+        + (torch.nn.functional.logsigmoid(-f_n) * keep).sum()
+    )
     loss.backward()
     m = w2v.CBOW(E.clone(), U.clone())
     got = m.step(batch, neg, 0.1, divide_input=True)
@@ -215,8 +267,18 @@ def toy_corpus(V: int = 30) -> text.Corpus:
 
 
 def train_kwargs(**kw):
-    return {"epochs": 2, "lr": 0.05, "weight_decay": 1e-3, "divide_input": True, "window": 3, "negatives": 5,
-                "sample": 1e-3, "batch_size": 64, "seed": 3, "progress": False} | kw
+    return {
+        "epochs": 2,
+        "lr": 0.05,
+        "weight_decay": 1e-3,
+        "divide_input": True,
+        "window": 3,
+        "negatives": 5,
+        "sample": 1e-3,
+        "batch_size": 64,
+        "seed": 3,
+        "progress": False,
+    } | kw
 
 
 def test_limit_equals_a_width_V_network_with_identity_input_embeddings():
@@ -235,10 +297,16 @@ def test_a_network_whose_embeddings_are_orthonormal_rows_trains_exactly_like_the
     and (A, B) follow the limit's trajectory: the limit is the n -> oo network."""
     c = toy_corpus()
     V, n = len(c.vocab), 80
-    q, _ = torch.linalg.qr(torch.randn(n, V, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    q, _ = torch.linalg.qr(
+        torch.randn(
+            n, V, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+        )
+    )
     Q = q.T.contiguous()  # (V, n), Q Q^T = I
     wide = w2v.CBOW(Q.clone(), torch.zeros(V, n, dtype=torch.float64))
-    limit = w2v.CBOW(torch.eye(V, dtype=torch.float64), torch.zeros(V, V, dtype=torch.float64))
+    limit = w2v.CBOW(
+        torch.eye(V, dtype=torch.float64), torch.zeros(V, V, dtype=torch.float64)
+    )
     s_wide = w2v.train(wide, c, **train_kwargs())
     s_lim = w2v.train(limit, c, **train_kwargs())
     np.testing.assert_allclose(s_wide.losses, s_lim.losses, rtol=1e-12)
@@ -266,13 +334,22 @@ def test_ntk_limit_keeps_its_embeddings_and_scores_zero():
     m = w2v.CBOW.limit(len(c.vocab), freeze_input=True)
     w2v.train(m, c, **train_kwargs(epochs=1))
     assert torch.equal(m.inp, torch.eye(len(c.vocab)))
-    qs = text.Analogies(np.array([[3, 4, 5, 6], [7, 8, 9, 10]]), np.array([0, 0]), ("s",), 2, 0, len(c.vocab))
+    qs = text.Analogies(
+        np.array([[3, 4, 5, 6], [7, 8, 9, 10]]),
+        np.array([0, 0]),
+        ("s",),
+        2,
+        0,
+        len(c.vocab),
+    )
     assert w2v.analogy_accuracy(m.embeddings(), qs).accuracy == 0.0
 
 
 def test_limit_that_does_not_fit_says_how_much_memory_it_needs(monkeypatch):
     monkeypatch.setattr(w2v, "available_memory_bytes", lambda device: 2**30)
-    with pytest.raises(MemoryError, match=r"V = 71,291 words needs 2 V\^2 = 37.9 GiB in float32"):
+    with pytest.raises(
+        MemoryError, match=r"V = 71,291 words needs 2 V\^2 = 37.9 GiB in float32"
+    ):
         w2v.CBOW.limit(71_291)
     assert w2v.limit_memory_bytes(71_291, "bfloat16") == 2 * 71_291**2 * 2
 
@@ -280,7 +357,10 @@ def test_limit_that_does_not_fit_says_how_much_memory_it_needs(monkeypatch):
 def test_low_precision_storage_trains_close_to_float32():
     c = toy_corpus()
     V = len(c.vocab)
-    a, b = w2v.CBOW.finite(V, 16, seed=0), w2v.CBOW.finite(V, 16, seed=0, storage="bfloat16")
+    a, b = (
+        w2v.CBOW.finite(V, 16, seed=0),
+        w2v.CBOW.finite(V, 16, seed=0, storage="bfloat16"),
+    )
     assert b.inp.dtype == torch.bfloat16
     la = w2v.train(a, c, **train_kwargs(epochs=1)).losses[0]
     lb = w2v.train(b, c, **train_kwargs(epochs=1)).losses[0]
@@ -292,7 +372,9 @@ def test_low_precision_storage_trains_close_to_float32():
 
 def test_analogy_accuracy_finds_the_parallelogram_and_excludes_the_query_words():
     # king - man + woman = queen exactly; "king" itself would win if not excluded
-    vocab = text.Vocab(("man", "woman", "king", "queen", "other"), np.array([5, 4, 3, 2, 1]))
+    vocab = text.Vocab(
+        ("man", "woman", "king", "queen", "other"), np.array([5, 4, 3, 2, 1])
+    )
     emb = torch.tensor([[1.0, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1], [-1, 0, 0]])
     qs = text.Analogies(np.array([[0, 2, 1, 3]]), np.array([0]), ("family",), 1, 0, 5)
     acc = w2v.analogy_accuracy(emb, qs)
@@ -302,11 +384,22 @@ def test_analogy_accuracy_finds_the_parallelogram_and_excludes_the_query_words()
 
 def test_analogy_questions_are_restricted_to_the_vocabulary(tmp_path):
     f = tmp_path / "q.txt"
-    f.write_text(": capitals\nAthens Greece Paris France\nAthens Greece Rome Italy\n: other\na b c d\n")
-    vocab = text.Vocab(("athens", "greece", "paris", "france", "a", "b", "c", "d"), np.arange(8, 0, -1))
+    f.write_text(
+        ": capitals\nAthens Greece Paris France\nAthens Greece Rome Italy\n: other\na b c d\n"
+    )
+    vocab = text.Vocab(
+        ("athens", "greece", "paris", "france", "a", "b", "c", "d"),
+        np.arange(8, 0, -1),
+    )
     qs = text.analogies(vocab, path=f)
-    assert qs.questions.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]] and qs.skipped == 1 and qs.total == 3
-    assert text.analogies(vocab, restrict=4, path=f).questions.tolist() == [[0, 1, 2, 3]]
+    assert (
+        qs.questions.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]]
+        and qs.skipped == 1
+        and qs.total == 3
+    )
+    assert text.analogies(vocab, restrict=4, path=f).questions.tolist() == [
+        [0, 1, 2, 3]
+    ]
 
 
 def test_malformed_analogy_file_is_a_clear_error(tmp_path):
@@ -319,14 +412,18 @@ def test_malformed_analogy_file_is_a_clear_error(tmp_path):
 def test_linear_probe_separates_separable_points_and_not_noise():
     rng = np.random.default_rng(0)
     y = np.repeat([True, False], 20)
-    x = rng.normal(size=(40, 2)) + np.where(y, 4.0, -4.0)[:, None] * np.array([1.0, 0.0])
+    x = rng.normal(size=(40, 2)) + np.where(y, 4.0, -4.0)[:, None] * np.array(
+        [1.0, 0.0]
+    )
     assert w2v.loo_linear_probe(x, y) == 100.0
     assert w2v.loo_linear_probe(rng.normal(size=(40, 2)), y) < 80.0
 
 
 def test_words_lists_are_facts():
     assert len(words.STATES) == 50 and "Texas" in words.STATES
-    assert ("Chicago", "Illinois") in words.CITY_IN_STATE and len(words.CITY_IN_STATE) == 68
+    assert ("Chicago", "Illinois") in words.CITY_IN_STATE and len(
+        words.CITY_IN_STATE
+    ) == 68
     cities, states = words.cities_and_states()
     assert "new york" not in states and "ohio" in states and "chicago" in cities
 
@@ -343,10 +440,14 @@ def test_offline_corpus_needs_the_data_folder(monkeypatch, tmp_path):
         text.read_tokens("offline")
 
 
-def test_offline_corpus_is_read_and_a_corrupt_one_is_a_clear_error(monkeypatch, tmp_path):
+def test_offline_corpus_is_read_and_a_corrupt_one_is_a_clear_error(
+    monkeypatch, tmp_path
+):
     from mupbook.data import offline
 
-    monkeypatch.setattr(offline, "verify", lambda path, key, **kw: path)  # the checks behind the digest
+    monkeypatch.setattr(
+        offline, "verify", lambda path, key, **kw: path
+    )  # the checks behind the digest
     (tmp_path / "text").mkdir()
     monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
     with gzip.open(tmp_path / "text" / text.OFFLINE_FILE, "wt") as f:
@@ -363,12 +464,17 @@ def test_truncated_text8_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("MUPBOOK_DATA", str(tmp_path))
     with zipfile.ZipFile(tmp_path / "text" / "text8.zip", "w") as zf:
         zf.writestr("text8", " anarchism originated as a term")
-    with pytest.raises(ValueError, match=r"not the official text/text8\.zip: it has \d+ bytes, the official "
-                                         r"file 31,344,016.*unset MUPBOOK_DATA"):
+    with pytest.raises(
+        ValueError,
+        match=r"not the official text/text8\.zip: it has \d+ bytes, the official "
+        r"file 31,344,016.*unset MUPBOOK_DATA",
+    ):
         text.read_tokens("text8")
     from mupbook.data import offline
 
-    monkeypatch.setattr(offline, "verify", lambda path, key, **kw: path)  # the checks behind the digest
+    monkeypatch.setattr(
+        offline, "verify", lambda path, key, **kw: path
+    )  # the checks behind the digest
     with pytest.raises(ValueError, match="truncated or not text8"):
         text.read_tokens("text8")
     (tmp_path / "text" / "text8.zip").write_bytes(b"PK broken")
@@ -377,7 +483,9 @@ def test_truncated_text8_is_a_clear_error(monkeypatch, tmp_path):
 
 
 def test_download_checks_sha256_and_leaves_no_partial_file(monkeypatch, tmp_path):
-    monkeypatch.setattr(text, "_fetch", lambda url, dest, progress: Path(dest).write_bytes(b"garbage"))
+    monkeypatch.setattr(
+        text, "_fetch", lambda url, dest, progress: Path(dest).write_bytes(b"garbage")
+    )
     dest = tmp_path / "text8.zip"
     with pytest.raises(ValueError, match="truncated or corrupt"):
         text.download(text.TEXT8_URL, dest, text.TEXT8_ZIP_SHA256, progress=False)
@@ -385,7 +493,10 @@ def test_download_checks_sha256_and_leaves_no_partial_file(monkeypatch, tmp_path
     import hashlib
 
     good = hashlib.sha256(b"garbage").hexdigest()
-    assert text.download(text.TEXT8_URL, dest, good, progress=False).read_bytes() == b"garbage"
+    assert (
+        text.download(text.TEXT8_URL, dest, good, progress=False).read_bytes()
+        == b"garbage"
+    )
 
 
 def test_failed_download_says_what_to_do(monkeypatch, tmp_path):
@@ -394,7 +505,12 @@ def test_failed_download_says_what_to_do(monkeypatch, tmp_path):
 
     monkeypatch.setattr(text, "_fetch", offline)
     with pytest.raises(ConnectionError, match="download it by hand"):
-        text.download(text.TEXT8_URL, tmp_path / "text8.zip", text.TEXT8_ZIP_SHA256, progress=False)
+        text.download(
+            text.TEXT8_URL,
+            tmp_path / "text8.zip",
+            text.TEXT8_ZIP_SHA256,
+            progress=False,
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -418,41 +534,71 @@ def test_run_writes_a_valid_results_file(monkeypatch, tmp_path):
     doc = w2v.results_dict(r, argv=["--config", "quick"], device="cpu", seconds=1.0)
     out = results.write_json(tmp_path / "word2vec_quick.json", doc)
     back = results.load(out)
-    assert all(row["paper"] is None for row in back["reproduction"])  # not text8: never beside the paper
+    assert all(
+        row["paper"] is None for row in back["reproduction"]
+    )  # not text8: never beside the paper
     assert len(back["reproduction"]) == 3
 
 
 # ------------------------------------------------------- corpora too small to train on
 
 
-TRAIN_KW = {"epochs": 1, "lr": 0.05, "weight_decay": 0.0, "divide_input": True, "window": 2, "negatives": 2,
-            "progress": False}
+TRAIN_KW = {
+    "epochs": 1,
+    "lr": 0.05,
+    "weight_decay": 0.0,
+    "divide_input": True,
+    "window": 2,
+    "negatives": 2,
+    "progress": False,
+}
 
 
-@pytest.mark.parametrize("tokens", [["w0"], ["w0", *["unknown"] * (text.SENTENCE_LENGTH - 1), "w1"], []])
+@pytest.mark.parametrize(
+    "tokens", [["w0"], ["w0", *["unknown"] * (text.SENTENCE_LENGTH - 1), "w1"], []]
+)
 def test_a_corpus_without_one_training_position_is_an_error_before_training(tokens):
     vocab = text.build_vocab(toy_tokens(2000), min_count=1)
     corpus = text.encode(tokens, vocab)
     assert text.training_positions(corpus) == 0
-    with pytest.raises(ValueError, match=r"no CBOW training position.*in-vocabulary tokens.*at least two"):
+    with pytest.raises(
+        ValueError,
+        match=r"no CBOW training position.*in-vocabulary tokens.*at least two",
+    ):
         w2v.train(w2v.CBOW.finite(len(vocab), 4), corpus, **TRAIN_KW)
     with pytest.raises(ValueError, match="no CBOW training position"):
-        w2v.run(w2v.QUICK.replace(widths=(4,)), corpus=corpus, device="cpu", progress=False)
+        w2v.run(
+            w2v.QUICK.replace(widths=(4,)),
+            corpus=corpus,
+            device="cpu",
+            progress=False,
+        )
 
 
 def test_an_epoch_that_subsampling_empties_is_an_error_not_a_zero_loss():
     vocab = text.build_vocab(toy_tokens(2000), min_count=1)
     corpus = text.encode(["w0", "w1", "w0"], vocab)
     assert text.training_positions(corpus) == 3
-    with pytest.raises(ValueError, match=r"epoch 1 trained no position: subsampling .* kept 0 of 3 tokens"):
+    with pytest.raises(
+        ValueError,
+        match=r"epoch 1 trained no position: subsampling .* kept 0 of 3 tokens",
+    ):
         w2v.train(w2v.CBOW.finite(len(vocab), 4), corpus, sample=1e-12, **TRAIN_KW)
 
 
 @pytest.mark.parametrize("bad", [-1, 5])
-def test_analogy_questions_with_ids_outside_the_restricted_vocabulary_are_refused(bad):
+def test_analogy_questions_with_ids_outside_the_restricted_vocabulary_are_refused(
+    bad,
+):
     emb = torch.eye(8)
-    with pytest.raises(ValueError, match=r"word ids in 0\.\.4 \(the restrict=5 words searched\), got " + str(bad)):
-        w2v.predict_analogies(emb, np.array([[0, 1, 2, 3], [0, 1, bad, 3]]), restrict=5)
+    with pytest.raises(
+        ValueError,
+        match=r"word ids in 0\.\.4 \(the restrict=5 words searched\), got "
+        + str(bad),
+    ):
+        w2v.predict_analogies(
+            emb, np.array([[0, 1, 2, 3], [0, 1, bad, 3]]), restrict=5
+        )
     with pytest.raises(ValueError, match=r"questions must be \(Q, 4\)"):
         w2v.predict_analogies(emb, np.array([0, 1, 2, 3]), restrict=5)
 
@@ -460,7 +606,9 @@ def test_analogy_questions_with_ids_outside_the_restricted_vocabulary_are_refuse
 # -------------------------------------------------- offline files: sizes and digests pinned
 
 
-def test_a_cut_analogy_file_is_refused_naming_how_many_questions_it_holds(monkeypatch, tmp_path):
+def test_a_cut_analogy_file_is_refused_naming_how_many_questions_it_holds(
+    monkeypatch, tmp_path
+):
     from offline_copy import offline_copy, real_data_folder
 
     lines = (real_data_folder() / "text" / text.ANALOGY_FILE).read_text().splitlines()
@@ -470,23 +618,47 @@ def test_a_cut_analogy_file_is_refused_naming_how_many_questions_it_holds(monkey
         if n > 5000:
             break
         kept.append(line)
-    monkeypatch.setenv("MUPBOOK_DATA", str(offline_copy(tmp_path, "text/questions-words.txt",
-                                                        ("\n".join(kept) + "\n").encode())))
-    with pytest.raises(ValueError, match=r"questions-words\.txt is not the official text/questions-words\.txt: "
-                                         r"it has [\d,]+ bytes, the official file 603,955; it holds 5,000 of the "
-                                         r"19,544 questions.*Re-copy.*unset MUPBOOK_DATA"):
+    monkeypatch.setenv(
+        "MUPBOOK_DATA",
+        str(
+            offline_copy(
+                tmp_path,
+                "text/questions-words.txt",
+                ("\n".join(kept) + "\n").encode(),
+            )
+        ),
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"questions-words\.txt is not the official text/questions-words\.txt: "
+        r"it has [\d,]+ bytes, the official file 603,955; it holds 5,000 of the "
+        r"19,544 questions.*Re-copy.*unset MUPBOOK_DATA",
+    ):
         text.analogies(text.build_vocab(toy_tokens(2000), min_count=1))
 
 
-def test_a_shortened_offline_corpus_is_refused_naming_its_token_count(monkeypatch, tmp_path):
+def test_a_shortened_offline_corpus_is_refused_naming_its_token_count(
+    monkeypatch, tmp_path
+):
     from offline_copy import offline_copy, real_data_folder
 
     with gzip.open(real_data_folder() / "text" / text.OFFLINE_FILE, "rt") as f:
         start = f.read(100_000).split()[:1000]
-    monkeypatch.setenv("MUPBOOK_DATA", str(offline_copy(tmp_path, "text/offline_corpus.txt.gz",
-                                                        gzip.compress(" ".join(start).encode()))))
-    with pytest.raises(ValueError, match=r"not the official text/offline_corpus\.txt\.gz: it has [\d,]+ bytes.*"
-                                         r"it holds 1,000 tokens, the official corpus 2,274,475"):
+    monkeypatch.setenv(
+        "MUPBOOK_DATA",
+        str(
+            offline_copy(
+                tmp_path,
+                "text/offline_corpus.txt.gz",
+                gzip.compress(" ".join(start).encode()),
+            )
+        ),
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"not the official text/offline_corpus\.txt\.gz: it has [\d,]+ bytes.*"
+        r"it holds 1,000 tokens, the official corpus 2,274,475",
+    ):
         text.read_tokens("offline", max_tokens=10)
 
 
@@ -499,7 +671,11 @@ def test_offline_files_are_hashed_once_per_process(monkeypatch, tmp_path):
     monkeypatch.setattr(offline, "_digests", {})
     calls = []
     real_digest = download.file_digest
-    monkeypatch.setattr(download, "file_digest", lambda path, alg: calls.append(path) or real_digest(path, alg))
+    monkeypatch.setattr(
+        download,
+        "file_digest",
+        lambda path, alg: calls.append(path) or real_digest(path, alg),
+    )
     assert text.analogy_path() == text.analogy_path()
     assert len(calls) == 1
     assert offline.FILES["text/questions-words.txt"][1] == text.ANALOGY_SHA256
@@ -518,12 +694,16 @@ def test_non_finite_embeddings_are_an_error_not_an_accuracy():
 
 def test_linear_probe_refuses_non_finite_or_too_few_points():
     with pytest.raises(ValueError, match="non-finite"):
-        w2v.loo_linear_probe(np.array([[np.nan, 1.0], [1.0, 2.0], [3.0, 4.0]]), np.array([1, 0, 1]))
+        w2v.loo_linear_probe(
+            np.array([[np.nan, 1.0], [1.0, 2.0], [3.0, 4.0]]), np.array([1, 0, 1])
+        )
     with pytest.raises(ValueError, match="at least 2 points"):
         w2v.loo_linear_probe(np.zeros((1, 2)), np.array([1]))
 
 
-@pytest.mark.parametrize("p", [np.zeros(3), np.array([np.nan, 1.0]), np.array([-1.0, 2.0]), np.zeros(0)])
+@pytest.mark.parametrize(
+    "p", [np.zeros(3), np.array([np.nan, 1.0]), np.array([-1.0, 2.0]), np.zeros(0)]
+)
 def test_alias_tables_refuse_what_is_not_a_distribution(p):
     with pytest.raises(ValueError, match="finite, >= 0 and not all 0"):
         text.alias_tables(p)
@@ -534,7 +714,13 @@ def test_a_restrict_below_one_is_refused_not_sliced_from_the_end(restrict, tmp_p
     f = tmp_path / "q.txt"
     f.write_text(": s\nw1 w2 w3 w4\n")
     vocab = text.build_vocab(toy_tokens(2000), min_count=1)
-    with pytest.raises(ValueError, match=f"restrict must be a positive integer, got {restrict}"):
+    with pytest.raises(
+        ValueError, match=f"restrict must be a positive integer, got {restrict}"
+    ):
         text.analogies(vocab, restrict, path=f)
-    with pytest.raises(ValueError, match=f"restrict must be a positive integer, got {restrict}"):
-        w2v.predict_analogies(torch.eye(8), np.array([[0, 1, 2, 3]]), restrict=restrict)
+    with pytest.raises(
+        ValueError, match=f"restrict must be a positive integer, got {restrict}"
+    ):
+        w2v.predict_analogies(
+            torch.eye(8), np.array([[0, 1, 2, 3]]), restrict=restrict
+        )

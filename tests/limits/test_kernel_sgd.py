@@ -1,4 +1,5 @@
 """mupbook.limits.kernel_sgd: kernels for TP4's baselines and the bounded dictionary."""
+
 import pytest
 import torch
 
@@ -7,7 +8,9 @@ from mupbook.limits.kernel_sgd import KERNELS, Kernel, KernelMachine
 
 
 def _x(n, d=12, seed=0):
-    return torch.rand(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return torch.rand(
+        n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    )
 
 
 def test_relu_kernels_are_the_tp4_1lp_kernels_of_the_kernels_module():
@@ -21,7 +24,9 @@ def test_linear_kernels_are_the_closed_forms():
     x, z = _x(5), _x(3, seed=2)
     dots = x @ z.T
     assert torch.allclose(Kernel("linear-nngp", 2.0, 0.5)(x, z), 4 * dots + 0.25)
-    assert torch.allclose(Kernel("linear-ntk", 2.0, 0.5, 3.0)(x, z), 4 * dots + 0.25 + 9 * dots)
+    assert torch.allclose(
+        Kernel("linear-ntk", 2.0, 0.5, 3.0)(x, z), 4 * dots + 0.25 + 9 * dots
+    )
 
 
 @pytest.mark.parametrize("name", KERNELS)
@@ -36,7 +41,12 @@ def test_blocks_are_the_per_task_kernels(name):
 def test_machine_is_the_kernel_expansion_and_shared_ids_add_coefficients():
     k = Kernel("relu-ntk")
     m = KernelMachine(k, 12, 3, capacity=10, num_ids=10, chunk=2)
-    pts, coef = _x(4), torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    pts, coef = (
+        _x(4),
+        torch.randn(
+            4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+        ),
+    )
     ids = torch.tensor([7, 2, 7, 5])
     pts[2] = pts[0]  # the same image (id 7) twice
     m.add(pts, coef, ids)
@@ -45,14 +55,23 @@ def test_machine_is_the_kernel_expansion_and_shared_ids_add_coefficients():
     want = k(probe, pts) @ coef
     assert torch.allclose(m(probe), want)
     m.add(pts[:1], coef[:1], ids[:1])
-    assert m.count == 3 and torch.allclose(m(probe), want + k(probe, pts[:1]) @ coef[:1])
+    assert m.count == 3 and torch.allclose(
+        m(probe), want + k(probe, pts[:1]) @ coef[:1]
+    )
 
 
 def test_rkhs_norm_is_the_quadratic_form():
     k = Kernel("relu-nngp")
     m = KernelMachine(k, 12, 2, capacity=4)
-    x, a = _x(4), torch.randn(4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
-    assert torch.isclose(m.rkhs_norm(x, a), torch.einsum("ic,ij,jc->", a, k(x, x), a).sqrt())
+    x, a = (
+        _x(4),
+        torch.randn(
+            4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3)
+        ),
+    )
+    assert torch.isclose(
+        m.rkhs_norm(x, a), torch.einsum("ic,ij,jc->", a, k(x, x), a).sqrt()
+    )
 
 
 def test_full_dictionary_is_an_error_that_says_what_to_do_and_state_round_trips():
@@ -79,7 +98,9 @@ def test_linear_kernels_fold_the_dictionary_into_weights_exactly(name):
     x, z = _x(5), _x(3, seed=6)
     assert torch.allclose(k.features(x) @ k.features(z).T, k(x, z))
     m = KernelMachine(k, 12, 2, capacity=10)
-    a = torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    a = torch.randn(
+        3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2)
+    )
     m.add(z, a)
     m.add(z[:1], a[:1])
     assert m.count == 0 and m.weights.shape == (2, 13)
@@ -92,7 +113,9 @@ def test_linear_kernels_fold_the_dictionary_into_weights_exactly(name):
 def test_ids_outside_the_id_range_are_refused_not_wrapped(bad):
     m = KernelMachine(Kernel("relu-ntk"), 12, 3, capacity=10, num_ids=10)
     m.add(_x(1), torch.ones(1, 3), torch.tensor([9]))
-    with pytest.raises(ValueError, match=r"ids must lie in \[0, 10\).*got .*" + str(bad)):
+    with pytest.raises(
+        ValueError, match=r"ids must lie in \[0, 10\).*got .*" + str(bad)
+    ):
         m.add(_x(2, seed=1), torch.ones(2, 3), torch.tensor([3, bad]))
     assert m.count == 1 and int(m.row_of[3]) == -1  # nothing was added
 
@@ -103,7 +126,9 @@ def test_ids_must_be_integers_one_per_point():
         m.add(_x(2), torch.ones(2, 3), torch.tensor([1, 2, 3]))
     with pytest.raises(ValueError, match="ids must be integers"):
         m.add(_x(2), torch.ones(2, 3), torch.tensor([1.0, 2.0]))
-    with pytest.raises(ValueError, match="one coefficient row per point: 2 points, 1 rows"):
+    with pytest.raises(
+        ValueError, match="one coefficient row per point: 2 points, 1 rows"
+    ):
         m.add(_x(2), torch.ones(1, 3))
 
 
@@ -111,7 +136,9 @@ def test_state_of_another_id_range_is_refused():
     m = KernelMachine(Kernel("relu-ntk"), 12, 3, capacity=10, num_ids=10)
     m.add(_x(2), torch.ones(2, 3), torch.tensor([1, 2]))
     other = KernelMachine(Kernel("relu-ntk"), 12, 3, capacity=10, num_ids=5)
-    with pytest.raises(ValueError, match="ids in \\[0, 10\\).*this machine's are ids in \\[0, 5\\)"):
+    with pytest.raises(
+        ValueError, match="ids in \\[0, 10\\).*this machine's are ids in \\[0, 5\\)"
+    ):
         other.load_state(m.state())
 
 

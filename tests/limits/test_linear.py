@@ -1,4 +1,5 @@
 """mupbook.limits.linear: the muP limit of a 1-hidden-layer linear net and its samples."""
+
 import os
 
 import numpy as np
@@ -12,10 +13,16 @@ D, C = 784, 5
 
 
 def test_limit_is_block_identity_of_width_d_plus_c_with_zero_output():
-    net = linear.mup_limit(D, C, s1=1.0, s2=2.0 ** -5, beta=1.0)
+    net = linear.mup_limit(D, C, s1=1.0, s2=2.0**-5, beta=1.0)
     assert net.width == D + C and net.W1.dtype == torch.float64
-    assert torch.equal(net.W1[:D], torch.eye(D, dtype=torch.float64)) and not net.W1[D:].any()
-    assert torch.equal(net.W2[:, D:], 2.0 ** -5 * torch.eye(C, dtype=torch.float64)) and not net.W2[:, :D].any()
+    assert (
+        torch.equal(net.W1[:D], torch.eye(D, dtype=torch.float64))
+        and not net.W1[D:].any()
+    )
+    assert (
+        torch.equal(net.W2[:, D:], 2.0**-5 * torch.eye(C, dtype=torch.float64))
+        and not net.W2[:, :D].any()
+    )
     x = torch.rand(3, 7, D, dtype=torch.float64)
     assert net(x).shape == (3, 7, C) and not net(x).any()  # f_0 = B A x = 0
 
@@ -37,9 +44,15 @@ def test_sample_is_muP_gaussian_init_with_the_right_variances():
 
 
 def test_finite_parametrizations_agree_at_the_base_width_and_scale_apart():
-    nets = {p: linear.finite(D, C, 256, param=p, generator=3) for p in linear.PARAMETRIZATIONS}
+    nets = {
+        p: linear.finite(D, C, 256, param=p, generator=3)
+        for p in linear.PARAMETRIZATIONS
+    }
     for p in ("ntp", "sp"):
-        assert torch.equal(nets[p].W2, nets["mup"].W2) and nets[p].lr_mult == (1.0, 1.0)
+        assert torch.equal(nets[p].W2, nets["mup"].W2) and nets[p].lr_mult == (
+            1.0,
+            1.0,
+        )
     ntp = linear.finite(D, C, 1024, param="ntp", base_width=256, generator=3)
     sp = linear.finite(D, C, 1024, param="sp", base_width=256, generator=3)
     mup = linear.finite(D, C, 1024, param="mup", base_width=256, generator=3)
@@ -47,11 +60,14 @@ def test_finite_parametrizations_agree_at_the_base_width_and_scale_apart():
     assert ntp.lr_mult == (0.25, 1.0) and sp.lr_mult == (1 / 16, 1.0)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"d": 0, "c": 5}, "d \\(input dimension\\)"),
-    ({"d": 784, "c": 5, "s1": float("nan")}, "s1 must be"),
-    ({"d": 784, "c": 5, "dtype": torch.int64}, "floating point"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"d": 0, "c": 5}, "d \\(input dimension\\)"),
+        ({"d": 784, "c": 5, "s1": float("nan")}, "s1 must be"),
+        ({"d": 784, "c": 5, "dtype": torch.int64}, "floating point"),
+    ],
+)
 def test_bad_limit_arguments_are_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         linear.mup_limit(**kwargs)
@@ -69,16 +85,21 @@ def test_bad_sampling_and_inputs_are_errors():
         net(torch.zeros(3, 9, dtype=torch.float64))
 
 
-@pytest.mark.skipif(not os.environ.get("MUPBOOK_DATA"), reason="needs the offline Omniglot data (MUPBOOK_DATA)")
+@pytest.mark.skipif(
+    not os.environ.get("MUPBOOK_DATA"),
+    reason="needs the offline Omniglot data (MUPBOOK_DATA)",
+)
 def test_sampled_networks_converge_to_the_limit_like_n_to_the_minus_half_over_50_maml_steps():
     """50 first-order MAML steps on real Omniglot tasks (1 task a step); the RMS gap of
     the query logits to the limit's, widths 2^6..2^14, one draw of Omega each, has
     log-log slope -1/2 within 0.15 (the issue's tolerance; measured -0.49 with 2 draws)."""
     from mupbook.experiments import maml
 
-    widths = [2 ** k for k in range(6, 15)]
+    widths = [2**k for k in range(6, 15)]
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small matrices: one thread is faster and steady on a busy machine
+    torch.set_num_threads(
+        1
+    )  # small matrices: one thread is faster and steady on a busy machine
     try:
         gaps = maml.limit_gap(maml.load_pools(), widths, steps=50, batch_tasks=1)[0]
     finally:

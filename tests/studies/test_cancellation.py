@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mupbook.studies import cancellation
 from mupbook.abc import ABC, mup
+from mupbook.studies import cancellation
 
 WIDTHS = [2**k for k in range(6, 11)]
 
@@ -26,8 +26,10 @@ def test_init_is_width_independent_and_correlation_buys_sqrt_n(measured):
 def test_update_is_rank_one_in_the_direction_of_the_input():
     # dW = -lr g x^T, so dW x = -lr g |x|^2 exactly: check the identity on one network.
     import torch
+
     from mupbook import runtime
     from mupbook.nn import AbcMLP
+
     gen = runtime.generator(0)
     net = AbcMLP(8, 64, 1, "mup", generator=gen, dtype=torch.float64)
     xi = torch.randn(1, 8, generator=gen, dtype=torch.float64)
@@ -49,8 +51,14 @@ def test_breaking_the_init_scaling_fails_the_chapter_check():
 
 def test_breaking_the_correlation_fails_the_chapter_check(measured):
     # If the update were independent of x, dW x would cancel like dW x~: ratio slope 0.
-    fake = cancellation.Cancellation(measured.widths, measured.init, measured.update_indep,
-                                     measured.update_indep, lr=1.0, param="fake")
+    fake = cancellation.Cancellation(
+        measured.widths,
+        measured.init,
+        measured.update_indep,
+        measured.update_indep,
+        lr=1.0,
+        param="fake",
+    )
     with pytest.raises(AssertionError, match="correlated vs independent"):
         cancellation.check_slopes(fake)
 
@@ -58,20 +66,33 @@ def test_breaking_the_correlation_fails_the_chapter_check(measured):
 def test_same_seeds_same_numbers():
     a = cancellation.measure_cancellation([64, 128], seeds=(5,))
     b = cancellation.measure_cancellation([64, 128], seeds=(5,))
-    assert np.array_equal(a.init, b.init) and np.array_equal(a.update_indep, b.update_indep)
+    assert np.array_equal(a.init, b.init) and np.array_equal(
+        a.update_indep, b.update_indep
+    )
 
 
 def test_diverged_step_is_reported_not_plotted():
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
-        cancellation.Cancellation(np.array([64, 128]), np.ones((1, 2)), np.array([[1.0, np.inf]]),
-                                  np.ones((1, 2)), lr=1e30, param="mup")
+        cancellation.Cancellation(
+            np.array([64, 128]),
+            np.ones((1, 2)),
+            np.array([[1.0, np.inf]]),
+            np.ones((1, 2)),
+            lr=1e30,
+            param="mup",
+        )
 
 
 def test_inner_products_follow_sqrt_n_and_n():
     r = cancellation.inner_products([2**k for k in range(6, 13)], trials=256)
     from mupbook.fit import loglog_slope
-    assert loglog_slope(r["widths"], r["independent"]).slope == pytest.approx(0.5, abs=0.05)
-    assert loglog_slope(r["widths"], r["correlated"]).slope == pytest.approx(1.0, abs=0.05)
+
+    assert loglog_slope(r["widths"], r["independent"]).slope == pytest.approx(
+        0.5, abs=0.05
+    )
+    assert loglog_slope(r["widths"], r["correlated"]).slope == pytest.approx(
+        1.0, abs=0.05
+    )
 
 
 @pytest.mark.parametrize("widths", [[64], [64, 64], [64, 0], [64, 12.5]])

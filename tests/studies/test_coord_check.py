@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from mupbook.nn import MuMLP
 from mupbook.studies import coord_check as coord
 from mupbook.viz.coord_check import plot_coord_check
-from mupbook.nn import MuMLP
 
 WIDTHS = [64, 128, 256, 512, 1024, 2048]
 
@@ -24,8 +24,12 @@ def factory(param):
 @pytest.mark.parametrize("optimizer, lr", [("sgd", 0.5), ("adam", 0.01)])
 def test_mup_coordinates_and_their_changes_are_flat_in_width(optimizer, lr):
     # Measured over three data seeds: every slope within 0.05; the test allows 0.1.
-    c = coord.mlp_coord_check("mup", optimizer, lr, WIDTHS, steps=5, seeds=(0, 1, 2), progress=False)
-    slopes = np.concatenate([c.slopes("size")[1:], c.slopes("delta")[1:]])  # steps 1..5
+    c = coord.mlp_coord_check(
+        "mup", optimizer, lr, WIDTHS, steps=5, seeds=(0, 1, 2), progress=False
+    )
+    slopes = np.concatenate(
+        [c.slopes("size")[1:], c.slopes("delta")[1:]]
+    )  # steps 1..5
     assert np.all(np.abs(slopes) < 0.1), slopes
     # The output at init is muP's n^-1/2 (readout variance 1/(n_0 m^2)); it is the one
     # slope that is not 0, by design.
@@ -39,45 +43,79 @@ def test_sp_with_fixed_learning_rate_blows_up_the_readout():
 
 
 def test_divergence_is_marked_and_total_divergence_is_an_error():
-    c = coord.coord_check(factory("sp"), [64, 4096], *batch(), steps=5, optimizer="sgd", lr=2,
-                          progress=False)
-    assert c.diverged[0, -1] and np.isnan(c.size[0, -1]).all() and not c.diverged[0, 0]
+    c = coord.coord_check(
+        factory("sp"),
+        [64, 4096],
+        *batch(),
+        steps=5,
+        optimizer="sgd",
+        lr=2,
+        progress=False,
+    )
+    assert (
+        c.diverged[0, -1] and np.isnan(c.size[0, -1]).all() and not c.diverged[0, 0]
+    )
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
-        coord.coord_check(factory("sp"), [64, 4096], *batch(), steps=5, lr=1e3, progress=False)
+        coord.coord_check(
+            factory("sp"), [64, 4096], *batch(), steps=5, lr=1e3, progress=False
+        )
 
 
 def test_cross_entropy_targets_are_supported_and_layers_named():
     x, _ = batch()
     y = torch.arange(64) % 4
-    c = coord.coord_check(factory("mup"), [64, 128], x, y, steps=2, loss="xent", progress=False)
+    c = coord.coord_check(
+        factory("mup"), [64, 128], x, y, steps=2, loss="xent", progress=False
+    )
     assert c.layers == ["x^1", "x^2", "output"] and c.size.shape == (1, 2, 3, 3)
 
 
 def test_plot_has_one_panel_per_step():
     import matplotlib
+
     matplotlib.use("Agg")
-    c = coord.coord_check(factory("mup"), [64, 128], *batch(), steps=3, progress=False)
+    c = coord.coord_check(
+        factory("mup"), [64, 128], *batch(), steps=3, progress=False
+    )
     fig = plot_coord_check(c, "delta")
     assert len(fig.axes) == 3
 
 
-@pytest.mark.parametrize("kwargs, msg", [(dict(steps=0), "steps"), (dict(loss="l1"), "loss"),
-                                         (dict(seeds=()), "seeds")])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [(dict(steps=0), "steps"), (dict(loss="l1"), "loss"), (dict(seeds=()), "seeds")],
+)
 def test_bad_arguments_are_refused(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
-        coord.coord_check(factory("mup"), [64, 128], *batch(), progress=False, **kwargs)
+        coord.coord_check(
+            factory("mup"), [64, 128], *batch(), progress=False, **kwargs
+        )
 
 
 @pytest.mark.parametrize("optimizer", ["adagrad", "rmsprop", "SGD", None])
 def test_an_unknown_optimizer_is_refused_not_run_as_adam(optimizer):
     x, y = coord.toy_batch(8, 4, 2)
     with pytest.raises(ValueError, match="optimizer must be one of 'sgd', 'adam'"):
-        coord.coord_check(lambda n, g: MuMLP(4, n, 2, "mup", base_width=8, generator=g), [16, 32], x, y,
-                          steps=1, optimizer=optimizer, progress=False)
+        coord.coord_check(
+            lambda n, g: MuMLP(4, n, 2, "mup", base_width=8, generator=g),
+            [16, 32],
+            x,
+            y,
+            steps=1,
+            optimizer=optimizer,
+            progress=False,
+        )
 
 
 def test_a_non_finite_learning_rate_is_refused():
     x, y = coord.toy_batch(8, 4, 2)
     with pytest.raises(ValueError, match="lr must be a finite number"):
-        coord.coord_check(lambda n, g: MuMLP(4, n, 2, "mup", base_width=8, generator=g), [16, 32], x, y,
-                          steps=1, lr=float("nan"), progress=False)
+        coord.coord_check(
+            lambda n, g: MuMLP(4, n, 2, "mup", base_width=8, generator=g),
+            [16, 32],
+            x,
+            y,
+            steps=1,
+            lr=float("nan"),
+            progress=False,
+        )

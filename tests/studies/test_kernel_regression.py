@@ -16,7 +16,9 @@ F64 = torch.float64
 
 
 def _rand(seed: int, *shape: int) -> torch.Tensor:
-    return torch.randn(*shape, dtype=F64, generator=torch.Generator().manual_seed(seed))
+    return torch.randn(
+        *shape, dtype=F64, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def _toy_task(n_train=24, n_test=12, d=6, classes=3, seed=0) -> kr.Task:
@@ -26,8 +28,14 @@ def _toy_task(n_train=24, n_test=12, d=6, classes=3, seed=0) -> kr.Task:
     lab_te = torch.arange(n_test) % classes
     xtr = centres[lab_tr] + _rand(seed + 1, n_train, d)
     xte = centres[lab_te] + _rand(seed + 2, n_test, d)
-    return kr.Task(kr.standardize(xtr), kr.one_hot(lab_tr, classes), kr.standardize(xte),
-                   kr.one_hot(lab_te, classes), lab_tr, lab_te)
+    return kr.Task(
+        kr.standardize(xtr),
+        kr.one_hot(lab_tr, classes),
+        kr.standardize(xte),
+        kr.one_hot(lab_te, classes),
+        lab_tr,
+        lab_te,
+    )
 
 
 # ----------------------------------------------------------------------------- data
@@ -39,7 +47,9 @@ def test_centred_one_hot_rows_sum_to_zero_and_argmax_is_the_label():
     assert y.dtype == F64 and y.shape == (4, 3)
     assert torch.allclose(y.sum(dim=1), torch.zeros(4, dtype=F64), atol=1e-15)
     assert torch.equal(y.argmax(dim=1), labels)
-    assert torch.equal(kr.one_hot(labels, 3, centred=False).sum(dim=1), torch.ones(4, dtype=F64))
+    assert torch.equal(
+        kr.one_hot(labels, 3, centred=False).sum(dim=1), torch.ones(4, dtype=F64)
+    )
 
 
 def test_standardize_gives_unit_kernel_scale():
@@ -51,7 +61,9 @@ def test_standardize_gives_unit_kernel_scale():
 @pytest.fixture(scope="module")
 def omniglot():
     if not os.environ.get("MUPBOOK_DATA", "").strip():
-        pytest.skip("MUPBOOK_DATA is unset: this test needs the offline data folder (omniglot/)")
+        pytest.skip(
+            "MUPBOOK_DATA is unset: this test needs the offline data folder (omniglot/)"
+        )
     from mupbook.data.omniglot import load_omniglot
 
     return load_omniglot(flatten=True)
@@ -62,7 +74,7 @@ def test_omniglot_task_splits_five_characters_by_drawer(omniglot):
     assert task.x_train.shape == (75, 784) and task.x_test.shape == (25, 784)
     assert task.y_train.shape == (75, 5) and task.y_test.shape == (25, 5)
     assert torch.equal(task.labels_train.bincount(), torch.full((5,), 15))
-    assert torch.allclose((task.x_train ** 2).mean(dim=1), torch.ones(75, dtype=F64))
+    assert torch.allclose((task.x_train**2).mean(dim=1), torch.ones(75, dtype=F64))
 
 
 # ----------------------------------------------------------------------------- predictors
@@ -84,7 +96,9 @@ def test_ntk_gd_predict_equals_iterating_the_linearized_gradient_descent():
 def test_ntk_gd_predict_at_infinite_time_is_the_kernel_interpolant():
     x, xt, y = _rand(3, 8, 4), _rand(4, 5, 4), _rand(5, 8, 2)
     kdd, ktd = mlp_kernels(x, depth=1).ntk, mlp_kernels(xt, x, depth=1).ntk
-    assert torch.allclose(ntk_gd_predict(kdd, ktd, y, None, 1.0), ntk_predict(kdd, ktd, y))
+    assert torch.allclose(
+        ntk_gd_predict(kdd, ktd, y, None, 1.0), ntk_predict(kdd, ktd, y)
+    )
     many = ntk_gd_predict(kdd, ktd, y, 200_000, 1.0)
     assert torch.allclose(many, ntk_predict(kdd, ktd, y), rtol=1e-6, atol=1e-8)
 
@@ -101,7 +115,7 @@ def test_ntk_gd_predict_refuses_a_diverging_learning_rate():
 def test_accuracy_and_mse():
     pred = torch.tensor([[1.0, 0.0], [0.2, 0.9], [0.7, 0.1]])
     assert kr.accuracy(pred, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
-    assert kr.mse(pred, torch.zeros(3, 2)) == pytest.approx(float((pred ** 2).mean()))
+    assert kr.mse(pred, torch.zeros(3, 2)) == pytest.approx(float((pred**2).mean()))
 
 
 # ----------------------------------------------------------------------------- networks
@@ -109,25 +123,54 @@ def test_accuracy_and_mse():
 
 def test_a_centred_network_starts_at_zero_and_fits_the_training_targets():
     task = _toy_task()
-    out = kr.train_network(task.x_train, task.y_train, task.x_test, width=256, steps=300, lr=5.0,
-                           seed=0, dtype=F64, device="cpu")
+    out = kr.train_network(
+        task.x_train,
+        task.y_train,
+        task.x_test,
+        width=256,
+        steps=300,
+        lr=5.0,
+        seed=0,
+        dtype=F64,
+        device="cpu",
+    )
     assert out.loss[-1] < 0.05 * out.loss[0]
-    assert out.loss[0] == pytest.approx(0.5 * float((task.y_train ** 2).mean()))  # f - f_0 = 0
+    assert out.loss[0] == pytest.approx(
+        0.5 * float((task.y_train**2).mean())
+    )  # f - f_0 = 0
     assert out.test.shape == (12, 3) and out.train.shape == (24, 3)
 
 
 def test_train_network_is_deterministic_given_the_seed():
     task = _toy_task()
-    a = kr.train_network(task.x_train, task.y_train, task.x_test, width=32, steps=5, lr=1.0, seed=3,
-                         device="cpu")
-    b = kr.train_network(task.x_train, task.y_train, task.x_test, width=32, steps=5, lr=1.0, seed=3,
-                         device="cpu")
+    a = kr.train_network(
+        task.x_train,
+        task.y_train,
+        task.x_test,
+        width=32,
+        steps=5,
+        lr=1.0,
+        seed=3,
+        device="cpu",
+    )
+    b = kr.train_network(
+        task.x_train,
+        task.y_train,
+        task.x_test,
+        width=32,
+        steps=5,
+        lr=1.0,
+        seed=3,
+        device="cpu",
+    )
     assert torch.equal(a.test, b.test)
 
 
 def test_centred_networks_approach_the_ntk_prediction_like_inverse_sqrt_width():
     task = _toy_task()
-    sweep = kr.width_sweep(task, [64, 128, 256, 512, 1024], steps=60, seeds=range(3), device="cpu")
+    sweep = kr.width_sweep(
+        task, [64, 128, 256, 512, 1024], steps=60, seeds=range(3), device="cpu"
+    )
     assert abs(sweep.slope.slope + 0.5) < 0.2, sweep.slope
     assert sweep.mean_gap()[-1] < 0.5 * sweep.mean_gap()[0]
     assert set(sweep.kernel_accuracy) == {"nngp", "ntk", "ntk_steps"}
@@ -148,8 +191,15 @@ def test_width_sweep_rejects_bad_input():
 def test_training_that_diverges_is_an_error():
     task = _toy_task()
     with pytest.raises(ValueError, match="diverged"):
-        kr.train_network(task.x_train, task.y_train, task.x_test, width=64, steps=50, lr=1e4,
-                         device="cpu")
+        kr.train_network(
+            task.x_train,
+            task.y_train,
+            task.x_test,
+            width=64,
+            steps=50,
+            lr=1e4,
+            device="cpu",
+        )
 
 
 # ----------------------------------------------------------------------------- 1-D bands
@@ -161,12 +211,18 @@ def test_nngp_band_is_tight_at_the_data_and_widens_away_from_it():
     at = kr.nngp_band(x, y, x, noise=1e-6)
     assert torch.allclose(at.mean, y, atol=1e-3)
     assert at.std.max() < 2e-3  # about sqrt(noise) = 1e-3
-    far = kr.nngp_band(x, y, torch.tensor([2.0, 3.0, 5.0, 8.0], dtype=F64), noise=1e-6)
+    far = kr.nngp_band(
+        x, y, torch.tensor([2.0, 3.0, 5.0, 8.0], dtype=F64), noise=1e-6
+    )
     assert (far.std.diff() > 0).all() and far.std[0] > 10 * at.std.max()
 
 
 def test_nngp_band_is_the_gaussian_process_posterior_of_one_observation():
-    x, y, t = torch.tensor([0.5], dtype=F64), torch.tensor([0.3], dtype=F64), torch.tensor([2.0], dtype=F64)
+    x, y, t = (
+        torch.tensor([0.5], dtype=F64),
+        torch.tensor([0.3], dtype=F64),
+        torch.tensor([2.0], dtype=F64),
+    )
     band = kr.nngp_band(x, y, t, noise=0.01, w_std=1.2, b_std=0.7)
     pts = torch.tensor([[0.5], [2.0]], dtype=F64)
     k = mlp_kernels(pts, depth=2, w_std=1.2, b_std=0.7).nngp
@@ -191,7 +247,9 @@ def test_bad_inputs_are_value_errors_with_a_message():
     with pytest.raises(ValueError, match="lr"):
         kr.train_network(x, y, x, width=8, steps=1, lr=0.0)
     with pytest.raises(ValueError, match="shapes do not fit"):
-        ntk_gd_predict(torch.eye(4, dtype=F64), torch.ones(2, 3, dtype=F64), y, 3, 1.0)
+        ntk_gd_predict(
+            torch.eye(4, dtype=F64), torch.ones(2, 3, dtype=F64), y, 3, 1.0
+        )
     with pytest.raises(ValueError, match="1-D inputs"):
         kr.nngp_band(x, y[:, 0], x)
     with pytest.raises(ValueError, match="entries"):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mupbook.studies import vector_matrix as kinds
 from mupbook.fit import loglog_slope
+from mupbook.studies import vector_matrix as kinds
 
 WIDTHS = [2**k for k in range(6, 12)]
 
@@ -16,7 +16,9 @@ def test_contraction_slope_matches_the_table(contracted, phase, alpha):
     sizes = kinds.contraction_sizes(WIDTHS, contracted, phase, alpha, trials=16)
     fit = loglog_slope(WIDTHS, np.exp(np.log(sizes).mean(0)))
     # 16 trials: standard error ~0.01-0.02; 0.06 still separates values 1/2 apart.
-    assert fit.slope == pytest.approx(kinds.theory_slope(contracted, phase, alpha), abs=0.06)
+    assert fit.slope == pytest.approx(
+        kinds.theory_slope(contracted, phase, alpha), abs=0.06
+    )
 
 
 def test_needed_alpha_makes_every_sum_flat():
@@ -28,8 +30,12 @@ def test_adam_update_grows_like_width_in_sp_and_not_in_mup():
     sp = kinds.adam_update_sizes(WIDTHS, "sp", seeds=(0, 1))
     mu = kinds.adam_update_sizes(WIDTHS, "mup", seeds=(0, 1))
     assert sp.shape == (2, len(WIDTHS))
-    assert loglog_slope(WIDTHS, np.exp(np.log(sp).mean(0))).slope == pytest.approx(1.0, abs=0.15)
-    assert loglog_slope(WIDTHS, np.exp(np.log(mu).mean(0))).slope == pytest.approx(0.0, abs=0.15)
+    assert loglog_slope(WIDTHS, np.exp(np.log(sp).mean(0))).slope == pytest.approx(
+        1.0, abs=0.15
+    )
+    assert loglog_slope(WIDTHS, np.exp(np.log(mu).mean(0))).slope == pytest.approx(
+        0.0, abs=0.15
+    )
 
 
 def test_same_seed_same_sizes():
@@ -38,11 +44,18 @@ def test_same_seed_same_sizes():
     assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("kwargs, msg", [
-    (dict(contracted="both"), "contracted"), (dict(phase="later"), "phase"),
-    (dict(alpha=float("nan")), "alpha"), (dict(widths=[64]), "at least 2 widths"),
-])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        (dict(contracted="both"), "contracted"),
+        (dict(phase="later"), "phase"),
+        (dict(alpha=float("nan")), "alpha"),
+        (dict(widths=[64]), "at least 2 widths"),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs, msg):
-    args = dict(widths=[64, 128], contracted="width", phase="init", alpha=0.5) | kwargs
+    args = (
+        dict(widths=[64, 128], contracted="width", phase="init", alpha=0.5) | kwargs
+    )
     with pytest.raises(ValueError, match=msg):
         kinds.contraction_sizes(**args)

@@ -22,15 +22,23 @@ def test_static_figure_has_three_histograms():
 
 def test_helper_draws_once_then_on_every_change_with_all_values():
     calls = []
-    a, b = w.IntSlider(value=1, min=0, max=5), w.Dropdown(options=["x", "y"], value="x")
-    box = explorers.explorer({"a": a, "b": b}, lambda a, b: calls.append((a, b)) or f"{a}{b}",
-                             rows=[["a", "b"]])
+    a, b = (
+        w.IntSlider(value=1, min=0, max=5),
+        w.Dropdown(options=["x", "y"], value="x"),
+    )
+    box = explorers.explorer(
+        {"a": a, "b": b},
+        lambda a, b: calls.append((a, b)) or f"{a}{b}",
+        rows=[["a", "b"]],
+    )
     assert calls == [(1, "x")] and box.drawn == "1x"
     a.value = 3
     b.value = "y"
     assert calls == [(1, "x"), (3, "x"), (3, "y")] and box.drawn == "3y"
     assert box.controls == {"a": a, "b": b}
-    assert box.children[0].children == (a, b) and isinstance(box.children[-1], w.Output)
+    assert box.children[0].children == (a, b) and isinstance(
+        box.children[-1], w.Output
+    )
 
 
 def test_helper_refuses_rows_that_lose_or_repeat_a_control():
@@ -38,7 +46,9 @@ def test_helper_refuses_rows_that_lose_or_repeat_a_control():
     with pytest.raises(ValueError, match="exactly once"):
         explorers.explorer({"a": a, "b": b}, lambda a, b: None, rows=[["a"]])
     with pytest.raises(ValueError, match="exactly once"):
-        explorers.explorer({"a": a, "b": b}, lambda a, b: None, rows=[["a", "b", "a"]])
+        explorers.explorer(
+            {"a": a, "b": b}, lambda a, b: None, rows=[["a", "b", "a"]]
+        )
     with pytest.raises(ValueError, match="at least one control"):
         explorers.explorer({}, lambda: None)
 
@@ -48,7 +58,10 @@ def test_cancellation_explorer_redraws_at_the_chosen_width():
     assert "width n = 1024" in box.drawn._suptitle.get_text()
     box.controls["log2_width"].value = 7
     box.controls["lr"].value = 0.1
-    assert isinstance(box.drawn, Figure) and "width n = 128, lr = 0.1" in box.drawn._suptitle.get_text()
+    assert (
+        isinstance(box.drawn, Figure)
+        and "width n = 128, lr = 0.1" in box.drawn._suptitle.get_text()
+    )
 
 
 def test_explorer_refuses_absurd_widths():
@@ -73,6 +86,7 @@ def test_contraction_explorer_and_static_plot():
 
 def test_table_refuses_ragged_rows():
     from mupbook import viz
+
     assert "| a | b |" in viz.table(["a", "b"], [[1, 2]]).data
     with pytest.raises(ValueError, match="one entry per header"):
         viz.table(["a", "b"], [[1]])
@@ -81,6 +95,6 @@ def test_table_refuses_ragged_rows():
 def test_coord_explorer_reports_total_divergence_instead_of_a_plot():
     box = explorers.coord_explorer(widths=(64, 128))
     assert isinstance(box.drawn, Figure)
-    box.controls["lr"].value = 10 ** 0.5  # a large SP learning rate
+    box.controls["lr"].value = 10**0.5  # a large SP learning rate
     box.controls["optimizer"].value = "sgd"
     assert isinstance(box.drawn, Figure) or "diverged" in box.drawn

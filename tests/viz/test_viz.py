@@ -14,7 +14,9 @@ def test_loglog_sweep_fits_and_marks_bad_points():
     fig, axes = viz.figure()
     w = np.array([64, 128, 256, 512])
     vals = np.array([[1.0, 2.0, np.nan, 4.0], [1.0, 2.0, 3.0, 0.0]])
-    slopes = viz.loglog_sweep(axes[0, 0], w, {"a": vals, "b": 2.0 * w ** 0.5}, theory={"b": 0.5})
+    slopes = viz.loglog_sweep(
+        axes[0, 0], w, {"a": vals, "b": 2.0 * w**0.5}, theory={"b": 0.5}
+    )
     assert slopes["b"] == pytest.approx(0.5)
     labels = [t.get_text() for t in axes[0, 0].get_legend().get_texts()]
     assert "a: diverged" in labels and "a: is 0" in labels
@@ -30,8 +32,14 @@ def test_loglog_sweep_refuses_mismatched_lengths():
 
 def test_phase_diagram_draws_regimes_and_marks():
     from mupbook import abc
+
     a, c = np.arange(0, 1.01, 0.25), np.arange(-1, 0.01, 0.25)
     fig, axes = viz.figure()
-    viz.phase_diagram(axes[0, 0], a, c, abc.regime_map(abc.ABC((0, 0), (0, 0), 0), a, c),
-                      {"NTP": (0.5, 0)})
+    viz.phase_diagram(
+        axes[0, 0],
+        a,
+        c,
+        abc.regime_map(abc.ABC((0, 0), (0, 0), 0), a, c),
+        {"NTP": (0.5, 0)},
+    )
     assert axes[0, 0].images and any(t.get_text() == "NTP" for t in axes[0, 0].texts)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from mupbook.kernels import mlp_kernels
 from mupbook.studies import kernel_regression, movement
 from mupbook.viz import explorers
 from mupbook.viz import kernels as kernel_viz
-from mupbook.kernels import mlp_kernels
 
 
 def test_circle_inputs_have_unit_kernel_scale_and_cosine_overlap():
@@ -25,13 +25,17 @@ def test_circle_inputs_have_unit_kernel_scale_and_cosine_overlap():
 
 
 def test_kernel_slice_draws_the_exact_kernel_through_the_empirical_ones():
-    fig = kernel_viz.plot_kernel_slice(width=32, depth=1, activation="erf", seeds=(0, 1), num=11)
+    fig = kernel_viz.plot_kernel_slice(
+        width=32, depth=1, activation="erf", seeds=(0, 1), num=11
+    )
     assert len(fig.axes) == 2
     for ax, which in zip(fig.axes, ("nngp", "ntk")):
         lines = ax.get_lines()
         assert len(lines) == 3  # two networks and the exact kernel (last)
         theta, x = kernel_viz.circle_inputs(11)
-        exact = getattr(mlp_kernels(x[5:6], x, depth=1, activation="erf"), which)[0].numpy()
+        exact = getattr(mlp_kernels(x[5:6], x, depth=1, activation="erf"), which)[
+            0
+        ].numpy()
         assert np.allclose(lines[-1].get_ydata(), exact)
 
 
@@ -48,7 +52,9 @@ def test_kernel_explorer_redraws_when_a_control_moves(monkeypatch):
 
     def spy(width, depth, activation, *, w_std, b_std):
         calls.append((width, depth, activation, w_std, b_std))
-        return real(width, depth, activation, seeds=(0,), num=7, w_std=w_std, b_std=b_std)
+        return real(
+            width, depth, activation, seeds=(0,), num=7, w_std=w_std, b_std=b_std
+        )
 
     monkeypatch.setattr(kernel_viz, "plot_kernel_slice", spy)
     box = explorers.kernel_explorer(max_log2_width=8)
@@ -59,21 +65,36 @@ def test_kernel_explorer_redraws_when_a_control_moves(monkeypatch):
     activation.value = "linear"
     w_std.value = 1.5
     b_std.value = 0.5
-    assert calls == [(64, 2, "relu", 1.0, 0.0), (32, 2, "relu", 1.0, 0.0), (32, 1, "relu", 1.0, 0.0),
-                     (32, 1, "linear", 1.0, 0.0), (32, 1, "linear", 1.5, 0.0),
-                     (32, 1, "linear", 1.5, 0.5)]
+    assert calls == [
+        (64, 2, "relu", 1.0, 0.0),
+        (32, 2, "relu", 1.0, 0.0),
+        (32, 1, "relu", 1.0, 0.0),
+        (32, 1, "linear", 1.0, 0.0),
+        (32, 1, "linear", 1.5, 0.0),
+        (32, 1, "linear", 1.5, 0.5),
+    ]
     with pytest.raises(ValueError, match="max_log2_width"):
         explorers.kernel_explorer(max_log2_width=30)
 
 
 def test_movement_and_regression_and_band_figures_draw():
-    moves = {p: movement.kernel_movement(p, [16, 32], steps=2, lr=0.5, seeds=[0], n_train=8,
-                                          d_in=4, device="cpu") for p in ("ntp", "mup")}
+    moves = {
+        p: movement.kernel_movement(
+            p, [16, 32], steps=2, lr=0.5, seeds=[0], n_train=8, d_in=4, device="cpu"
+        )
+        for p in ("ntp", "mup")
+    }
     fig, slopes = kernel_viz.plot_movement(moves)
-    assert len(fig.axes) == 2 and set(slopes["ntp"]) == {"features", "feature kernel", "NTK"}
+    assert len(fig.axes) == 2 and set(slopes["ntp"]) == {
+        "features",
+        "feature kernel",
+        "NTK",
+    }
 
     g = torch.Generator().manual_seed(0)
-    x = kernel_regression.standardize(torch.randn(12, 5, dtype=torch.float64, generator=g))
+    x = kernel_regression.standardize(
+        torch.randn(12, 5, dtype=torch.float64, generator=g)
+    )
     labels = torch.arange(12) % 2
     y = kernel_regression.one_hot(labels, 2)
     task = kernel_regression.Task(x[:8], y[:8], x[8:], y[8:], labels[:8], labels[8:])
