@@ -189,3 +189,19 @@ def float64_tensor(x: Any, name: str, ndim: int | None = None) -> torch.Tensor:
     if x.numel() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} has non-finite entries (nan or inf)")
     return x
+
+
+def finite_tensor(x: Any, name: str, ndim: int) -> torch.Tensor:
+    """A non-empty ``ndim``-D floating-point torch tensor with finite entries, detached
+    (dtype and device kept)."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != ndim or 0 in x.shape:
+        raise ValueError(
+            f"{name} must be a non-empty {ndim}-D tensor, got shape {tuple(x.shape)}"
+        )
+    if not x.dtype.is_floating_point:
+        raise ValueError(f"{name} must be floating point, got {x.dtype}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} has non-finite entries (nan or inf)")
+    return x.detach()

@@ -63,19 +63,14 @@ def _check_model(model: object) -> ScaledMLP:
 
 
 def _check_x(x: object, name: str, model: ScaledMLP) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     d_in = model.weights[0].shape[1]
-    if x.ndim != 2 or x.shape[1] != d_in or x.shape[0] == 0:
+    if isinstance(x, torch.Tensor) and (x.ndim != 2 or x.shape[1] != d_in):
         raise ValueError(
             f"{name} must have shape (N, {d_in}) with N >= 1, got {tuple(x.shape)}"
         )
-    if not x.dtype.is_floating_point:
-        raise ValueError(f"{name} must be floating point, got {x.dtype}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} has non-finite entries (nan or inf)")
+    x = _checks.finite_tensor(x, name, 2)
     w = model.weights[0]
-    return x.detach().to(dtype=w.dtype, device=w.device)
+    return x.to(dtype=w.dtype, device=w.device)
 
 
 # ----------------------------------------------------------------------------- kernels

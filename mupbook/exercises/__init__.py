@@ -258,6 +258,24 @@ def numeric(
     return checker
 
 
+def call_answer(
+    answer: Callable[..., Any], *args: Any
+) -> tuple[Any, Feedback | None]:
+    """Call a student's function: ``(value, None)``, or ``(None, feedback)`` when it raised
+    or returned None (a forgotten ``return``)."""
+    try:
+        got = answer(*args)
+    except Exception as err:
+        return None, Feedback(
+            False, f"your function raised {type(err).__name__}: {err}"
+        )
+    if got is None:
+        return None, Feedback(
+            False, "your function returned None; did you forget `return`?"
+        )
+    return got, None
+
+
 def function(
     reference: Callable[..., Any],
     cases: Callable[[], list[tuple]],
@@ -274,16 +292,9 @@ def function(
             )
         for args in cases():
             want = np.asarray(reference(*args), dtype=float)
-            try:
-                got = answer(*args)
-            except Exception as err:
-                return Feedback(
-                    False, f"your function raised {type(err).__name__}: {err}"
-                )
-            if got is None:
-                return Feedback(
-                    False, "your function returned None; did you forget `return`?"
-                )
+            got, failed = call_answer(answer, *args)
+            if failed is not None:
+                return failed
             if _is_bool(got):
                 return Feedback(
                     False,

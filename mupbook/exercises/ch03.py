@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Exercise, Feedback, numeric, register, shown
+from . import Exercise, Feedback, call_answer, numeric, register, shown
 
 register(
     Exercise(
@@ -45,16 +45,9 @@ def _kind_checker(answer: Any) -> Feedback:
     ]
     for small, large in cases:
         want = _kind_reference(small, large)
-        try:
-            got = answer(small, large)
-        except Exception as err:
-            return Feedback(
-                False, f"your function raised {type(err).__name__}: {err}"
-            )
-        if got is None:
-            return Feedback(
-                False, "your function returned None; did you forget `return`?"
-            )
+        got, failed = call_answer(answer, small, large)
+        if failed is not None:
+            return failed
         if got != want:
             return Feedback(
                 False,

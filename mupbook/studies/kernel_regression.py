@@ -66,26 +66,12 @@ class Task(NamedTuple):
 # ----------------------------------------------------------------------------- validation
 
 
-def _tensor(x: object, name: str, ndim: int) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != ndim or 0 in x.shape:
-        raise ValueError(
-            f"{name} must be a non-empty {ndim}-D tensor, got shape {tuple(x.shape)}"
-        )
-    if not x.dtype.is_floating_point:
-        raise ValueError(f"{name} must be floating point, got {x.dtype}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} has non-finite entries (nan or inf)")
-    return x.detach()
-
-
 def _xy(
     x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor
 ) -> tuple[torch.Tensor, ...]:
-    x_train = _tensor(x_train, "x_train", 2)
-    y_train = _tensor(y_train, "y_train", 2)
-    x_test = _tensor(x_test, "x_test", 2)
+    x_train = _checks.finite_tensor(x_train, "x_train", 2)
+    y_train = _checks.finite_tensor(y_train, "y_train", 2)
+    x_test = _checks.finite_tensor(x_test, "x_test", 2)
     if y_train.shape[0] != x_train.shape[0]:
         raise ValueError(
             f"y_train must have one row per training input ({x_train.shape[0]}), "
@@ -123,7 +109,7 @@ def one_hot(
 def standardize(x: torch.Tensor) -> torch.Tensor:
     """Each row shifted to mean 0 and scaled to variance 1 over its features, so that
     ``<x, x> / d = 1`` (the kernels' input scale); float64."""
-    x = _tensor(x, "x", 2).to(torch.float64)
+    x = _checks.finite_tensor(x, "x", 2).to(torch.float64)
     if x.shape[1] < 2:
         raise ValueError("standardize needs at least two features per row")
     x = x - x.mean(dim=1, keepdim=True)
@@ -167,7 +153,7 @@ def omniglot_task(
 
 def accuracy(pred: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of rows whose argmax is the label."""
-    pred = _tensor(pred, "pred", 2)
+    pred = _checks.finite_tensor(pred, "pred", 2)
     if not isinstance(labels, torch.Tensor) or labels.shape != (pred.shape[0],):
         raise ValueError(f"labels must be a tensor of shape ({pred.shape[0]},)")
     return float((pred.argmax(dim=1).cpu() == labels.cpu()).double().mean())
@@ -175,7 +161,10 @@ def accuracy(pred: torch.Tensor, labels: torch.Tensor) -> float:
 
 def mse(pred: torch.Tensor, target: torch.Tensor) -> float:
     """Mean over all entries of ``(pred - target)^2``."""
-    pred, target = _tensor(pred, "pred", 2), _tensor(target, "target", 2)
+    pred, target = (
+        _checks.finite_tensor(pred, "pred", 2),
+        _checks.finite_tensor(target, "target", 2),
+    )
     if pred.shape != target.shape:
         raise ValueError(
             f"pred and target shapes differ: {tuple(pred.shape)} and {tuple(target.shape)}"
@@ -397,7 +386,7 @@ def nngp_band(
     def as_col(x: torch.Tensor, name: str) -> torch.Tensor:
         if isinstance(x, torch.Tensor) and x.ndim == 1:
             x = x[:, None]
-        x = _tensor(x, name, 2)
+        x = _checks.finite_tensor(x, name, 2)
         if x.shape[1] != 1:
             raise ValueError(
                 f"{name} must be 1-D inputs, shape (N,) or (N, 1), got {tuple(x.shape)}"
@@ -405,7 +394,7 @@ def nngp_band(
         return x.to(torch.float64)
 
     xtr, xte = as_col(x_train, "x_train"), as_col(x_test, "x_test")
-    y = _tensor(y_train, "y_train", 1).to(torch.float64)
+    y = _checks.finite_tensor(y_train, "y_train", 1).to(torch.float64)
     if y.shape[0] != xtr.shape[0]:
         raise ValueError(
             f"y_train must have {xtr.shape[0]} entries, got {y.shape[0]}"
