@@ -4,14 +4,15 @@
 #               book in a headless Chromium (tests/chapters/test_book_browser.py; builds the book first
 #               if _build/html is missing or older than its sources)
 # Other targets: make venv, make student (student notebooks in _build/student), make strip,
-# make format (ruff: format and fix lint), make clean.
+# make format (ruff: format and fix lint), make colab-check (chapters with Colab's versions),
+# make clean.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv student strip format lint clean
+.PHONY: book test venv student strip format lint colab-check clean
 
 venv: $(STAMP)
 
@@ -65,6 +66,11 @@ format: $(STAMP)
 
 strip: $(STAMP)
 	$(BIN)/python tools/notebook_policy.py --fix chapters/*.ipynb
+
+# Every chapter under nbval in quick mode in a separate venv with Colab's package versions
+# (tools/colab_versions.txt); not part of CI (it needs PyPI the first time).
+colab-check:
+	$(PYTHON) tools/colab_check.py
 
 clean:
 	rm -rf _build $(VENV) *.egg-info
