@@ -333,6 +333,7 @@ def test_numpy_and_float32_inputs_give_float64_tensors_with_the_same_values():
     assert _max_rel(from_f32.ntk, mlp_kernels(x.float().double(), depth=2, activation="erf", b_std=0.1).ntk) < EXACT_RTOL
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_inputs_give_cuda_outputs_equal_to_cpu():
     x = _rand(9, 50, 7)
