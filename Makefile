@@ -3,14 +3,15 @@
 #   make test   library tests + every chapter under nbval, in quick mode, then the built
 #               book in a headless Chromium (tests/test_book_browser.py; builds the book first
 #               if _build/html is missing or older than its sources)
-# Other targets: make venv, make student (student notebooks in _build/student), make strip, make clean.
+# Other targets: make venv, make student (student notebooks in _build/student), make strip, make clean,
+# make gpu-bundle (here) and make gpu-check (on a GPU machine; README, "On a GPU machine").
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv student strip clean
+.PHONY: book test venv student strip clean gpu-check gpu-bundle
 
 venv: $(STAMP)
 
@@ -51,6 +52,16 @@ test: $(STAMP)
 # Student notebooks for Colab: no solutions, no MyST, exercise cells stubbed with checkers.
 student: $(STAMP)
 	$(BIN)/python tools/make_student.py chapters/*.ipynb --out _build/student
+
+# The GPU machine's check (tools/gpu_check.py): no .venv there, its own python3 with torch.
+# Every CUDA path once (CUDA tests, the chapters, a short full-size run of each experiment)
+# in about five minutes; the table goes to GPU_CHECK_OUT (default _build/gpu-check/).
+# Without CUDA it says so and runs nothing. gpu-bundle fills .gpu/ here (wheels + offline data).
+gpu-check:
+	$(PYTHON) tools/gpu_check.py
+
+gpu-bundle:
+	$(PYTHON) tools/gpu_check.py --bundle
 
 strip: $(STAMP)
 	$(BIN)/python tests/notebook_policy.py --fix chapters/*.ipynb
