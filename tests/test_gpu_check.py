@@ -198,3 +198,12 @@ def test_bundle_pins_follow_requirements_for_python_312():
     for pin in pins:
         assert pin in req
     assert any(p.startswith("ipython==9.") for p in pins)  # not the Python < 3.11 pin
+
+
+def test_a_chapter_stopped_at_its_limit_names_the_cell_it_was_running(tmp_path):
+    log = tmp_path / "chapter.log"
+    log.write_text("[0] skipped (remove-cell)\n[2] import numpy\n[2] ok, 1.0 s\n[4] slow = train()\n"
+                   "progress 10%\rprogress 20%\r")
+    assert gc._running_cell(log) == ", in cell 4 ('slow = train()')"
+    log.write_text("[2] import numpy\n[2] ok, 1.0 s\n")
+    assert gc._running_cell(log) == ""
