@@ -758,9 +758,9 @@ def dry_run(stages: list[Stage], args, out: Path, stages_dir: Path) -> int:
           f"{os.path.relpath(SITE, ROOT)} if IPython or ipywidgets is missing; data: "
           f"{_show_path(data_folder()) if data_folder() else 'none found (MUPBOOK_DATA or .gpu/data)'}")
     for i, s in enumerate(stages, 1):
-        extra = " ".join(f"{k}={v}" for k, v in s.env.items())
+        command = " ".join([*(f"{k}={v}" for k, v in s.env.items()), *s.command()])
         print(f"{i:3d}. {s.name}  [{s.device}, limit {s.limit} s]  {s.what}")
-        print(f"       (cd {os.path.relpath(s.cwd, ROOT)}; {extra} {' '.join(s.command())})")
+        print(f"       (cd {os.path.relpath(s.cwd, ROOT)}; {command})")
         if s.compare is not None:
             doc = " ".join((s.compare.__doc__ or "").split("\n\n")[0].split())
             print(f"       compared with the CPU: {doc}")
