@@ -5,6 +5,7 @@
 #               if _build/html is missing or older than its sources)
 # Other targets: make venv, make student (student notebooks in _build/student), make strip,
 # make format (ruff: format and fix lint), make colab-check (chapters with Colab's versions),
+# make gpu-bundle (here) and make gpu-check (on a GPU machine; README, "On a GPU machine"),
 # make clean.
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv student strip format lint colab-check clean
+.PHONY: book test venv student strip format lint colab-check gpu-check gpu-bundle clean
 
 venv: $(STAMP)
 
@@ -63,6 +64,16 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The GPU machine's check (tools/gpu_check.py): no .venv there, its own python3 with torch.
+# Every CUDA path once (CUDA tests, the chapters, a short full-size run of each experiment)
+# in about five minutes; the table goes to GPU_CHECK_OUT (default _build/gpu-check/).
+# Without CUDA it says so and runs nothing. gpu-bundle fills .gpu/ here (wheels + offline data).
+gpu-check:
+	$(PYTHON) tools/gpu_check.py
+
+gpu-bundle:
+	$(PYTHON) tools/gpu_check.py --bundle
 
 strip: $(STAMP)
 	$(BIN)/python tools/notebook_policy.py --fix chapters/*.ipynb
