@@ -320,3 +320,28 @@ def test_first_step_exponent_needs_stability_at_init():
         first_step_exponent(ABC((0, 0, 0), (0, 0, F(1, 2)), 0), 2)
     with pytest.raises(ValueError, match="hidden layer 1..2"):
         first_step_exponent(mup(2), 3)
+
+
+def test_phase_picture_of_one_hidden_layer_puts_learning_on_one_line():
+    # Chapter 4's phase diagrams: a_1 = b_1 = 0, b_2 in {0, 1/2}, a_2 and c on a grid.
+    import numpy as np
+
+    from mupbook.abc import regime_map
+
+    a_grid = np.arange(-0.5, 1.5001, 0.0625)
+    c_grid = np.arange(-2.0, 2.0001, 0.0625)
+    for b2 in (0, F(1, 2)):
+        m = regime_map(ABC((0, 0), (0, b2), 0), a_grid, c_grid)
+        learning = [
+            (F(a).limit_denominator(16), F(c).limit_denominator(16), m[i][j])
+            for i, c in enumerate(c_grid)
+            for j, a in enumerate(a_grid)
+            if m[i][j] in ("kernel", "feature learning")
+        ]
+        assert learning and all(2 * a + c == 1 for a, c, _ in learning)  # one line
+        assert [(a, c) for a, c, g in learning if g == "feature learning"] == [
+            (1, -1)
+        ]
+        rs = [classify((0, a), (0, b2), c).r for a, c, _ in sorted(learning)]
+        assert all(x > y for x, y in zip(rs, rs[1:])) and rs[-1] == 0
+    assert classify(ntp(1)).r == F(1, 2) and classify(sp(1)).r == F(3, 2)

@@ -184,9 +184,10 @@ def contraction_explorer():
 
 
 def abc_explorer(depth: int = 2):
-    """Sliders for every ``a_l``, ``b_l`` and ``c`` (steps of 1/4); shows the verdict of TP4's
-    classification (stable? trivial? kernel or feature learning?), ``r``, the maximally
-    updated layers and every broken condition."""
+    """Sliders for every ``a_l``, ``b_l`` and ``c`` (steps of 1/4); shows the verdict of
+    :func:`mupbook.abc.classify` (stable? TP4 Theorem 3.3; trivial? kernel or feature
+    learning? Theorems 3.6 and 3.8), ``r``, the maximally updated layers and every broken
+    condition."""
     from fractions import Fraction
     from html import escape
 
