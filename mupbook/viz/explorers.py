@@ -154,7 +154,9 @@ def kernel_explorer(max_log2_width: int = 12):
 
 
 def contraction_explorer():
-    """Pick the contracted dimension, init or update, and the entry exponent alpha."""
+    """Pick the contracted dimension, the phase (W at init with an independent v, W an update
+    built from v, or W at init with v built from W by backpropagation) and the entry
+    exponent alpha."""
     import ipywidgets as w
 
     controls = {
@@ -162,7 +164,9 @@ def contraction_explorer():
             options=["finite", "width"], value="width", description="sum over"
         ),
         "phase": w.ToggleButtons(
-            options=["init", "update"], value="update", description="W is"
+            options=["init", "update", "backprop"],
+            value="update",
+            description="phase",
         ),
         "alpha": w.FloatSlider(
             value=0.5,
@@ -180,9 +184,10 @@ def contraction_explorer():
 
 
 def abc_explorer(depth: int = 2):
-    """Sliders for every ``a_l``, ``b_l`` and ``c`` (steps of 1/4); shows the verdict of TP4's
-    classification (stable? trivial? kernel or feature learning?), ``r``, the maximally
-    updated layers and every broken condition."""
+    """Sliders for every ``a_l``, ``b_l`` and ``c`` (steps of 1/4); shows the verdict of
+    :func:`mupbook.abc.classify` (stable? TP4 Theorem 3.3; trivial? kernel or feature
+    learning? Theorems 3.6 and 3.8), ``r``, the maximally updated layers and every broken
+    condition."""
     from fractions import Fraction
     from html import escape
 

@@ -43,3 +43,18 @@ def test_phase_diagram_draws_regimes_and_marks():
         {"NTP": (0.5, 0)},
     )
     assert axes[0, 0].images and any(t.get_text() == "NTP" for t in axes[0, 0].texts)
+
+
+def test_update_figure_draws_each_parametrization_with_its_theory_slope():
+    from mupbook.studies import cancellation
+    from mupbook.viz.cancellation import plot_updates
+
+    results = [
+        cancellation.measure_cancellation([64, 128, 256], seeds=(0,), param=p)
+        for p in ("mup", "ntp")
+    ]
+    fig, slopes = plot_updates(results)
+    assert set(slopes) == {"muP", "NTP"} and len(fig.axes) == 2
+    assert slopes["NTP"] == pytest.approx(results[1].slopes["update"].slope)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(label.startswith("NTP: slope") for label in labels)
