@@ -175,7 +175,7 @@ def train_spellings(
     activation: str = "relu",
     *,
     depth: int = 2,
-    width: int = 256,
+    width: int = 300,
     d_in: int = 8,
     d_out: int = 2,
     steps: int = 20,
@@ -251,26 +251,24 @@ def spelling_table(depth: int = 2) -> tuple[list[str], list[list[str]]]:
     tp4, tp5, sgd = sp["tp4"], sp["tp5"], sp["sgd"]
     L = tp4.depth
     names = ["input weights W^1"]
-    names += ["hidden weights W^2..W^L" if L > 2 else "hidden weights W^2"] * (L > 1)
+    names += [f"hidden weights W^2..W^{L}" if L > 2 else "hidden weights W^2"] * (
+        L > 1
+    )
     names += [f"output weights W^{L + 1}"]
     layers = [0] + ([1] if L > 1 else []) + [L]
 
     def var(s: Spelling, l: int) -> str:
+        """init variance n^(-2(a + b)), the input layer's divided by d"""
         e = -2 * (s.a[l] + s.b[l])
-        text = _power(e)
+        if l > 0:
+            return _power(e)
         return (
-            f"{text}/d"
-            if l == 0 and text == "1"
-            else (f"1/(d {text[2:]})" if l == 0 else text)
+            "1/d" if e == 0 else f"1/(d {_power(-e)})" if e < 0 else f"{_power(e)}/d"
         )
 
-    def rate(e: Fraction) -> str:
-        p = _power(-e)
-        return (
-            "eta"
-            if p == "1"
-            else (f"eta/{p[2:]}" if p.startswith("1/") else f"eta {p}")
-        )
+    def rate(c: Fraction) -> str:
+        """the SGD learning rate eta n^(-c)"""
+        return "η" if c == 0 else f"η/{_power(c)}" if c > 0 else f"η {_power(-c)}"
 
     rows = []
     for name, l in zip(names, layers):

@@ -72,13 +72,12 @@ def test_table_rows_come_from_the_spellings():
     by_tensor = {r[0]: dict(zip(header, r)) for r in rows}
     out = by_tensor["output weights W^3"]
     assert out["TP4: a, b, c"] == "1/2, 1/2, 0"
-    assert out["TP5 Table 3: init var, SGD lr"] == "1/n^2, eta/n"
-    assert out["N(0, 1/n): init var, SGD lr"] == "1/n, eta"
+    assert out["TP5 Table 3: init var, SGD lr"] == "1/n^2, η/n"
+    assert out["N(0, 1/n): init var, SGD lr"] == "1/n, η"
     assert (
-        by_tensor["input weights W^1"]["TP5 Table 3: init var, SGD lr"]
-        == "1/d, eta n"
+        by_tensor["input weights W^1"]["TP5 Table 3: init var, SGD lr"] == "1/d, η n"
     )
-    assert {r[-1].split(", ")[1] for r in rows} == {"eta"}  # one learning rate
+    assert {r[-1].split(", ")[1] for r in rows} == {"η"}  # one learning rate
     _, maps = sp.maps_table()
     assert "ReLU" in maps[2][2] and "tanh" in maps[2][2]
 
