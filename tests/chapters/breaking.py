@@ -8,6 +8,9 @@ for CI). Use::
 
     err = run_broken("01_sqrt_cancellation", BREAK, until="check_slopes(")
     assert "coordinates of W x at init" in err
+
+``skip`` drops earlier code cells the target does not depend on (an expensive experiment
+before a check of saved results), so that each break pays only for what it breaks.
 """
 
 from __future__ import annotations
@@ -29,21 +32,34 @@ def _path(chapter: str) -> Path:
 
 
 def run_broken(
-    chapter: str, break_code: str, until: str, *, timeout: int = 600
+    chapter: str,
+    break_code: str,
+    until: str,
+    *,
+    skip: tuple[str, ...] = (),
+    timeout: int = 600,
 ) -> str:
     """Execute ``chapter`` (``"01_sqrt_cancellation"``) with ``break_code`` injected after the
     first cell that imports from mupbook, up to and including the first code cell whose
-    source contains ``until``; return the text of the error that stopped it (the failing
-    cell's source and the traceback). Raises AssertionError if nothing failed (the break
-    did not trip the chapter) or if it failed before reaching the targeted cell."""
+    source contains ``until``, leaving out earlier code cells that contain any string of
+    ``skip``; return the text of the error that stopped it (the failing cell's source and
+    the traceback). Raises AssertionError if nothing failed (the break did not trip the
+    chapter), if it failed before reaching the targeted cell, or if the targeted cell
+    failed with anything but an AssertionError (a NameError: it needed a skipped cell)."""
     nb = nbformat.read(_path(chapter), as_version=4)
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     imports = next(i for i in code if "from mupbook" in nb.cells[i].source)
     target = next((i for i in code if until in nb.cells[i].source), None)
     if target is None:
         raise ValueError(f"{chapter}: no code cell contains {until!r}")
-    cells = nb.cells[: target + 1]
-    cells.insert(imports + 1, nbformat.v4.new_code_cell(break_code))
+    cells = [
+        c
+        for i, c in enumerate(nb.cells[: target + 1])
+        if i in (imports, target) or not any(s in c.source for s in skip)
+    ]
+    cells.insert(
+        cells.index(nb.cells[imports]) + 1, nbformat.v4.new_code_cell(break_code)
+    )
     nb.cells = [
         c
         for c in cells
@@ -62,6 +78,11 @@ def run_broken(
         if until not in text:
             raise AssertionError(
                 f"{chapter} failed before the targeted cell ({until!r}):\n{text[-3000:]}"
+            ) from None
+        if err.ename != "AssertionError":  # e.g. a NameError from a skipped cell
+            raise AssertionError(
+                f"{chapter}: the targeted cell ({until!r}) failed with {err.ename}, "
+                f"not an assert:\n{text[-3000:]}"
             ) from None
         return text
     raise AssertionError(
