@@ -11,7 +11,8 @@ this table (``tests/test_architecture.py`` enforces it):
 layer                  modules                                                         chapters
 =====================  ==============================================================  ========
 core (flat, small)     ``runtime`` switches and seeds; ``_checks`` input checks;         all
-                       ``fit`` log-log slopes; ``abc`` abc-parametrizations and the
+                       ``fit`` log-log slopes; ``stats`` binomial intervals of
+                       accuracies; ``abc`` abc-parametrizations and the
                        Dynamical Dichotomy; ``nn`` width-parametrized MLPs;
                        ``kernels`` exact NNGP/NTK; ``predict`` kernel predictors;
                        ``empirical`` finite-width kernels; ``results`` the JSON of a
@@ -22,7 +23,7 @@ core (flat, small)     ``runtime`` switches and seeds; ``_checks`` input checks;
 ``data/``              Omniglot, text8 and the offline corpus, the analogy set           2, 5-7
 ``studies/``           one chapter's demonstrations: ``cancellation``,                   1-5
                        ``vector_matrix``, ``movement``, ``kernel_regression``,
-                       ``coord_check``
+                       ``coord_check``, ``spellings``
 ``experiments/``       the papers' experiments with their command lines: ``maml``,       5-7
                        ``mutransfer``, ``word2vec`` (shared skeleton ``_common``)
 ``exercises/``         checkers of the chapters' exercises, one module per chapter       all

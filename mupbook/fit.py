@@ -4,8 +4,8 @@ A quantity ``y ~ C n^s`` lies on a line of slope ``s`` in log-log coordinates;
 :func:`loglog_slope` fits it by least squares and reports a standard error, and
 :func:`expect_slope` is the assertion the chapters use to pin a claim down. :class:`Claims`
 checks several claims at once and fails once, naming every claim that broke (so that one
-broken run shows each of them failing). :func:`binomial_interval` is the interval the
-chapters give beside an accuracy (k correct answers out of n).
+broken run shows each of them failing). The interval beside an accuracy (k correct answers
+out of n) is :func:`mupbook.stats.wilson_interval`.
 """
 
 from __future__ import annotations
@@ -73,23 +73,6 @@ def expect_slope(
         raise AssertionError(
             f"{what}: measured log-log slope {slope:+.3f}, expected {expected:+.3f} +/- {tol}"
         )
-
-
-def binomial_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of a proportion ``k / n`` (95% for ``z = 1.96``), as
-    fractions in [0, 1]. Unlike ``p +- z sqrt(p (1 - p) / n)`` it stays inside [0, 1] and
-    is not empty at ``k = 0`` or ``k = n``; for 20 of 25 it is about (0.61, 0.91)."""
-    if isinstance(k, bool) or isinstance(n, bool) or int(k) != k or int(n) != n:
-        raise ValueError(f"k and n must be integers, got {k!r} and {n!r}")
-    k, n = int(k), int(n)
-    if n < 1 or not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
-    if not (np.isfinite(z) and z > 0):
-        raise ValueError(f"z must be a positive number, got {z}")
-    p, z2 = k / n, z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 class Claims:

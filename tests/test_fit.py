@@ -81,17 +81,3 @@ def test_expect_slope_without_a_fit_fails_as_a_claim():
     claims = Claims()
     claims.expect_slope(None, 0.0, 0.1, "diverged everywhere")
     assert claims.failures and claims.checked == 1
-
-
-def test_binomial_interval_is_wilsons_and_stays_in_the_unit_interval():
-    from mupbook.fit import binomial_interval
-
-    lo, hi = binomial_interval(20, 25)
-    assert (lo, hi) == pytest.approx((0.6087, 0.9114), abs=1e-4)
-    assert binomial_interval(0, 10)[0] == 0.0 and binomial_interval(10, 10)[1] == 1.0
-    assert binomial_interval(0, 10)[1] > 0.0  # not empty at the edges
-    wide, narrow = binomial_interval(8, 10), binomial_interval(800, 1000)
-    assert wide[1] - wide[0] > 5 * (narrow[1] - narrow[0])
-    for bad in [(3, 2), (-1, 5), (1, 0), (1.5, 4), (True, 3)]:
-        with pytest.raises(ValueError):
-            binomial_interval(*bad)

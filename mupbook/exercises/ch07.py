@@ -16,17 +16,19 @@ register(
     Exercise(
         id="ch07-limit-width",
         question="A 1-hidden-layer linear network with d inputs and d_o outputs has a muP limit of width "
-        "d + d_o. Word2Vec has d = d_o = V (one-hot words in, V scores out). Of which width is "
-        "its muP limit for a vocabulary of V = 1000 words?",
+        "at most d + d_o. Word2Vec has d = d_o = V (one-hot words in, V scores out), and its output "
+        "embeddings start at 0. Of which width is its muP limit for a vocabulary of V = 1000 words?",
         checker=numeric(
             1000.0,
             abs_tol=0.5,
             hints={
-                2000.0: "the general count, d + d_o; but Word2Vec's output embeddings start at 0, so they "
-                "bring no directions of their own: every update lies in the span of the V inputs",
+                2000.0: "that is the bound d + d_o, for a readout that starts with directions of its own; "
+                "Word2Vec's output embeddings start at 0, so every update lies in the span of the V "
+                "input embeddings",
                 64.0: "that is a finite width; the limit needs every direction the inputs span",
             },
-            explain="V = 1000: E = A Ehat and U = B Ehat with V x V coefficients, since U starts at 0",
+            explain="V = 1000, below the bound d + d_o = 2000 because the readout starts at 0: "
+            "E = A Ehat and U = B Ehat with V x V coefficients",
         ),
         reference=lambda: 1000.0,
         wrong=(lambda: 2000.0, lambda: 64.0),

@@ -120,6 +120,11 @@ def run_broken(
             raise AssertionError(
                 f"{chapter} failed before the targeted cell ({until!r}):\n{text[-3000:]}"
             ) from None
+        if err.ename != "AssertionError":  # e.g. a NameError from a skipped cell
+            raise AssertionError(
+                f"{chapter}: the targeted cell ({until!r}) failed with {err.ename}, "
+                f"not an assert:\n{text[-3000:]}"
+            ) from None
         return text
     raise AssertionError(
         f"{chapter}: the break did not trip the cell containing {until!r}"

@@ -30,9 +30,7 @@ def test_a_vector_built_from_the_weights_adds_up_like_an_update():
         for p in ("backprop", "init")
     )
     # 16 trials each: the two slopes' errors (~0.01-0.03) add up; 0.1 still excludes 0.
-    assert loglog_slope(widths, backprop / indep).slope == pytest.approx(
-        0.5, abs=0.1
-    )
+    assert loglog_slope(widths, backprop / indep).slope == pytest.approx(0.5, abs=0.1)
 
 
 def test_needed_alpha_makes_every_sum_flat():
