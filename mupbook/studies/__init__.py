@@ -8,7 +8,9 @@
   during training, one teacher set-up (:class:`~mupbook.studies.movement.Teacher`);
 * :mod:`~mupbook.studies.kernel_regression` (chapter 2): kernel predictors beside finite
   networks trained by gradient descent;
-* :mod:`~mupbook.studies.coord_check` (chapter 5): coordinate checks.
+* :mod:`~mupbook.studies.coord_check` (chapter 5): coordinate checks;
+* :mod:`~mupbook.studies.pi_limit` ("Deep limits that learn features"): finite pi-nets
+  converging to the infinite one, one step as rows, growth, the explorer's frames.
 
 Import the modules directly (``from mupbook.studies import movement``); this file imports
 nothing.
