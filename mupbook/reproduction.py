@@ -123,6 +123,45 @@ EXPERIMENTS: dict[str, Experiment] = {
             "limit); the book does not train on fil9.",
         ),
         Experiment(
+            "pi_maml",
+            "The pi-limit: Omniglot 5-way 1-shot MAML with 2-hidden-layer networks "
+            "(the pi-limit paper's Table 1)",
+            (
+                Expected(
+                    "pi_maml_*.json",
+                    "\n".join(
+                        [
+                            "python -m mupbook.experiments.pi_maml --model pi-limit --scale full",
+                            "python -m mupbook.experiments.pi_maml --model pi-finite --width 2048 --scale full",
+                            "python -m mupbook.experiments.pi_maml --model mup-finite --width 2048 --scale full",
+                            "python -m mupbook.experiments.pi_maml --model relu-nngp --scale full",
+                            "python -m mupbook.experiments.pi_maml --model relu-ntk --scale full",
+                        ]
+                    ),
+                    tuple(
+                        (k, paper.percent(v))
+                        for k, v in paper.PI_LIMIT_OMNIGLOT_MAML.items()
+                    ),
+                ),
+            ),
+            note="The paper column of these rows is the pi-limit paper's Table 1 "
+            "(Yang, Santacroce & Hu, ICLR 2022), not TP4. Its CIFAR-10 row ("
+            + ", ".join(f"{k} {v:g}" for k, v in paper.PI_LIMIT_CIFAR10.items())
+            + ") is not reproduced: CIFAR-10 is not in the offline data.",
+        ),
+        Experiment(
+            "pi_supervised",
+            "The pi-limit: Omniglot characters from a few drawings each (supervised)",
+            (
+                Expected(
+                    "pi_supervised*.json",
+                    "python -m mupbook.experiments.pi_supervised --scale full",
+                ),
+            ),
+            note="A new experiment of this book: no paper reports it, so the rows have no "
+            "paper numbers beside them.",
+        ),
+        Experiment(
             "mutransfer",
             "muTransfer on Omniglot: the best learning rate across widths",
             (
