@@ -684,11 +684,17 @@ PAPER_KEYS = {
 }
 
 
+def paper_number(name: str) -> float:
+    """The paper's Table 1 accuracy (%) for a run name (``pi-limit``, ``mup-finite-2048``)."""
+    model = name if name in PAPER_KEYS else name.rsplit("-", 1)[0]
+    return paper.PI_LIMIT_OMNIGLOT_MAML[PAPER_KEYS[model]]
+
+
 def reproduction_rows(run: maml.Run | dict) -> list[dict]:
     """Our test accuracy beside the paper's Table 1 entry for the same kind of model."""
     d = run.to_dict() if isinstance(run, maml.Run) else run
     c, h = d["config"], d["history"]
-    published = paper.PI_LIMIT_OMNIGLOT_MAML[PAPER_KEYS[c["model"]]]
+    published = paper_number(d["name"])
     rows = []
     for s, acc in d["test"].items():
         trained = (

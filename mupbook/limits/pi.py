@@ -757,7 +757,8 @@ class FinitePiMLP(nn.Module):
 
     ``weights[l-1]`` is ``W^l`` ((n, d), (n, n) ..., (c, n)), ``biases[l-1]`` the hidden
     bias of layer l (when ``bias_alpha`` is not 0), ``bias_out`` the readout's; buffers
-    ``omega{l}`` (n, r) and ``chol{l}``, the Cholesky factor of ``Omega^T Omega``. Train it
+    ``omega{l}`` (n, r) and ``chol{l}``, the Cholesky factor of ``Omega^T Omega`` (for
+    n <= r, where the projection is the identity, ``pinv{l}``, its pseudo-inverse). Train it
     with ``loss.backward()`` then :meth:`step`, which projects the gradients of layers
     1..L and their biases on the columns of their Omega (:meth:`project_gradients_`, also
     usable alone before any optimizer), clips and applies SGD like :meth:`InfPiMLP.step`.
@@ -785,7 +786,13 @@ class FinitePiMLP(nn.Module):
         self.bias_out = None if bias_out is None else nn.Parameter(bias_out.clone())
         for l, om in enumerate(omegas, start=1):
             self.register_buffer(f"omega{l}", om)
-            self.register_buffer(f"chol{l}", torch.linalg.cholesky(om.T @ om))
+            gram = om.T @ om
+            if om.shape[0] > om.shape[1]:
+                self.register_buffer(f"chol{l}", torch.linalg.cholesky(gram))
+            else:  # n <= r: Omega's columns span R^n, the projection is the identity
+                self.register_buffer(
+                    f"pinv{l}", torch.linalg.pinv(gram, hermitian=True)
+                )
         self.bias_alpha, self.out_bias_alpha = bias_alpha, out_bias_alpha
         self.first_alpha, self.out_alpha = first_alpha, out_alpha
 
@@ -826,8 +833,13 @@ class FinitePiMLP(nn.Module):
     def coordinates(self, h: torch.Tensor, l: int) -> torch.Tensor:
         """``n^1/2 (Omega_l^T Omega_l)^-1 Omega_l^T h`` (N, r): the r coordinates of layer
         l's pre-activations h (N, n) (exact while h lies in Omega_l's column space)."""
-        om, chol = self.omega(l), getattr(self, f"chol{l}")
-        return self.width**0.5 * torch.cholesky_solve(om.T @ h.T, chol).T
+        return self.width**0.5 * self._solve(self.omega(l).T @ h.T, l).T
+
+    def _solve(self, rhs: torch.Tensor, l: int) -> torch.Tensor:
+        """``(Omega_l^T Omega_l)^-1 rhs`` (a pseudo-inverse, minimum norm, when n <= r)."""
+        if hasattr(self, f"chol{l}"):
+            return torch.cholesky_solve(rhs, getattr(self, f"chol{l}"))
+        return getattr(self, f"pinv{l}") @ rhs
 
     def r_coordinates(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``[g^1, ..., g^L]`` of inputs x: each layer's r coordinates (N, r)."""
@@ -854,8 +866,7 @@ class FinitePiMLP(nn.Module):
             s = g.norm(dim=1, keepdim=True)
             B = g / s.clamp_min(1e-30)
             if l <= self.depth:
-                om, chol = self.omega(l), getattr(self, f"chol{l}")
-                a = torch.cholesky_solve(om.T @ dhs[l - 1].T, chol).T
+                a = self._solve(self.omega(l).T @ dhs[l - 1].T, l).T
                 out.append((n**0.5 * s * a, B))
             else:
                 out.append((self.out_alpha * s * dout.to(s.dtype), B))
@@ -863,9 +874,9 @@ class FinitePiMLP(nn.Module):
 
     def project(self, G: torch.Tensor, l: int) -> torch.Tensor:
         """``Omega (Omega^T Omega)^-1 (Omega^T G)`` for G (n, ...): never the n x n projector."""
-        om, chol = self.omega(l), getattr(self, f"chol{l}")
+        om = self.omega(l)
         flat = G.reshape(G.shape[0], -1)
-        return (om @ torch.cholesky_solve(om.T @ flat, chol)).reshape(G.shape)
+        return (om @ self._solve(om.T @ flat, l)).reshape(G.shape)
 
     def project_gradients_(self) -> None:
         """Project the ``.grad`` of ``W^1..W^L`` and the hidden biases on their Omega."""

@@ -327,8 +327,8 @@ class Frames:
 
 
 def explorer_frames(
-    rs: Sequence[int] = (4, 16, 64),
-    widths: Sequence[int] = tuple(2**k for k in range(5, 11)),
+    rs: Sequence[int] = (4, 8, 16),
+    widths: Sequence[int] = tuple(2**k for k in range(6, 12)),
     steps: int = 10,
     *,
     setup: Setup = Setup(),
@@ -336,13 +336,14 @@ def explorer_frames(
 ) -> Frames:
     """Train one infinite net per r (Gaussian readout, so outputs are not 0 at t = 0) and
     width-n samples of it by the same SGD steps on the same batch; record probe outputs
-    after every step."""
+    after every step. The learning rate is ``setup.lr * 4 / r``: the r coordinates grow
+    like sqrt(r) per layer, and a fixed rate diverges at large r."""
     steps = _checks.positive_int(steps, "steps")
     ws = tuple(int(w) for w in _checks.widths(widths, "widths"))
     x, y, xp = setup.data(seed)
     infinite, finite, rows, nbytes = {}, {}, {}, {}
     for r in rs:
-        st = Setup(**{**setup.__dict__, "r": int(r)})
+        st = Setup(**{**setup.__dict__, "r": int(r), "lr": setup.lr * 4 / int(r)})
         net = st.net(seed, "gaussian")
         samples = [net.sample(n, generator=1000 * seed + n) for n in ws]
         outs, fouts = [net(xp).numpy()], [[f(xp).detach().numpy()] for f in samples]

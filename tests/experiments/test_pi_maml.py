@@ -154,6 +154,8 @@ def test_reproduction_rows_sit_beside_the_pi_limit_papers_table():
     (row,) = pi_maml.reproduction_rows(run)
     assert row["paper"] == paper.PI_LIMIT_OMNIGLOT_MAML["infinite pi-net"]
     assert "7 of the paper's 50,000" in row["note"]
+    assert pi_maml.paper_number("mup-finite-2048") == 91.22
+    assert pi_maml.paper_number("relu-ntk") == 51.72
 
 
 @pytest.fixture(scope="module")

@@ -342,3 +342,13 @@ def test_calibrated_time_estimate_grows_quadratically_with_steps():
     )
     assert 3.5 < two.seconds / one.seconds < 4.1
     assert pi.calibrate(net, 4, rows=2000, repeats=1) > 0
+
+
+def test_a_sample_narrower_than_r_projects_nothing_and_still_trains():
+    net = SETUP.net(0, "gaussian")
+    x, y, _ = SETUP.data(0)
+    fin = net.sample(5, generator=0)  # n = 5 < r = 8
+    G = torch.randn(5, 3, dtype=torch.float64)
+    assert torch.allclose(fin.project(G, 1), G, atol=1e-10)
+    S.train_finite(fin, x, y, 2, 0.5)
+    assert torch.isfinite(fin(x)).all()
