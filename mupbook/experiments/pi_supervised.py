@@ -104,8 +104,7 @@ def pi_storages() -> tuple[str, ...]:
     return ("float16", "float32", "float64")
 
 
-FULL = Config(
-    classes=100, train_drawers=5, r=64, epochs=30, lr=0.5, widths=(256, 1024)
+FULL = Config(classes=100, widths=(256, 1024))
 )
 QUICK = Config()
 CONFIGS = {"quick": QUICK, "full": FULL}
