@@ -105,7 +105,6 @@ def pi_storages() -> tuple[str, ...]:
 
 
 FULL = Config(classes=100, widths=(256, 1024))
-)
 QUICK = Config()
 CONFIGS = {"quick": QUICK, "full": FULL}
 
