@@ -302,6 +302,48 @@ def growth(steps: int, *, setup: Setup = Setup(), seed: int = 0) -> Growth:
     return Growth(np.array(rows), np.array(secs), setup.batch, setup.r)
 
 
+@dataclass(frozen=True)
+class StepCost:
+    """Seconds of one forward and backward pass of ``examples`` inputs through one layer of
+    ``rows[k]`` rows (``seconds[k]``, the fastest of a few repeats)."""
+
+    rows: np.ndarray
+    seconds: np.ndarray
+    examples: int
+    r: int
+
+
+def step_cost(
+    rows: Sequence[int] = (2_000, 8_000, 32_000),
+    *,
+    examples: int = 40,
+    r: int = 64,
+    repeats: int = 3,
+    seed: int = 0,
+) -> StepCost:
+    """Time a layer's forward and backward (the work of a step) against its number of rows,
+    on random unit rows in float32."""
+    gen = runtime.generator(seed)
+    secs = []
+    for m in rows:
+        rw = pi.Rows(
+            r, r, dtype=torch.float32, device=torch.device("cpu"), capacity=m
+        )
+        B = torch.randn(m, r, generator=gen, dtype=torch.float64)
+        A = torch.randn(m, r, generator=gen, dtype=torch.float64) / r**0.5
+        rw.append(
+            A, B / B.norm(dim=1, keepdim=True), torch.ones(m, dtype=torch.float64)
+        )
+        g = torch.randn(examples, r, generator=gen).requires_grad_(True)
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            pi.layer_forward(g, rw).sum().backward()
+            best = min(best, time.perf_counter() - t0)
+        secs.append(best)
+    return StepCost(np.asarray(rows), np.asarray(secs), examples, r)
+
+
 # ------------------------------------------------------------------ explorer frames
 
 

@@ -17,16 +17,18 @@ def plot_parametrization(ax=None):
     if ax is None:
         fig, axes = figure(width=9.0, height=3.2)
         ax = axes[0, 0]
-    ax.set_xlim(0, 20)
+    ax.set_xlim(0, 20.5)
     ax.set_ylim(0, 7)
     ax.axis("off")
 
-    def box(x, y, w, h, label, color, new=0.0, sub=""):
+    def box(x, y, w, h, label, color, new=0.0, sub="", side="right"):
         ax.add_patch(Rectangle((x, y), w, h, fc=color, ec="k", alpha=0.35))
-        if new:
+        if new and side == "right":
             ax.add_patch(
                 Rectangle((x + w - new, y), new, h, fc=COLORS[1], ec="k", alpha=0.6)
             )
+        elif new:
+            ax.add_patch(Rectangle((x, y), w, new, fc=COLORS[1], ec="k", alpha=0.6))
         ax.text(x + w / 2, y + h / 2, label, ha="center", va="center", fontsize=10)
         if sub:
             ax.text(x + w / 2, y - 0.35, sub, ha="center", va="top", fontsize=8)
@@ -44,30 +46,33 @@ def plot_parametrization(ax=None):
         new=0.6,
         sub="r x M",
     )
-    box(11.0, 2.9, 3.6, 1.0, "", COLORS[4], new=0.6)
-    ax.text(
-        12.8,
-        3.4,
+    box(
+        11.0,
+        1.7,
+        3.6,
+        3.6,
         r"$\phi(\Omega_{l-1}B^\top)^\top$",
-        ha="center",
-        va="center",
-        fontsize=9,
+        COLORS[4],
+        new=0.6,
+        side="bottom",
     )
-    ax.text(12.8, 2.55, "M x n", ha="center", va="top", fontsize=8)
+    ax.text(12.8, 1.35, "M x n", ha="center", va="top", fontsize=8)
     ax.annotate(
         "one SGD step: one new row\n(A, B, c) per example (red)",
         xy=(10.3, 3.9),
-        xytext=(13.5, 5.6),
+        xytext=(7.2, 5.6),
         fontsize=9,
         arrowprops=dict(arrowstyle="->"),
     )
     ax.text(
-        15.3,
-        1.2,
+        15.1,
+        3.5,
         "n -> infinity: keep only\nthe rows (A_i, B_i, c_i);\n"
-        r"$\phi(\Omega B)^\top\phi(\Omega g)/n \to |g|\,V(\hat g\cdot B)$",
+        r"$\phi(\Omega B)^\top\phi(\Omega g)/n$"
+        "\n"
+        r"$\to |g|\,V(\hat g\cdot B)$",
         fontsize=9,
-        va="bottom",
+        va="center",
     )
     ax.set_title(
         "the pi-parametrization of a hidden layer (M rows: r at init, r + t b after t steps)"
@@ -93,10 +98,13 @@ def plot_convergence(conv: pi_limit.Convergence, ax=None) -> dict[str, float]:
     return slopes
 
 
-def plot_growth(growth: pi_limit.Growth, axes=None):
-    """Rows per layer against steps, and seconds per step."""
+def plot_growth(
+    growth: pi_limit.Growth, cost: pi_limit.StepCost | None = None, axes=None
+):
+    """Rows per layer against steps; with ``cost``, the time of a layer's forward and
+    backward against its number of rows."""
     if axes is None:
-        fig, ax = figure(ncols=2, width=4.6, height=3.4)
+        fig, ax = figure(ncols=2 if cost is not None else 1, width=4.6, height=3.4)
         axes = ax[0]
     t = np.arange(len(growth.rows))
     for k in range(growth.rows.shape[1]):
@@ -107,12 +115,19 @@ def plot_growth(growth: pi_limit.Growth, axes=None):
     axes[0].set_ylabel("rows")
     axes[0].legend(fontsize=8)
     axes[0].set_title(f"rows grow linearly (r = {growth.r}, batch {growth.batch})")
-    axes[1].plot(
-        np.arange(1, len(growth.seconds) + 1), 1e3 * growth.seconds, "o-", ms=3
-    )
-    axes[1].set_xlabel("SGD step t")
-    axes[1].set_ylabel("ms per step")
-    axes[1].set_title("so does the cost of a step")
+    if cost is not None:
+        ax = axes[1]
+        ax.plot(
+            cost.rows, 1e3 * cost.seconds, "o-", color=COLORS[2], label="measured"
+        )
+        ref = 1e3 * cost.seconds[-1] * cost.rows / cost.rows[-1]
+        ax.plot(cost.rows, ref, "k--", lw=1, label="proportional to rows")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("rows of the layer")
+        ax.set_ylabel("ms (forward + backward)")
+        ax.legend(fontsize=8)
+        ax.set_title(f"a step reads every row ({cost.examples} inputs, r = {cost.r})")
     return axes[0].figure
 
 

@@ -22,7 +22,8 @@ def test_figures_draw(frames):
     conv = S.convergence([32, 64], [0, 1], steps=2, setup=S.Setup(d=6, r=4, batch=2))
     slopes = pi_viz.plot_convergence(conv)
     assert set(slopes) == set(conv.series())
-    assert pi_viz.plot_growth(S.growth(2, setup=S.Setup(r=4))).axes
+    cost = S.step_cost((100, 400), examples=4, r=8, repeats=1)
+    assert len(pi_viz.plot_growth(S.growth(2, setup=S.Setup(r=4)), cost).axes) == 2
     fig = pi_viz.plot_accuracies(
         {"a": (50.0, 45.0, 55.0)}, paper={"a": 60.0}, title="t"
     )
