@@ -18,14 +18,15 @@ core (flat, small)     ``runtime`` switches and seeds; ``_checks`` input checks;
                        ``empirical`` finite-width kernels; ``results`` the JSON of a
                        run; ``paper`` the published numbers; ``reproduction`` the
                        reproduction page
-``limits/``            exact infinite-width limits beside their finite samplers:         6, 7
-                       ``linear``, ``kernel_sgd``
+``limits/``            exact infinite-width limits beside their finite samplers:         6, 7, pi
+                       ``linear``, ``kernel_sgd``, ``pi`` (deep ReLU pi-limit)
 ``data/``              Omniglot, text8 and the offline corpus, the analogy set           2, 5-7
-``studies/``           one chapter's demonstrations: ``cancellation``,                   1-5
+``studies/``           one chapter's demonstrations: ``cancellation``,                   1-5, pi
                        ``vector_matrix``, ``movement``, ``kernel_regression``,
-                       ``coord_check``, ``spellings``
-``experiments/``       the papers' experiments with their command lines: ``maml``,       5-7
-                       ``mutransfer``, ``word2vec`` (shared skeleton ``_common``)
+                       ``coord_check``, ``spellings``, ``pi_limit``
+``experiments/``       the papers' experiments with their command lines: ``maml``,       5-7, pi
+                       ``mutransfer``, ``word2vec``, ``pi_maml``, ``pi_supervised``
+                       (shared skeleton ``_common``)
 ``exercises/``         checkers of the chapters' exercises, one module per chapter       all
 ``viz/``               everything that draws, and the explorers (one helper)             all
 =====================  ==============================================================  ========

@@ -10,7 +10,9 @@
   networks trained by gradient descent;
 * :mod:`~mupbook.studies.coord_check` (chapter 5): coordinate checks;
 * :mod:`~mupbook.studies.spellings` (chapter 5): muP in the book's three spellings, one
-  parametrization.
+  parametrization;
+* :mod:`~mupbook.studies.pi_limit` ("Deep limits that learn features"): finite pi-nets
+  converging to the infinite one, one step as rows, growth, the explorer's frames.
 
 Import the modules directly (``from mupbook.studies import movement``); this file imports
 nothing.

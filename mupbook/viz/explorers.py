@@ -355,6 +355,42 @@ def neighbours_explorer(run, words_to_offer: Sequence[str] | None = None, k: int
     )
 
 
+# ------------------------------------------------------------------------ the pi-limit
+
+
+def pi_explorer(frames):
+    """Sliders for the rank r, the width n and the number of SGD steps over precomputed
+    frames (:func:`mupbook.studies.pi_limit.explorer_frames`): finite against infinite
+    outputs, and the gap against width (:func:`mupbook.viz.pi.plot_frame`)."""
+    import ipywidgets as w
+
+    from .pi import plot_frame
+
+    slider = dict(continuous_update=False)
+    controls = {
+        "r": w.SelectionSlider(
+            options=list(frames.rs),
+            value=frames.rs[len(frames.rs) // 2],
+            description="r",
+            **slider,
+        ),
+        "width": w.SelectionSlider(
+            options=list(frames.widths),
+            value=frames.widths[len(frames.widths) // 2],
+            description="width n",
+            **slider,
+        ),
+        "steps": w.IntSlider(
+            value=frames.steps, min=0, max=frames.steps, description="steps", **slider
+        ),
+    }
+    return explorer(
+        controls,
+        lambda r, width, steps: plot_frame(frames, r, width, steps),
+        rows=[list(controls)],
+    )
+
+
 __all__ = [
     "show",
     "explorer",
@@ -365,4 +401,5 @@ __all__ = [
     "coord_explorer",
     "fewshot_explorer",
     "neighbours_explorer",
+    "pi_explorer",
 ]
