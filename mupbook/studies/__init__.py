@@ -8,7 +8,10 @@
   during training, one teacher set-up (:class:`~mupbook.studies.movement.Teacher`);
 * :mod:`~mupbook.studies.kernel_regression` (chapter 2): kernel predictors beside finite
   networks trained by gradient descent;
-* :mod:`~mupbook.studies.coord_check` (chapter 5): coordinate checks.
+* :mod:`~mupbook.studies.coord_check` (chapter 5): coordinate checks;
+* :mod:`~mupbook.studies.nonlinear_limit` and :mod:`~mupbook.studies.zdot` (the chapter
+  "Computing the feature-learning limit"): finite muP and NTP networks beside the limits,
+  and Z-hat + Z-dot.
 
 Import the modules directly (``from mupbook.studies import movement``); this file imports
 nothing.
