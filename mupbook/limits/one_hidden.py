@@ -206,7 +206,9 @@ def train_network(
         loss.backward()
         opt.step()
         keep(step)
-    return torch.stack(out) if x_eval is not None else None
+    if x_eval is None:
+        return None
+    return torch.stack(out) if out else torch.empty(0, x_eval.shape[0], k).to(w)
 
 
 class Trained(NamedTuple):
@@ -610,7 +612,13 @@ class OneHiddenLimit:
             self._step(xb, yb, training.lr, training.loss)
             if x_eval is not None and step in record:
                 out.append(self(x_eval))
-        return torch.stack(out) if x_eval is not None else None
+        if x_eval is None:
+            return None
+        return (
+            torch.stack(out)
+            if out
+            else torch.empty(0, x_eval.shape[0], self.k).to(xp)
+        )
 
     # --- finite width
     def sample(

@@ -285,6 +285,13 @@ def test_features_are_the_nodes_preactivations():
 # ----------------------------------------------------------------- inputs and training
 
 
+def test_no_recorded_steps_give_an_empty_record():
+    lim = oh.mup_limit(1, span=X1, size=4)
+    assert lim.train(X1, Y1, oh.Training(2, 1.0), XE).shape == (0, 13, 1)
+    net = lim.sample(4, 0)
+    assert oh.train_network(net, X1, Y1, oh.Training(2, 1.0), XE).shape == (0, 13, 1)
+
+
 def test_minibatches_visit_every_point_once_per_epoch():
     tr = oh.Training(6, 1.0, batch_size=4, seed=2)
     idx = torch.cat(list(tr.batches(8)))
