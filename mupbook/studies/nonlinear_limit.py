@@ -55,6 +55,7 @@ __all__ = [
     "gauss_hermite_study",
     "trained_limit",
     "node_movement",
+    "weight_moments",
 ]
 
 
@@ -468,3 +469,10 @@ def node_movement(
     move = (w[:, None] * (h1 - h0).abs()).sum() / x.shape[0]
     size = (w[:, None] * h0.abs()).sum() / x.shape[0]
     return float(move / size)
+
+
+def weight_moments(limit: OneHiddenLimit) -> np.ndarray:
+    """``E[u_j^2]`` over the limit's nodes for each input coordinate j (d,): how far the
+    input weights spread along each direction of the inputs."""
+    u = limit.basis @ limit.nodes.a.T  # (d, M)
+    return ((u * u) @ limit.nodes.weight).cpu().numpy()

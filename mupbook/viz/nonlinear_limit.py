@@ -80,18 +80,20 @@ def plot_functions(
 
 
 def plot_convergence(mup: WidthSweep, ntp: WidthSweep, node_error: float):
-    """Left: RMS gaps against width (muP networks to the muP limit, NTP pairs to the NTK
-    predictor; the seed-averaged muP output's gap; the limit's node error as a line).
-    Right: the muP outputs' variance over seeds, with theory slope -1."""
+    """Left: the RMS gap over seeds against width (muP networks to the muP limit, NTP pairs
+    to the NTK predictor; each network's own gap faint), the gap of the seed-averaged muP
+    output, and the limit's node error as a line. Right: the muP outputs' variance over
+    seeds, with theory slope -1. The slopes in the legends are the fits the chapter
+    asserts."""
     fig, axes = figure(ncols=2, width=4.6)
     ax = axes[0, 0]
+    for k, sweep in enumerate((mup, ntp)):
+        for row in sweep.gaps():
+            ax.plot(sweep.widths, row, color=COLORS[k], alpha=0.15, lw=0.7)
     loglog_sweep(
         ax,
         mup.widths,
-        {
-            "muP nets vs muP limit": mup.gaps(),
-            "NTP pairs vs NTK": ntp.gaps(),
-        },
+        {"muP nets vs muP limit": mup.rms_gap(), "NTP pairs vs NTK": ntp.rms_gap()},
         theory={"muP nets vs muP limit": -0.5, "NTP pairs vs NTK": -0.5},
         ylabel="RMS gap of test outputs",
     )
@@ -105,7 +107,7 @@ def plot_convergence(mup: WidthSweep, ntp: WidthSweep, node_error: float):
     )
     ax.axhline(node_error, color="k", lw=1, ls=":", label="limit's node error")
     ax.legend(fontsize=7)
-    ax.set_title("distance to the limits", fontsize=10)
+    ax.set_title("distance to the limits (faint: single networks)", fontsize=10)
     loglog_sweep(
         axes[0, 1],
         mup.widths,
@@ -193,29 +195,36 @@ def plot_preactivations(
 
 
 def plot_weight_plane(
-    before: OneHiddenLimit, after: OneHiddenLimit, lim: float = 2.5
+    before: OneHiddenLimit,
+    after: OneHiddenLimit,
+    extent: tuple[float, float] = (8, 3),
 ):
-    """The density of the limit's input weights ``u`` (2-D inputs: in the span's basis,
-    which is the standard one when the training inputs span the plane), before and after
-    training, as weighted 2-D histograms."""
-    if before.r != 2:
+    """The density of the limit's input weights ``u`` (2-D inputs, in the inputs'
+    coordinates), before and after training, as weighted 2-D histograms on
+    ``[-extent[0], extent[0]] x [-extent[1], extent[1]]`` (a log colour scale)."""
+    from matplotlib.colors import LogNorm
+
+    if before.d != 2:
         raise ValueError("plot_weight_plane needs two input dimensions")
-    fig, axes = figure(ncols=2, width=3.6, height=3.4)
-    bins = np.linspace(-lim, lim, 61)
+    fig, axes = figure(ncols=2, width=4.2, height=2.6)
+    bins = [
+        np.linspace(-extent[0], extent[0], 81),
+        np.linspace(-extent[1], extent[1], 31),
+    ]
     for ax, lm, title in (
         (axes[0, 0], before, "at initialization"),
         (axes[0, 1], after, f"after {after.steps_done} steps"),
     ):
-        a = (lm.basis @ lm.nodes.a.T).T.cpu().numpy()
+        u = (lm.basis @ lm.nodes.a.T).T.cpu().numpy()
         ax.hist2d(
-            a[:, 0],
-            a[:, 1],
-            bins=[bins, bins],
+            u[:, 0],
+            u[:, 1],
+            bins=bins,
             weights=lm.nodes.weight.cpu().numpy(),
             cmap="magma",
             density=True,
+            norm=LogNorm(vmin=1e-4),
         )
-        ax.set_aspect("equal")
         ax.set_xlabel("$u_1$ (the target's direction)")
         ax.set_ylabel("$u_2$")
         ax.set_title(title, fontsize=10)

@@ -151,3 +151,13 @@ def test_gauss_hermite_study_measures_each_rule_early_and_late():
         gh.errors.shape == (2, 2) and gh.nodes == (64, 4096) and gh.steps == (1, 10)
     )
     assert gh.errors[1, 0] < 0.1 * gh.errors[0, 0]  # finer is better after one step
+
+
+def test_weight_moments_start_at_one_over_d_and_spread_along_the_target():
+    task = nl.ridge_task(16, 0, n_test=10)
+    before, after = nl.trained_limit(
+        task, oh.Training(100, 1.0), sigma_b=1.0, size=2**10
+    )
+    assert np.allclose(nl.weight_moments(before), 0.5, atol=0.01)
+    m = nl.weight_moments(after)
+    assert m[0] > 3 * m[1]  # the target depends on x_1 only
