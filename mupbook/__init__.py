@@ -17,12 +17,12 @@ core (flat, small)     ``runtime`` switches and seeds; ``_checks`` input checks;
                        ``empirical`` finite-width kernels; ``results`` the JSON of a
                        run; ``paper`` the published numbers; ``reproduction`` the
                        reproduction page
-``limits/``            exact infinite-width limits beside their finite samplers:         6, 7
-                       ``linear``, ``kernel_sgd``
+``limits/``            exact infinite-width limits beside their finite samplers:         5-7
+                       ``linear``, ``kernel_sgd``, ``one_hidden``
 ``data/``              Omniglot, text8 and the offline corpus, the analogy set           2, 5-7
 ``studies/``           one chapter's demonstrations: ``cancellation``,                   1-5
                        ``vector_matrix``, ``movement``, ``kernel_regression``,
-                       ``coord_check``
+                       ``coord_check``, ``nonlinear_limit``, ``zdot``
 ``experiments/``       the papers' experiments with their command lines: ``maml``,       5-7
                        ``mutransfer``, ``word2vec`` (shared skeleton ``_common``)
 ``exercises/``         checkers of the chapters' exercises, one module per chapter       all
