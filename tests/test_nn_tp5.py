@@ -176,9 +176,19 @@ def test_hidden_bias_std_draws_width_independent_gaussian_hidden_biases():
         assert [g["lr"] for g in net.param_groups("sgd", 0.1)] == [
             g["lr"] for g in zero.param_groups("sgd", 0.1)
         ]
-    # the default keeps zero biases and the random stream of the weights
+    # the default keeps zero biases and the random stream of the weights: zero biases
+    # draw nothing, so the weights are those of the same network without biases
     a = MuMLP(D_IN, 64, D_OUT, generator=runtime.generator(3), dtype=torch.float64)
     assert not any(b.any() for b in a.biases)
+    plain = MuMLP(
+        D_IN,
+        64,
+        D_OUT,
+        bias=False,
+        generator=runtime.generator(3),
+        dtype=torch.float64,
+    )
+    assert all(torch.equal(w, p) for w, p in zip(a.weights, plain.weights))
 
 
 def test_parameter_kinds_of_our_mlp_and_of_an_arbitrary_module():
