@@ -18,12 +18,14 @@ core (flat, small)     ``runtime`` switches and seeds; ``_checks`` input checks;
                        ``empirical`` finite-width kernels; ``results`` the JSON of a
                        run; ``paper`` the published numbers; ``reproduction`` the
                        reproduction page
-``limits/``            exact infinite-width limits beside their finite samplers:         6, 7, pi
-                       ``linear``, ``kernel_sgd``, ``pi`` (deep ReLU pi-limit)
+``limits/``            exact infinite-width limits beside their finite samplers:         5-7, pi
+                       ``linear``, ``kernel_sgd``, ``one_hidden``, ``pi`` (deep ReLU
+                       pi-limit)
 ``data/``              Omniglot, text8 and the offline corpus, the analogy set           2, 5-7
 ``studies/``           one chapter's demonstrations: ``cancellation``,                   1-5, pi
                        ``vector_matrix``, ``movement``, ``kernel_regression``,
-                       ``coord_check``, ``spellings``, ``pi_limit``
+                       ``coord_check``, ``spellings``, ``nonlinear_limit``, ``zdot``,
+                       ``pi_limit``
 ``experiments/``       the papers' experiments with their command lines: ``maml``,       5-7, pi
                        ``mutransfer``, ``word2vec``, ``pi_maml``, ``pi_supervised``
                        (shared skeleton ``_common``)

@@ -347,4 +347,4 @@ def choice(
 
 
 # The chapters' exercises register themselves on import (one module per chapter).
-from . import ch01, ch02, ch03, ch04, ch05, ch06, ch07, pi_limit  # noqa: E402,F401
+from . import ch01, ch02, ch03, ch04, ch05, ch05_nonlinear, ch06, ch07, pi_limit  # noqa: E402,F401

@@ -12,7 +12,10 @@
 * :mod:`~mupbook.studies.spellings` (chapter 5): muP in the book's three spellings, one
   parametrization;
 * :mod:`~mupbook.studies.pi_limit` ("Deep limits that learn features"): finite pi-nets
-  converging to the infinite one, one step as rows, growth, the explorer's frames.
+  converging to the infinite one, one step as rows, growth, the explorer's frames;
+* :mod:`~mupbook.studies.nonlinear_limit` and :mod:`~mupbook.studies.zdot` (the chapter
+  "Computing the feature-learning limit"): finite muP and NTP networks beside the limits,
+  and Z-hat + Z-dot.
 
 Import the modules directly (``from mupbook.studies import movement``); this file imports
 nothing.

@@ -242,6 +242,44 @@ def abc_explorer(depth: int = 2):
     )
 
 
+# ------------------------------------------------- chapter "Computing the feature-learning limit"
+
+
+def limit_explorer(
+    task,
+    limit,
+    limit_outputs,
+    ntk_outputs,
+    training,
+    max_log2_width: int = 12,
+):
+    """Sliders for the width (2^4 .. 2^max) and the seed: one ordinary muP network trained
+    like the (already trained) ``limit``, beside the limit's outputs ``limit_outputs`` and
+    the NTK predictor's ``ntk_outputs`` (test outputs (E, 1) each), with the density of its
+    neurons' pre-activations against the limit's nodes
+    (:func:`mupbook.viz.nonlinear_limit.plot_width_frame`)."""
+    import ipywidgets as w
+
+    from .nonlinear_limit import plot_width_frame
+
+    if not 6 <= max_log2_width <= 14:
+        raise ValueError(f"max_log2_width must be in 6..14, got {max_log2_width}")
+    slider = dict(continuous_update=False)
+    controls = {
+        "log2_width": w.IntSlider(
+            value=6, min=4, max=max_log2_width, description="log2 width", **slider
+        ),
+        "seed": w.IntSlider(value=0, min=0, max=9, description="seed", **slider),
+    }
+
+    def draw(log2_width, seed):
+        return plot_width_frame(
+            task, limit, limit_outputs, ntk_outputs, training, 2**log2_width, seed
+        )
+
+    return explorer(controls, draw, rows=[["log2_width", "seed"]])
+
+
 # ------------------------------------------------------------------------------ chapter 5
 
 
@@ -398,6 +436,7 @@ __all__ = [
     "kernel_explorer",
     "contraction_explorer",
     "abc_explorer",
+    "limit_explorer",
     "coord_explorer",
     "fewshot_explorer",
     "neighbours_explorer",
