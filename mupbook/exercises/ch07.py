@@ -111,3 +111,32 @@ register(
         ),
     )
 )
+
+register(
+    Exercise(
+        id="ch07-recipe-limit-width",
+        kind="derive",
+        question="word2vec's own recipe starts the output embeddings U uniform on "
+        "[-0.5/n, 0.5/n], not at 0. Of which width is the muP limit of that recipe for "
+        "a vocabulary of V = 1000 words?",
+        checker=numeric(
+            1000.0,
+            abs_tol=0.5,
+            hints={
+                2000.0: "the bound d + d_o counts the directions a readout starts with; "
+                "how large is a row of U at the start, |U_j|, as n grows, and what is left "
+                "of it in the limit?",
+                float(
+                    "inf"
+                ): "nothing here needs infinitely many directions: every update "
+                "is a combination of rows that are already there",
+                0.0: "the input embeddings still start as V directions of their own",
+            },
+            explain="V = 1000: a row of U starts with norm of order n^(-1/2), its scores "
+            "U_j . h are O(1/n), and what it adds to the input embeddings' updates "
+            "vanishes too; the limit is the same width-V network as for U = 0",
+        ),
+        reference=lambda: 1000.0,
+        wrong=(lambda: 2000.0, lambda: float("inf")),
+    )
+)

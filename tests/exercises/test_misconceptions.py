@@ -82,6 +82,7 @@ CONFUSIONS = [
         "L + 1",
     ),
     ("ch07-limit-width", 2000.0, "a readout that starts at 0", "1000"),
+    ("ch07-recipe-limit-width", 2000.0, "how large is a row of U", "1000"),
     ("ch07-ntk-accuracy", 100.0, "cosine 0", "0%"),
     ("pi-new-row", lambda g, dg: (dg, g), "where does the size of g go", "|g| dg"),
     (
