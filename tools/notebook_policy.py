@@ -139,6 +139,31 @@ def toc_files() -> list[str]:
     return re.findall(r"file:\s*(\S+)", text)
 
 
+DOC_LINK = re.compile(r"\{doc\}`([^`<]+?)\s*<(\d\d_[a-z0-9_]+)>`")
+
+
+def chapter_title(stem: str) -> str | None:
+    """The '# Title' of chapter ``stem`` (``NN_name``); None when there is no such chapter."""
+    path = ROOT / "chapters" / f"{stem}.ipynb"
+    if not path.is_file():
+        return None
+    nb = nbformat.read(path, as_version=4)
+    heading = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    return heading.split("\n")[0].removeprefix("# ").strip()
+
+
+def stale_links(source: str) -> list[str]:
+    """Each ``{doc}`Title <NN_name>``` in ``source`` whose Title is not that chapter's."""
+    out = []
+    for text, stem in DOC_LINK.findall(source):
+        title = chapter_title(stem)
+        if title != " ".join(text.split()):
+            out.append(
+                f"the link {text!r} <{stem}> names a chapter whose title is {title!r}"
+            )
+    return out
+
+
 def toc_chapters() -> list[str]:
     """The chapters of ``_toc.yml``'s chapter list (``chapters/NN_name``, in order)."""
     return [f for f in toc_files() if f.startswith("chapters/")]
@@ -212,6 +237,8 @@ def violations(path: Path) -> list[str]:
             and "solution" not in tags
         ):
             out.append(f"{where}: a {{solution}} cell must be tagged solution")
+        if cell.cell_type == "markdown":
+            out += [f"{where}: {v}" for v in stale_links(cell.source)]
         if cell.cell_type == "markdown" and not display_math_is_separated(
             cell.source
         ):

@@ -157,3 +157,19 @@ def test_boxes_are_required_only_of_the_toc_chapter_list(tmp_path, monkeypatch):
 
     monkeypatch.setattr(notebook_policy, "toc_chapters", lambda: [])
     assert "box" not in _rewritten(tmp_path, lambda cells: cells.pop())
+
+
+def test_a_link_to_a_chapter_must_carry_its_current_title():
+    from notebook_policy import stale_links
+
+    assert (
+        stale_links(
+            "{doc}`abc-parametrizations and the Dynamical Dichotomy <04_abc_dichotomy>`"
+        )
+        == []
+    )
+    assert (
+        "whose title is 'abc-parametrizations"
+        in stale_links("{doc}`The abc of it <04_abc_dichotomy>`")[0]
+    )
+    assert "None" in stale_links("{doc}`Gone <99_gone>`")[0]
