@@ -82,6 +82,7 @@ def _check_new_row(answer) -> Feedback:
 register(
     Exercise(
         id="pi-new-row",
+        kind="derive",
         question="Write new_row(g_prev, dg) -> (A, B): the row one training example appends "
         "to hidden layer l, from the r coordinates g_prev of layer l-1 and the gradient dg "
         "of the loss with respect to layer l's r coordinates.",
@@ -106,6 +107,7 @@ _SPACES = (
 register(
     Exercise(
         id="pi-projected-span",
+        kind="derive",
         question="After the projection, every column of the update of W^l (l >= 2) lies in "
         "which space?",
         checker=choice(
@@ -165,6 +167,7 @@ register(
 register(
     Exercise(
         id="pi-compute",
+        kind="derive",
         question="Ignoring the r initial rows, the first 1,000 SGD steps of an infinite pi-net "
         "take 1 minute. About how many minutes do the first 2,000 steps take?",
         checker=numeric(

@@ -9,6 +9,7 @@ layer that stops learning.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
 
@@ -18,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .. import _checks, runtime
 from ..fit import loglog_slope
-from ..nn import MuMLP, ScaledMLP
+from ..nn import MuMLP, ScaledMLP, tp5_scalings
 
 ModelFactory = Callable[[int, torch.Generator], ScaledMLP]
 #: The optimizers a coordinate check can run (each model's ``.sgd(lr)`` / ``.adam(lr)``).
@@ -231,3 +232,16 @@ def mlp_coord_check(
         label=f"{param} {optimizer}",
         progress=progress,
     )
+
+
+def mystery_mlp(width: int, generator: torch.Generator | None = None) -> ScaledMLP:
+    """Chapter 5's debug exercise: a muP MLP written by hand, with one mistake.
+
+    32 inputs, two hidden ReLU layers of ``width``, 4 outputs, no biases, base width 16,
+    TP5's Table 8 form, float32; inputs (B, 32) give outputs (B, 4). One tensor's Adam
+    learning rate is not muP's (reading this code gives the exercise away: the exercise
+    finds the tensor with a coordinate check).
+    """
+    weights, _ = tp5_scalings("mup", "table8", 32, width, 4, 2, 16)
+    weights[1] = dataclasses.replace(weights[1], adam_lr=1.0)  # SP's rate for W^2
+    return ScaledMLP([32, width, width, 4], weights, None, generator=generator)
