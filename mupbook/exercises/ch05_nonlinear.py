@@ -10,6 +10,7 @@ from . import Exercise, choice, function, numeric, register
 register(
     Exercise(
         id="ch05nl-variance-slope",
+        kind="predict",
         question="Predict before running: with what log-log slope in the width n does the "
         "variance over seeds of a trained muP network's output fall?",
         checker=numeric(
@@ -82,12 +83,25 @@ def _wrong_new_v(u, b, v, x, chi, lr):
 register(
     Exercise(
         id="ch05nl-neuron-update",
+        kind="derive",
         question="Write neuron_step(u, b, v, x, chi, lr): one full-batch SGD step of the "
         "limit's neuron rule for scalar inputs (erf), returning np.stack([u, b, v]).",
         checker=function(
             _neuron_step,
             _neuron_cases,
             rtol=1e-9,
+            mistakes=(
+                (
+                    _wrong_no_derivative,
+                    "the updates of u and b use phi(h) where the chain rule needs "
+                    "phi'(h): differentiate the neuron's output with respect to u",
+                ),
+                (
+                    _wrong_new_v,
+                    "u and b were moved with the readout's new value; SGD computes every "
+                    "gradient at the old parameters and then moves them all at once",
+                ),
+            ),
             explain="the eta n and eta / n of Table 3 cancel against v = n V: every neuron "
             "moves by a width-free step",
         ),
@@ -99,6 +113,7 @@ register(
 register(
     Exercise(
         id="ch05nl-dimension",
+        kind="derive",
         question="A one-hidden-layer muP network has d = 10 inputs, one output and random "
         "hidden biases (sigma_b > 0); it is trained on N = 3 inputs in general position. "
         "What is the dimension of the Gaussian integral that gives its limit?",
@@ -123,6 +138,7 @@ register(
 register(
     Exercise(
         id="ch05nl-wwt-variance",
+        kind="derive",
         question="W is n x n with iid N(0, 1/n) entries, v has iid N(0, 1) coordinates "
         "independent of W. As n -> infinity, what is the variance of one coordinate of "
         "W W^T v?",
@@ -145,6 +161,7 @@ register(
 register(
     Exercise(
         id="ch05nl-deterministic",
+        kind="derive",
         question="Which of these infinite-width limits gives the same trained function for "
         "every random initialization: 'muP', 'ntk-centred', 'both' or 'neither'?",
         checker=choice(

@@ -5,9 +5,17 @@ what it most likely confuses, never with the answer itself."""
 import numpy as np
 import pytest
 
-from mupbook.exercises import EXERCISES, KINDS, THINKING, Exercise, check, numeric
+from mupbook.exercises import (
+    EXERCISES,
+    KINDS,
+    THINKING,
+    Exercise,
+    ch05_nonlinear,
+    check,
+    numeric,
+)
 
-CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "pi")
+CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05nl", "ch05", "ch06", "ch07", "pi")
 
 #: (exercise, a typical wrong answer, words its message must contain, the answer as a
 #: student would write it, which the message must not contain).
@@ -38,6 +46,25 @@ CONFUSIONS = [
     ("ch04-readout-init-c", 2.0, "stable, but trivial", "c = 1"),
     ("ch04-regime", "kernel", "a kernel regime needs r > 0", "r = 0"),
     ("ch04-regime", "unstable", "compensate each other", "feature learning"),
+    ("ch05nl-variance-slope", -0.5, "the variance is its square", "slope -1"),
+    ("ch05nl-variance-slope", 0.0, "a random limit", "slope -1"),
+    ("ch05nl-dimension", 12.0, "never moves outside their span", "5 ="),
+    ("ch05nl-dimension", 4.0, "one more dimension", "5 ="),
+    ("ch05nl-wwt-variance", 1.0, "only the Z-hat part", "2:"),
+    ("ch05nl-deterministic", "muP", "deterministic as well", "both:"),
+    ("ch05nl-deterministic", "ntk-centred", "deterministic too", "both:"),
+    (
+        "ch05nl-neuron-update",
+        ch05_nonlinear._wrong_no_derivative,
+        "the chain rule needs phi'(h)",
+        "width-free",
+    ),
+    (
+        "ch05nl-neuron-update",
+        ch05_nonlinear._wrong_new_v,
+        "at the old parameters",
+        "width-free",
+    ),
     ("ch05-sp-output-slope", 0.5, "correlated with the features", "s = 1"),
     ("ch05-debug-coord", "readout", "reads x^2, which blows up already", "hidden"),
     (
