@@ -23,6 +23,10 @@ from repository import colab_url  # noqa: E402
 #: Most bytes of a chapter page with the figures it shows (its HTML, where explorers keep
 #: their pictures, and its ``_images/``).
 MAX_PAGE_BYTES = 5_000_000
+#: Most CPU seconds one explorer may spend drawing its pictures while the book is built
+#: (the issue asks for about 30 s; CPU time, which a loaded machine barely changes, unlike
+#: the wall-clock time the page also records).
+MAX_EXPLORER_CPU_SECONDS = 40.0
 EXPLORER = re.compile(
     r'<div class="mupbook-explorer" data-frames="(\d+)" data-seconds="([\d.]+)" '
     r'data-cpu-seconds="([\d.]+)">'
@@ -128,6 +132,13 @@ def problems(html_dir: Path) -> list[str]:
             out.append(f"{page.name}: explorers without the script that moves them")
         if "application/vnd.jupyter.widget" in html:
             out.append(f"{page.name}: holds a widget, which needs a kernel")
+        for n, _, cpu in EXPLORER.findall(html):
+            if float(cpu) > MAX_EXPLORER_CPU_SECONDS:
+                out.append(
+                    f"{page.name}: an explorer took {float(cpu):.0f} s of CPU for its {n} "
+                    f"pictures, more than {MAX_EXPLORER_CPU_SECONDS:.0f} s: give it fewer "
+                    "frames= or draw them from runs already made"
+                )
         size = page_bytes(page)
         if size > MAX_PAGE_BYTES:
             out.append(
