@@ -259,11 +259,14 @@ def abc_explorer(depth: int = 2):
             v.regime, "firebrick"
         )
         items = "".join(f"<li>{escape(f)}</li>" for f in v.failures)
+        exps = lambda xs: ", ".join(str(x) for x in xs)  # noqa: E731
         return (
             f"<b style='color:{color}'>{v.regime}</b> &nbsp; r = {v.r}, "
-            f"r_l = ({', '.join(str(r) for r in v.r_layers)}); maximally updated hidden "
+            f"r_l = ({exps(v.r_layers)}); maximally updated hidden "
             f"layers: {list(v.maximal_layers) or 'none'}; readout updated maximally: "
-            f"{v.readout_updated_maximally}<ul>{items}</ul>"
+            f"{v.readout_updated_maximally}, initialized maximally: "
+            f"{v.readout_initialized_maximally}<br><small>a = ({exps(v.abc.a)}), "
+            f"b = ({exps(v.abc.b)}), c = {v.abc.c}</small><ul>{items}</ul>"
         )
 
     # In the book: each exponent at muP's value and at NTP's or SP's (a_1 in {-1/2, 0},
