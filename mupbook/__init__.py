@@ -41,6 +41,3 @@ on top of everything.
 """
 
 __version__ = "0.1.0"
-
-#: The public repository; Colab install cells and launch buttons point here.
-REPO_URL = "https://github.com/mupbook/mupbook"

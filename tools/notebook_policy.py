@@ -3,9 +3,11 @@
 Chapters are committed *stripped*: no outputs, no execution counts, no widget
 state, only ``kernelspec``/``language_info`` notebook metadata and only ``tags`` in
 cell metadata. The book build and nbval execute them. Each chapter starts with
-the canonical Colab install cell (``runtime.colab_install_source()``, tagged
-``remove-cell``), is named ``NN_short_name.ipynb``, is listed in ``_toc.yml``,
-asserts its claims in code, and tags every ``{solution}`` cell ``solution``. Every
+the canonical Colab install cell (``tools/repository.py``'s ``colab_install_source()``,
+made from ``_config.yml``'s repository setting, tagged ``remove-cell``), is named
+``NN_short_name.ipynb``, is listed in ``_toc.yml``, asserts its claims in code, tags
+every ``{solution}`` cell ``solution``, and shows its explorers (a cell calling
+``..._explorer(...)`` keeps its output: the book pages through it). Every
 chapter of ``_toc.yml``'s chapter list opens, right after its ``# Title`` cell, with
 the boxes of :data:`OPENING_BOXES` (learning objectives, prerequisites) and closes with
 those of :data:`CLOSING_BOXES` (the summary), each a MyST admonition of its class::
@@ -17,7 +19,8 @@ those of :data:`CLOSING_BOXES` (the summary), each a MyST admonition of its clas
     ```
 
     python tools/notebook_policy.py chapters/*.ipynb         # report violations
-    python tools/notebook_policy.py --fix chapters/*.ipynb   # strip, then report
+    python tools/notebook_policy.py --fix chapters/*.ipynb   # strip, set the Colab cell,
+                                                             # then report
 """
 
 from __future__ import annotations
@@ -27,8 +30,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-
-from mupbook import runtime
+from repository import colab_install_source, set_colab_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
@@ -45,6 +47,11 @@ ALLOWED_TAGS = {
 NOTEBOOK_METADATA = {"kernelspec", "language_info"}
 ASSERTS = re.compile(r"^\s*(assert\b|\S*(expect_slope|check_slopes)\()", re.M)
 CHECK_CALL = re.compile(r"""(?<![\w.])check\(\s*["']([\w-]+)["']""")
+#: A call of an explorer (``explorers.kernel_explorer(...)``, ``explorer(...)``).
+EXPLORER_CALL = re.compile(r"\b\w*explorer\s*\(")
+#: Tags that would hide an explorer from the rendered book.
+HIDING_TAGS = {"remove-output", "remove-cell", "hide-output"}
+
 #: The boxes a chapter opens with, in the markdown cell right after its '# Title' cell,
 #: in this order: {title: admonition class}.
 OPENING_BOXES = {"Learning objectives": "tip", "Prerequisites": "note"}
@@ -190,10 +197,11 @@ def violations(path: Path) -> list[str]:
     if (
         not cells
         or cells[0].cell_type != "code"
-        or cells[0].source != runtime.colab_install_source()
+        or cells[0].source != colab_install_source()
     ):
         out.append(
-            "first cell is not the canonical Colab install cell (runtime.colab_install_source())"
+            "first cell is not the canonical Colab install cell of _config.yml's repository "
+            "(tools/repository.py; --fix rewrites it)"
         )
     elif "remove-cell" not in cells[0].metadata.get("tags", []):
         out.append("the Colab install cell must be tagged remove-cell")
@@ -226,6 +234,11 @@ def violations(path: Path) -> list[str]:
                     f"{where}: use the raises-exception tag, not # NBVAL_RAISES_EXCEPTION"
                 )
             has_assert |= bool(ASSERTS.search(cell.source))
+            if i > 0 and EXPLORER_CALL.search(cell.source) and tags & HIDING_TAGS:
+                out.append(
+                    f"{where}: an explorer's cell is tagged {sorted(tags & HIDING_TAGS)}; "
+                    "the rendered book shows explorers live (pictures drawn at build time)"
+                )
             for ex_id in CHECK_CALL.findall(cell.source):
                 if ex_id not in EXERCISES:
                     out.append(
@@ -258,6 +271,7 @@ def main(argv: list[str]) -> int:
     for path in paths:
         if fix:
             nb = strip(nbformat.read(path, as_version=4))
+            set_colab_cell(nb)
             nbformat.write(nb, path)
         for v in violations(path):
             print(f"{path}: {v}")

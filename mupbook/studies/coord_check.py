@@ -51,7 +51,8 @@ class CoordCheck:
     """Mean |coordinate| per (seed, width, step, layer): ``size`` of the activations and
     ``delta`` of their change since init; step 0 is initialization, step t is after t
     optimizer steps. ``layers`` names the columns: ``x^1 .. x^L`` and ``output``.
-    Runs whose loss turned non-finite are marked in ``diverged`` (seed, width) and hold NaN."""
+    Runs whose loss turned non-finite are marked in ``diverged`` (seed, width) and hold NaN.
+    ``lr`` is the learning rate the runs used (None where unknown)."""
 
     widths: np.ndarray
     layers: list[str]
@@ -59,6 +60,7 @@ class CoordCheck:
     delta: np.ndarray
     diverged: np.ndarray
     label: str
+    lr: float | None = None
 
     @property
     def steps(self) -> int:
@@ -151,6 +153,7 @@ def coord_check(
         delta,
         diverged,
         label,
+        lr,
     )
 
 

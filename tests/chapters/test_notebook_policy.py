@@ -2,9 +2,8 @@
 
 import nbformat
 import pytest
-from notebook_policy import ROOT, strip, toc_files, violations
-
-from mupbook import runtime
+from notebook_policy import ROOT, main, strip, toc_files, violations
+from repository import colab_install_source, colab_url
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
@@ -52,7 +51,7 @@ def test_strip_removes_what_the_policy_forbids():
 
 
 def test_colab_cell_is_inert_outside_colab_and_keeps_torch_pinned():
-    src = runtime.colab_install_source()
+    src = colab_install_source()
     assert "torch=={torch.__version__}" in src
     namespace: dict = {}
     exec(
@@ -65,8 +64,9 @@ def test_readme_links_every_chapter_on_colab():
     readme = (ROOT / "README.md").read_text()
     for entry in toc_files():
         if entry.startswith("chapters/"):
-            url = f"https://colab.research.google.com/github/mupbook/mupbook/blob/main/{entry}.ipynb"
-            assert url in readme, f"README lacks the Colab link of {entry}"
+            assert colab_url(entry) in readme, (
+                f"README lacks the Colab link of {entry}"
+            )
 
 
 def test_display_math_must_be_its_own_paragraph():
@@ -173,3 +173,36 @@ def test_a_link_to_a_chapter_must_carry_its_current_title():
         in stale_links("{doc}`The abc of it <04_abc_dichotomy>`")[0]
     )
     assert "None" in stale_links("{doc}`Gone <99_gone>`")[0]
+
+
+def test_an_explorer_hidden_from_the_book_is_a_violation(tmp_path):
+    nb = nbformat.read(CHAPTERS[0], as_version=4)
+    cell = nbformat.v4.new_code_cell("explorers.kernel_explorer(max_log2_width=10)")
+    cell.metadata["tags"] = ["remove-output"]
+    nb.cells.append(cell)
+    path = tmp_path / CHAPTERS[0].name
+    nbformat.write(nb, path)
+    assert any(
+        "explorer's cell is tagged ['remove-output']" in v for v in violations(path)
+    )
+    cell.metadata["tags"] = []
+    nbformat.write(nb, path)
+    assert not any("explorer" in v for v in violations(path))
+
+
+def test_fix_rewrites_a_stale_colab_cell_from_the_setting(tmp_path):
+    nb = nbformat.read(CHAPTERS[0], as_version=4)
+    nb.cells[0].source = (
+        nb.cells[0]
+        .source.replace("v0.", "v9.")
+        .replace("github.com/", "github.com/elsewhere-")
+    )
+    nb.cells[0].metadata["tags"] = []
+    path = tmp_path / CHAPTERS[0].name
+    nbformat.write(nb, path)
+    assert any("Colab install cell" in v for v in violations(path))
+    main(["--fix", str(path)])
+    fixed = nbformat.read(path, as_version=4)
+    assert fixed.cells[0].source == colab_install_source()
+    assert fixed.cells[0].metadata["tags"] == ["remove-cell"]
+    assert not any("Colab" in v for v in violations(path))
