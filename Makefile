@@ -90,7 +90,7 @@ repository: $(STAMP)
 # Every chapter under nbval in quick mode in a separate venv with Colab's package versions
 # (tools/colab_versions.txt); not part of CI (it needs PyPI the first time).
 colab-check:
-	$(PYTHON) tools/colab_check.py
+	$(PYTHON) tools/colab_check.py $(CHAPTERS)
 
 clean:
 	rm -rf _build $(VENV) *.egg-info

@@ -53,7 +53,19 @@ def main(argv: list[str] | None = None) -> int:
         help="the interpreter of the venv (Colab runs 3.12; this machine's torch wheel is 3.11)",
     )
     ap.add_argument("--venv", default=str(ROOT / "_build" / "colab-venv"))
+    ap.add_argument(
+        "chapters",
+        nargs="*",
+        help="chapter notebooks to run (default: every chapter), e.g. 05_nonlinear_limit",
+    )
     args = ap.parse_args(argv)
+    targets = [
+        str(ROOT / "chapters" / (c if c.endswith(".ipynb") else f"{c}.ipynb"))
+        for c in args.chapters
+    ] or [str(ROOT / "chapters")]
+    for t in targets:
+        if not Path(t).exists():
+            raise SystemExit(f"no chapter {t}; name one of chapters/*.ipynb")
     t0 = time.perf_counter()
     venv = Path(args.venv)
     py = venv / "bin" / "python"
@@ -92,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             str(ROOT),
             "-c",
             str(ROOT / "pyproject.toml"),
-            str(ROOT / "chapters"),
+            *targets,
         ],
         env=env,
         cwd=str(ROOT / "chapters"),
