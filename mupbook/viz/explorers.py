@@ -131,6 +131,22 @@ def cancellation_explorer(max_log2_width: int = 14):
 # ------------------------------------------------------------------------------ chapter 2
 
 
+def _width_slider(max_log2_width: int):
+    """The log2-width slider (2^4 .. 2^max_log2_width, from 2^6) of the kernel and limit
+    explorers; ``max_log2_width`` must lie in 6..14."""
+    import ipywidgets as w
+
+    if not 6 <= max_log2_width <= 14:
+        raise ValueError(f"max_log2_width must be in 6..14, got {max_log2_width}")
+    return w.IntSlider(
+        value=6,
+        min=4,
+        max=max_log2_width,
+        description="log2 width",
+        continuous_update=False,
+    )
+
+
 def kernel_explorer(max_log2_width: int = 12):
     """Sliders for the width (2^4 .. 2^max), depth (1..4), activation, W_std and b_std;
     redraws :func:`mupbook.viz.kernels.plot_kernel_slice`. Watch the coloured curves close
@@ -140,13 +156,9 @@ def kernel_explorer(max_log2_width: int = 12):
     from ..kernels import ACTIVATIONS
     from .kernels import plot_kernel_slice
 
-    if not 6 <= max_log2_width <= 14:
-        raise ValueError(f"max_log2_width must be in 6..14, got {max_log2_width}")
     slider = dict(continuous_update=False)
     controls = {
-        "log2_width": w.IntSlider(
-            value=6, min=4, max=max_log2_width, description="log2 width", **slider
-        ),
+        "log2_width": _width_slider(max_log2_width),
         "depth": w.IntSlider(value=2, min=1, max=4, description="depth", **slider),
         "activation": w.Dropdown(
             options=list(ACTIVATIONS), value="relu", description="activation"
@@ -311,13 +323,9 @@ def limit_explorer(
 
     from .nonlinear_limit import plot_width_frame
 
-    if not 6 <= max_log2_width <= 14:
-        raise ValueError(f"max_log2_width must be in 6..14, got {max_log2_width}")
     slider = dict(continuous_update=False)
     controls = {
-        "log2_width": w.IntSlider(
-            value=6, min=4, max=max_log2_width, description="log2 width", **slider
-        ),
+        "log2_width": _width_slider(max_log2_width),
         "seed": w.IntSlider(value=0, min=0, max=9, description="seed", **slider),
     }
 
