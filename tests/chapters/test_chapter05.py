@@ -4,10 +4,11 @@ the earlier sections it does not depend on). Each assert cell collects every fai
 before it asserts, so one run shows them all."""
 
 import pytest
-from breaking import run_broken
+from breaking import first_widths, run_broken
 
 CHAPTER = "05_mup_in_practice"
 SPELLINGS = ("spellings.train_spellings(", "spelling_table(")
+COORD = ("mlp_coord_check(", '"coordinate check: "')
 
 # 1. The N(0, 1/n) spelling moves the input layer's multiplier n^(1/2) off but leaves the
 #    readout's n^(-1/2) in place (h = (1/2, 0, 0), which does not sum to zero): the
@@ -22,9 +23,28 @@ spellings.homogeneity_shift = lambda depth=2: _shift(depth)[:-1] + (0,)
 _nn.ACTIVATIONS["tanh"] = torch.relu
 """
 
+# muP and SP swapped: the muP runs are SP, the SP runs muP. Each slope moves by about 1,
+# so the four narrowest widths (64 to 512) show it at a fifth of the cost.
+BREAK_COORD = """
+from mupbook.nn import MuMLP as _MuMLP
+_swap = {"mup": "sp", "sp": "mup"}
+coord_check.MuMLP = lambda d, n, o, param, **kw: _MuMLP(d, n, o, _swap[param], **kw)
+""" + first_widths("coord_check.mlp_coord_check", 4, position=3)
+
 
 @pytest.mark.slow
 def test_spelling_check_catches_an_unmoved_readout_multiplier_and_a_homogeneous_tanh():
     err = run_broken(CHAPTER, BREAK_SPELLINGS, until="spellings.train_spellings(")
     assert "ReLU: N(0, 1/n) with plain SGD is not muP" in err
     assert "tanh: moving multipliers left the function alone" in err
+
+
+@pytest.mark.slow
+def test_coordinate_check_catches_swapped_parametrizations():
+    err = run_broken(
+        CHAPTER, BREAK_COORD, until='"coordinate check: "', skip=SPELLINGS
+    )
+    for opt in ("sgd", "adam"):
+        assert f"muP {opt}: not flat" in err
+        assert f"SP {opt}: the output change does not grow" in err
+    assert "SP adam: the x^2 change does not grow" in err
