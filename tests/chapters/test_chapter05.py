@@ -31,6 +31,26 @@ _swap = {"mup": "sp", "sp": "mup"}
 coord_check.MuMLP = lambda d, n, o, param, **kw: _MuMLP(d, n, o, _swap[param], **kw)
 """ + first_widths("coord_check.mlp_coord_check", 4, position=3)
 
+# muP with every learning rate multiplied by the width ratio m = n / n0 (c = -1 instead of
+# 0: the base rate no longer transfers, its optimum falls like 1/m, two grid steps per
+# factor 4 in width), and SP trained as muP (its optimum no longer falls).
+BREAK_TRANSFER = """
+import dataclasses
+from mupbook.nn import MuMLP as _MuMLP
+def _times(s, f):
+    return dataclasses.replace(s, sgd_lr=s.sgd_lr * f, adam_lr=s.adam_lr * f)
+def _broken(d, n, o, param, **kw):
+    if param == "sp":
+        return _MuMLP(d, n, o, "mup", **kw)
+    m = _MuMLP(d, n, o, param, **kw)
+    r = n / m.base_width
+    m.weight_scalings = [_times(s, r) for s in m.weight_scalings]
+    if m.bias_scalings is not None:
+        m.bias_scalings = [_times(s, r) for s in m.bias_scalings]
+    return m
+mutransfer.MuMLP = _broken
+"""
+
 
 @pytest.mark.slow
 def test_spelling_check_catches_an_unmoved_readout_multiplier_and_a_homogeneous_tanh():
@@ -48,3 +68,17 @@ def test_coordinate_check_catches_swapped_parametrizations():
         assert f"muP {opt}: not flat" in err
         assert f"SP {opt}: the output change does not grow" in err
     assert "SP adam: the x^2 change does not grow" in err
+
+
+@pytest.mark.slow
+def test_mutransfer_check_catches_rates_growing_with_width_and_sp_trained_as_mup():
+    err = run_broken(
+        CHAPTER,
+        BREAK_TRANSFER,
+        until='"muTransfer: "',
+        skip=SPELLINGS + COORD,
+        timeout=3600,  # the quick sweep takes about a minute alone, far more on a busy CPU
+    )
+    assert "muP sgd: the best learning rate moves" in err
+    assert "muP adam: the best learning rate moves" in err
+    assert "SP Adam: the best log2 lr does not fall with width" in err
