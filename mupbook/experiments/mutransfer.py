@@ -36,10 +36,12 @@ those layers set it. The input layer's update changes its output by ``eta * sum|
 which depends on the 784 pixels and not on n, and pulls the optimum back; the 1/n law
 shows only once ``n`` is well above the input layer's share (a few hundred for these
 sparse images; standardized, dense pixels would push it past a thousand).
-With SGD, SP's readout and hidden NTK terms grow like n but the input layer's grows like
-``|x|^2`` and still dominates at n <= 2048, so SP's SGD optimum can move only at the full
-configuration's widths. The chapter (and ``results/mutransfer*.json`` once recorded) shows
-where the optima lie; this docstring does not keep measurements.
+With SGD, SP's readout and hidden NTK terms grow like n and the input layer's like
+``|x|^2``, independent of n, so SP's SGD optimum must fall like ``1/n`` too once the former
+dominate; at which width that happens on these images is not measured (the quick sweep's
+widths, up to 2048 with one seed, do not resolve a move of one grid step from noise). The
+chapter (and ``results/mutransfer*.json`` once recorded) shows where the optima lie; this
+docstring does not keep measurements.
 
 Vectorization: all learning rates of one width train at once as a batch of
 independent copies of the same initial model (weights (R, fan_out, fan_in), batched

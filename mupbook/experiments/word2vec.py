@@ -713,11 +713,24 @@ def city_state_projection(emb: torch.Tensor, vocab: text.Vocab) -> Projection:
         .cpu()
         .numpy()
     )
-    x = x - x.mean(0)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    xy = x @ vt[:2].T
+    xy = principal_components(x, 2)
     is_city = np.array([True] * len(cities) + [False] * len(states))
     return Projection(names, is_city, xy, loo_linear_probe(xy, is_city))
+
+
+def principal_components(x: np.ndarray, k: int = 2) -> np.ndarray:
+    """The centred points ``x`` (N, d) projected on their first ``k`` principal axes, (N, k).
+
+    Computed from the N x N Gram matrix of the centred points (``x = U S V^T`` gives
+    ``x V = U S``), which for a few dozen words of width up to V costs far less than an
+    SVD of ``x``; each component's sign makes its largest coordinate positive."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean(0)
+    vals, vecs = np.linalg.eigh(x @ x.T)
+    top = np.argsort(vals)[::-1][:k]
+    xy = vecs[:, top] * np.sqrt(np.clip(vals[top], 0.0, None))
+    signs = np.sign(xy[np.abs(xy).argmax(0), np.arange(xy.shape[1])])
+    return xy * np.where(signs == 0, 1.0, signs)
 
 
 # ------------------------------------------------------------------ configuration

@@ -520,6 +520,19 @@ def test_malformed_analogy_file_is_a_clear_error(tmp_path):
         text.read_analogy_file(f)
 
 
+def test_principal_components_are_the_svd_projection_up_to_sign():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 300)) * np.linspace(3, 0.1, 300)
+    xc = x - x.mean(0)
+    _, _, vt = np.linalg.svd(xc, full_matrices=False)
+    ref = xc @ vt[:2].T
+    got = w2v.principal_components(x, 2)
+    for j in range(2):
+        sign = np.sign(got[:, j] @ ref[:, j])
+        np.testing.assert_allclose(got[:, j], sign * ref[:, j], atol=1e-10)
+        assert got[np.abs(got[:, j]).argmax(), j] > 0
+
+
 def test_linear_probe_separates_separable_points_and_not_noise():
     rng = np.random.default_rng(0)
     y = np.repeat([True, False], 20)
