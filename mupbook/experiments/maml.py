@@ -103,7 +103,9 @@ class Config:
     sigma_w: float = 1.0
     sigma_b: float = 1.0
     sigma_v: float = 1.0
+    kernel_dtype: str = "float32"
     val_every: int = 100
+    val_inner_steps: int | None = None
     val_tasks: int = 320
     test_tasks: int = 1000
     test_inner_steps: tuple[int, ...] = (1, 20)
@@ -138,6 +140,14 @@ class Config:
             raise ValueError(f"test_inner_steps must be positive integers, got {self.test_inner_steps!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if self.kernel_dtype not in ("float32", "float64"):
+            raise ValueError(f"kernel_dtype must be float32 or float64, got {self.kernel_dtype!r}")
+        if self.val_inner_steps is not None and (isinstance(self.val_inner_steps, bool)
+                                                 or not isinstance(self.val_inner_steps, int)
+                                                 or self.val_inner_steps < 1):
+            raise ValueError(f"val_inner_steps must be None or a positive integer, got {self.val_inner_steps!r}")
+        kernel_sgd.Kernel(self.model if self.model in kernel_sgd.KERNELS else "relu-ntk", self.sigma_w,
+                          self.sigma_b, self.sigma_v)  # checks the scales
         meta_lr, s1, s2, beta = tp4_settings(self.width if self.model == "finite" else None)
         return dataclasses.replace(
             self,
@@ -299,12 +309,19 @@ class LinearLearner:
 
 
 class KernelLearner:
-    """MAML over a kernel-regime limit: function-space SGD with a bounded dictionary."""
+    """MAML over a kernel-regime limit: function-space SGD with a bounded dictionary.
+
+    ``dtype``: of the dictionary and of reading it (:class:`~mupbook.limits.kernel_sgd.KernelMachine`:
+    float32 kernel values, float64 coefficients and outputs); the per-task kernels of the
+    inner steps and everything after them are float64.
+    """
 
     def __init__(self, kernel: kernel_sgd.Kernel, d: int, c: int, *, capacity: int, num_ids: int | None,
-                 device: str | torch.device | None = "cpu") -> None:
-        self.machine = kernel_sgd.KernelMachine(kernel, d, c, capacity=capacity, num_ids=num_ids, device=device)
+                 device: str | torch.device | None = "cpu", dtype: torch.dtype = torch.float64) -> None:
+        self.machine = kernel_sgd.KernelMachine(kernel, d, c, capacity=capacity, num_ids=num_ids, device=device,
+                                                dtype=dtype)
         self.kernel, self.c = kernel, c
+        self._pool_cache: tuple[int, int, torch.Tensor] | None = None
 
     dtype = torch.float64
 
@@ -320,16 +337,51 @@ class KernelLearner:
             gsum = gsum + g
         return fq0 - lr * kqs @ gsum
 
-    def query_logits(self, xs, ys, xq, steps, lr, first_order=True, grad=False):
+    def _f0(self, xs: torch.Tensor, xq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """f at the support and query points of a meta-batch, one pass over the dictionary."""
         with torch.no_grad():
-            fs0, fq0 = self.machine(xs), self.machine(xq)
+            f = self.machine(torch.cat([xs.reshape(-1, xs.shape[-1]), xq.reshape(-1, xq.shape[-1])]))
+        n = xs.shape[0] * xs.shape[1]
+        return f[:n].reshape(*xs.shape[:-1], self.c), f[n:].reshape(*xq.shape[:-1], self.c)
+
+    def query_logits(self, xs, ys, xq, steps, lr, first_order=True, grad=False):
+        fs0, fq0 = self._f0(xs, xq)
         with torch.set_grad_enabled(grad):
             return self._adapt(xs.double(), ys, xq.double(), fs0, fq0, steps, lr, first_order)
 
+    def pool_outputs(self, pool: omniglot.FewShotPool, *, classes_per_block: int = 64) -> torch.Tensor:
+        """f at every image of ``pool``: (classes, 20, c), float64. Evaluation tasks reuse
+        images (1,000 test tasks show 80,000 images of a pool of 8,460), so reading the
+        dictionary once per image is several times cheaper than once per task. Kept until f
+        changes (:attr:`KernelMachine.version <mupbook.limits.kernel_sgd.KernelMachine.version>`)."""
+        key = (id(pool), self.machine.version)
+        if self._pool_cache is not None and self._pool_cache[:2] == key:
+            return self._pool_cache[2]
+        out = []
+        for c0 in range(0, pool.num_classes, classes_per_block):
+            imgs = torch.stack([pool.class_images(c, dtype=torch.float64)
+                                for c in range(c0, min(pool.num_classes, c0 + classes_per_block))])
+            with torch.no_grad():
+                out.append(self.machine(imgs.reshape(*imgs.shape[:2], -1).to(self.machine.device)))
+        outputs = torch.cat(out)
+        self._pool_cache = (*key, outputs)
+        return outputs
+
+    def task_logits(self, tasks: omniglot.Tasks, outputs: torch.Tensor, k_shot: int, steps: int,
+                    lr: float) -> torch.Tensor:
+        """:meth:`query_logits` of ``tasks`` drawn from a pool whose :meth:`pool_outputs` are
+        ``outputs`` (f gathered by image instead of evaluated)."""
+        f = outputs[tasks.classes.unsqueeze(-1), tasks.drawers]  # (B, N, K+Q, c)
+        B = f.shape[0]
+        fs0, fq0 = f[:, :, :k_shot].reshape(B, -1, self.c), f[:, :, k_shot:].reshape(B, -1, self.c)
+        with torch.no_grad():
+            return self._adapt(tasks.support_x.double(), tasks.support_y, tasks.query_x.double(), fs0, fq0, steps,
+                               lr, True)
+
     def meta_step(self, tasks, cfg):
         xs, xq = tasks.support_x.double(), tasks.query_x.double()
-        fs0 = self.machine(xs).requires_grad_(not cfg.first_order)
-        fq0 = self.machine(xq).requires_grad_(True)
+        fs0, fq0 = self._f0(xs, xq)
+        fs0, fq0 = fs0.requires_grad_(not cfg.first_order), fq0.requires_grad_(True)
         logits = self._adapt(xs, tasks.support_y, xq, fs0, fq0, cfg.inner_steps, cfg.inner_lr, cfg.first_order)
         loss = task_losses(logits, tasks.query_y).sum()
         ids_s, ids_q = image_ids(tasks, cfg.k_shot)
@@ -370,7 +422,8 @@ def build_learner(cfg: Config, *, pool_size: int | None = None, device: str | to
     if pool_size is None:
         raise ValueError("a kernel limit needs pool_size (the number of training images) to size its dictionary")
     kernel = kernel_sgd.Kernel(cfg.model, cfg.sigma_w, cfg.sigma_b, cfg.sigma_v)
-    return KernelLearner(kernel, d, c, capacity=pool_size, num_ids=pool_size, device=device)
+    return KernelLearner(kernel, d, c, capacity=pool_size, num_ids=pool_size, device=device,
+                         dtype=getattr(torch, cfg.kernel_dtype))
 
 
 # ------------------------------------------------------------- finite widths -> limit
@@ -426,13 +479,22 @@ class Accuracy:
 def task_accuracies(learner: Learner, pool: omniglot.FewShotPool, cfg: Config, *, tasks: int, inner_steps: int,
                     stream: int, queries: int, progress: bool = False) -> np.ndarray:
     """Per-task query accuracy (fraction) after ``inner_steps`` inner steps, ``tasks`` tasks
-    drawn in meta-batches from ``stream`` (fixed tasks for a given seed)."""
+    drawn in meta-batches from ``stream`` (fixed tasks for a given seed). A kernel limit
+    evaluates f once per image of the pool when the tasks show more images than the pool
+    holds (:meth:`KernelLearner.pool_outputs`), once per task image otherwise."""
     out = []
     batches = math.ceil(tasks / cfg.batch_tasks)
+    outputs = None
+    shown = tasks * cfg.n_way * (cfg.k_shot + queries)  # images the tasks show, with repeats
+    if isinstance(learner, KernelLearner) and shown > pool.num_classes * omniglot.N_DRAWERS:
+        outputs = learner.pool_outputs(pool)
     for i in tqdm(range(batches), desc=f"eval ({inner_steps} inner steps)", disable=not progress, leave=False):
         t = tasks_for_step(pool, cfg, i, stream=stream, queries=queries,
                            batch=min(cfg.batch_tasks, tasks - i * cfg.batch_tasks))
-        logits = learner.query_logits(t.support_x, t.support_y, t.query_x, inner_steps, cfg.inner_lr, grad=False)
+        if outputs is None:
+            logits = learner.query_logits(t.support_x, t.support_y, t.query_x, inner_steps, cfg.inner_lr, grad=False)
+        else:
+            logits = learner.task_logits(t, outputs, cfg.k_shot, inner_steps, cfg.inner_lr)
         out.append((logits.argmax(-1) == t.query_y).double().mean(1).cpu())
     return torch.cat(out).numpy()
 
@@ -519,8 +581,9 @@ def train(cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu
             bar.set_postfix_str(f"diverged at step {step}")
             break
         if (step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps:
-            acc = float(task_accuracies(learner, pools.val, cfg, tasks=cfg.val_tasks, inner_steps=cfg.inner_steps,
-                                        stream=1, queries=cfg.q_eval).mean())
+            acc = float(task_accuracies(learner, pools.val, cfg, tasks=cfg.val_tasks,
+                                        inner_steps=cfg.val_inner_steps or cfg.inner_steps, stream=1,
+                                        queries=cfg.q_eval).mean())
             hist.val_steps.append(step + 1)
             hist.val_acc.append(100 * acc)
             if 100 * acc > hist.best_val:
