@@ -315,3 +315,28 @@ def test_validation_uses_val_inner_steps_and_kernel_options_are_checked(pools, m
                        ({"val_inner_steps": 0}, "val_inner_steps must be"), ({"sigma_b": -1.0}, "sigma_b must be")]:
         with pytest.raises(ValueError, match=match):
             maml.Config(model="relu-ntk", **bad).resolved()
+
+
+def test_kernel_search_validates_the_grid_at_init_screens_the_best_and_records_every_run(pools, tmp_path):
+    out = tmp_path / "search.json"
+    assert maml.main(["--model", "relu-ntk", "--scale", "quick", "--val-tasks", "8", "--val-every", "2",
+                      "--val-inner-steps", "3", "--grid-sigma-b", "0", "4", "--grid-sigma-v", "1",
+                      "--grid-inner-lr", "0.01", "0.4", "--grid-meta-lr", "0.05", "0.2", "--search-steps", "4",
+                      "--search-top", "2", "--search-only", "--out", str(out), "--no-progress"]) == 0
+    doc = results.load(out)
+    s = doc["kernel_search"]
+    assert doc["runs"] == [] and doc["reproduction"] == [] and s["val_inner_steps"] == 3
+    assert [(r["sigma_b"], r["inner_lr"]) for r in s["init"]] == [(0, 0.01), (0, 0.4), (4, 0.01), (4, 0.4)]
+    top = sorted(s["init"], key=lambda r: -r["val_acc"])[:2]
+    assert [(r["sigma_b"], r["inner_lr"], r["meta_lr"]) for r in s["screen"]] == [
+        (t["sigma_b"], t["inner_lr"], m) for t in top for m in (0.05, 0.2)]
+    for r in s["screen"]:
+        assert r["val_steps"] == [2, 4] and len(r["val_acc"]) == len(r["mean_loss"]) == 2
+    best = max(s["screen"], key=lambda r: r["best_val"])
+    assert s["chosen"]["best_val"] == best["best_val"] and s["chosen"]["meta_lr"] == best["meta_lr"]
+    assert doc["provenance"]["command"][3:5] == ["--model", "relu-ntk"]
+    with pytest.raises(ValueError, match="one value for relu-nngp"):
+        maml.kernel_search(maml.config("quick", model="relu-nngp"), pools,
+                           maml.KernelGrid((1.0,), (0.5, 1.0), (0.4,), (0.1,)), steps=1, top=1)
+    with pytest.raises(ValueError, match="grid inner_lr must be"):
+        maml.KernelGrid((1.0,), (1.0,), (0.0,), (0.1,))

@@ -25,6 +25,9 @@ Command line (writes JSON with the configuration, curves, accuracies and provena
     python -m mupbook.experiments.maml --model limit --scale full
     python -m mupbook.experiments.maml --model finite --width 512 --scale full
     python -m mupbook.experiments.maml --model relu-ntk --scale full --steps 500
+    python -m mupbook.experiments.maml --model relu-ntk --scale full --val-inner-steps 20 \
+        --grid-sigma-b 0 1 4 --grid-sigma-v 0.5 1 --grid-inner-lr 0.1 0.4 --grid-meta-lr 0.01 0.1 \
+        --search-steps 400 --search-only        # hyperparameters on validation (kernel_search)
 """
 
 from __future__ import annotations
@@ -626,6 +629,104 @@ def select_inner_lr(cfg: Config, pools: Pools, candidates: Sequence[float], *, s
     return max(scores, key=scores.__getitem__), scores
 
 
+# ------------------------------------------------- hyperparameter search (kernel limits)
+
+
+@dataclass(frozen=True)
+class KernelGrid:
+    """The grid of :func:`kernel_search`. Only what changes the function class: scaling the
+    whole kernel is the same as scaling both learning rates (f starts at 0), so ``sigma_w``
+    stays fixed and ``sigma_b`` sets the ratio sigma_b / sigma_w; ``sigma_v``, the readout's
+    share of the NTK, is for ``relu-ntk`` only (use one value otherwise)."""
+
+    sigma_b: tuple[float, ...]
+    sigma_v: tuple[float, ...]
+    inner_lr: tuple[float, ...]
+    meta_lr: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        for what in ("sigma_b", "sigma_v", "inner_lr", "meta_lr"):
+            values = getattr(self, what)
+            if not values or len(set(values)) != len(values):
+                raise ValueError(f"grid {what} must be distinct values, at least one, got {values!r}")
+            low = 0 if what.startswith("sigma") else 1e-300
+            if any(not (isinstance(v, (int, float)) and math.isfinite(v) and v >= low) for v in values):
+                raise ValueError(f"grid {what} must be finite and {'>= 0' if low == 0 else '> 0'}, got {values!r}")
+
+    def kernels(self) -> list[tuple[float, float, float]]:
+        """(sigma_b, sigma_v, inner_lr) combinations: what the accuracy at f = 0 depends on."""
+        return [(b, v, lr) for b in self.sigma_b for v in self.sigma_v for lr in self.inner_lr]
+
+
+def kernel_search(cfg: Config, pools: Pools, grid: KernelGrid, *, steps: int, top: int,
+                  device: str | torch.device | None = "cpu", progress: bool = True) -> dict:
+    """Choose a kernel limit's hyperparameters on the *validation* split (never on test).
+
+    Two stages, every run recorded:
+
+    1. ``init``: each (sigma_b, sigma_v, inner_lr) of the grid, validated at f = 0 before
+       any meta-step (cheap: no dictionary). Meta-training adds to f a function whose
+       class-average is zero (the meta-gradients are softmax minus one-hot), and tasks
+       assign labels to classes at random, so in expectation it moves f nowhere from 0:
+       this accuracy is what meta-training starts from and has to beat.
+    2. ``screen``: the ``top`` best of them by that accuracy, each with every meta
+       learning rate of the grid, meta-trained ``steps`` steps (validation every
+       ``cfg.val_every``, at ``cfg.val_inner_steps`` inner steps).
+
+    Returns a JSON-ready dict: the grid, both stages (screening runs with their validation
+    curves and the query loss averaged over each validation interval), and ``chosen``, the
+    screening run with the best validation accuracy.
+    """
+    cfg = cfg.resolved()
+    if cfg.model not in ("relu-nngp", "relu-ntk"):
+        raise ValueError(f"the kernel search is for the ReLU kernel limits, not {cfg.model!r}")
+    if cfg.model != "relu-ntk" and len(grid.sigma_v) > 1:
+        raise ValueError("sigma_v enters the NTK only: give one value for relu-nngp")
+    if top < 1 or steps < 1:
+        raise ValueError(f"top and steps must be >= 1, got {top} and {steps}")
+    val_steps = cfg.val_inner_steps or cfg.inner_steps
+
+    def at(b: float, v: float, lr: float, **more: Any) -> Config:
+        return cfg.replace(sigma_b=float(b), sigma_v=float(v), inner_lr=float(lr), **more).resolved()
+
+    cpu0 = time.process_time()
+    init = []
+    for b, v, lr in tqdm(grid.kernels(), desc="kernels at f = 0", disable=not progress):
+        c = at(b, v, lr)
+        t0 = time.perf_counter()
+        kernel = kernel_sgd.Kernel(c.model, c.sigma_w, c.sigma_b, c.sigma_v)
+        at_zero = KernelLearner(kernel, omniglot.SIDE ** 2, c.n_way, capacity=1, num_ids=None, device=device)
+        acc = task_accuracies(at_zero, pools.val, c, tasks=c.val_tasks, inner_steps=val_steps, stream=1,
+                              queries=c.q_eval)
+        init.append({"sigma_b": float(b), "sigma_v": float(v), "inner_lr": float(lr),
+                     "val_acc": 100 * float(acc.mean()), "seconds": time.perf_counter() - t0})
+    ranked = sorted(init, key=lambda r: -r["val_acc"])[:top]
+    screen = []
+    combos = [(r, m) for r in ranked for m in grid.meta_lr]
+    for r, m in tqdm(combos, desc="screening runs", disable=not progress):
+        c = at(r["sigma_b"], r["sigma_v"], r["inner_lr"], meta_lr=float(m), steps=steps, test_tasks=1,
+               test_inner_steps=(1,))
+        run = train(c, pools, device=device, progress=False)
+        h = run.history
+        edges = [0, *h.val_steps]
+        loss = [float(np.mean(h.loss[a:b])) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+        screen.append({"sigma_b": r["sigma_b"], "sigma_v": r["sigma_v"], "inner_lr": r["inner_lr"],
+                       "meta_lr": float(m), "val_at_init": r["val_acc"], "val_steps": h.val_steps,
+                       "val_acc": h.val_acc, "mean_loss": loss, "best_val": h.best_val, "best_step": h.best_step,
+                       "diverged_at": h.diverged_at, "seconds": run.seconds})
+        if progress:
+            tqdm.write(f"  sigma_b {r['sigma_b']:g} sigma_v {r['sigma_v']:g} inner lr {r['inner_lr']:g} meta lr "
+                       f"{m:g}: validation {r['val_acc']:.1f}% at f = 0, best {h.best_val:.1f}% at step "
+                       f"{h.best_step} ({run.seconds:.0f} s)")
+    best = max(screen, key=lambda r: r["best_val"])
+    chosen = {k: best[k] for k in ("sigma_b", "sigma_v", "inner_lr", "meta_lr", "best_val", "best_step")}
+    return {"model": cfg.model, "sigma_w": cfg.sigma_w, "val_inner_steps": val_steps, "val_tasks": cfg.val_tasks,
+            "q_eval": cfg.q_eval, "steps": steps, "val_every": cfg.val_every, "top": top,
+            "cpu_seconds": time.process_time() - cpu0, "torch_threads": torch.get_num_threads(),
+            "grid": {k: [float(x) for x in getattr(grid, k)] for k in ("sigma_b", "sigma_v", "inner_lr", "meta_lr")},
+            "init": init, "screen": screen, "chosen": chosen}
+
+
 def predictions(learner: Learner, tasks: omniglot.Tasks, inner_steps: int, inner_lr: float) -> torch.Tensor:
     """Predicted query labels (B, N*Q) after ``inner_steps`` inner steps on each support set."""
     logits = learner.query_logits(tasks.support_x, tasks.support_y, tasks.query_x, inner_steps, inner_lr)
@@ -793,6 +894,20 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--inner-lr-search", type=float, nargs="+", default=None,
                     help="candidate inner step sizes, chosen on the validation split first")
     ap.add_argument("--search-steps", type=int, default=1000, help="meta-steps per candidate of the search")
+    ap.add_argument("--sigma-w", type=float, help="kernel limits: first-layer weight scale (TP4's --sigma1)")
+    ap.add_argument("--sigma-b", type=float, help="kernel limits: first-layer bias scale (TP4's --sigmab)")
+    ap.add_argument("--sigma-v", type=float, help="relu-ntk: readout scale in the NTK (TP4's --sigma2)")
+    ap.add_argument("--kernel-dtype", choices=("float32", "float64"), help="kernel limits: dtype of kernel values")
+    ap.add_argument("--val-inner-steps", type=int, help="inner steps at validation (default: as in training)")
+    ap.add_argument("--grid-sigma-b", type=float, nargs="+", default=None,
+                    help="kernel search: sigma_b values (with --sigma-w fixed: the ratio sigma_b / sigma_w)")
+    ap.add_argument("--grid-sigma-v", type=float, nargs="+", default=None, help="kernel search: sigma_v (relu-ntk)")
+    ap.add_argument("--grid-inner-lr", type=float, nargs="+", default=None, help="kernel search: inner step sizes")
+    ap.add_argument("--grid-meta-lr", type=float, nargs="+", default=None, help="kernel search: meta learning rates")
+    ap.add_argument("--search-top", type=int, default=4,
+                    help="kernel search: (sigma_b, sigma_v, inner lr) combinations screened with each meta lr")
+    ap.add_argument("--search-only", action="store_true",
+                    help="kernel search: write the search (default results/maml_<model>_search.json) and stop")
     ap.add_argument("--out", default=None, help="JSON file (default results/maml_<model>.json)")
     ap.add_argument("--checkpoint", default=None, help="checkpoint file to save to and resume from")
     ap.add_argument("--device", default=None)
@@ -807,7 +922,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = config(args.scale, model=args.model, param=args.param)
     changes = {"steps": args.steps, "k_shot": args.k_shot, "inner_lr": args.inner_lr, "meta_lr": args.meta_lr,
                "test_tasks": args.test_tasks, "val_tasks": args.val_tasks, "val_every": args.val_every,
-               "q_eval": args.q_eval}
+               "q_eval": args.q_eval, "sigma_w": args.sigma_w, "sigma_b": args.sigma_b, "sigma_v": args.sigma_v,
+               "kernel_dtype": args.kernel_dtype, "val_inner_steps": args.val_inner_steps}
     base = base.replace(**{k: v for k, v in changes.items() if v is not None})
     if args.second_order:
         base = base.replace(first_order=False)
@@ -828,6 +944,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = base.replace(inner_lr=best_lr)
         search = {"candidates": [float(x) for x in args.inner_lr_search], "steps": args.search_steps,
                   "best_val": {str(k): v for k, v in scores.items()}, "chosen": best_lr}
+    grid_search = None
+    if any(g is not None for g in (args.grid_sigma_b, args.grid_sigma_v, args.grid_inner_lr, args.grid_meta_lr)):
+        grid_search, base = _kernel_search_cli(args, base, pools, device)
+        if args.search_only:
+            out = Path(args.out or f"results/maml_{base.name}_search.json")
+            doc = {"experiment": "maml", "config": base.to_dict(), "runs": [], "reproduction": [],
+                   "kernel_search": grid_search,
+                   "provenance": results.provenance("mupbook.experiments.maml", recorded_argv(argv),
+                                                    seeds=[base.seed], device=str(device),
+                                                    seconds=time.perf_counter() - start)}
+            results.write_json(out, doc)
+            print(f"wrote {out}")
+            return 0
     runs = []
     for w in widths:
         for s in seeds:
@@ -843,9 +972,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = results_dict(runs, argv, str(device), time.perf_counter() - start)
     if search is not None:
         doc["inner_lr_search"] = search
+    if grid_search is not None:
+        doc["kernel_search"] = grid_search
     results.write_json(out, doc)
     print(f"wrote {out}")
     return 0
+
+
+def _kernel_search_cli(args: argparse.Namespace, base: Config, pools: Pools,
+                       device: torch.device) -> tuple[dict, Config]:
+    """Run :func:`kernel_search` on the grid the options give (an option left out: the base
+    configuration's one value) and return it with the configuration it chose."""
+    if args.model not in ("relu-nngp", "relu-ntk"):
+        raise SystemExit("--grid-* options are for --model relu-nngp or relu-ntk")
+    cfg = base.resolved()
+    grid = KernelGrid(*(tuple(g) if g is not None else (d,) for g, d in (
+        (args.grid_sigma_b, cfg.sigma_b), (args.grid_sigma_v, cfg.sigma_v), (args.grid_inner_lr, cfg.inner_lr),
+        (args.grid_meta_lr, cfg.meta_lr))))
+    found = kernel_search(cfg, pools, grid, steps=args.search_steps, top=args.search_top, device=device,
+                          progress=not args.no_progress)
+    ch = found["chosen"]
+    print(f"kernel search on validation: sigma_b {ch['sigma_b']:g}, sigma_v {ch['sigma_v']:g}, inner lr "
+          f"{ch['inner_lr']:g}, meta lr {ch['meta_lr']:g} (best validation {ch['best_val']:.2f}% at step "
+          f"{ch['best_step']})", flush=True)
+    return found, base.replace(sigma_b=ch["sigma_b"], sigma_v=ch["sigma_v"], inner_lr=ch["inner_lr"],
+                               meta_lr=ch["meta_lr"])
 
 
 if __name__ == "__main__":
