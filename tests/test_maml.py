@@ -201,6 +201,19 @@ def test_cli_writes_a_results_file_with_paper_numbers_and_provenance(pools, tmp_
     assert json.loads(out.read_text())["runs"][0]["name"] == "finite-8"
 
 
+def test_cli_records_the_revision_it_started_from(pools, tmp_path, monkeypatch):
+    # a long run's tree may be committed to or edited before it ends: provenance names the code that ran
+    revisions = iter(["a" * 40, "b" * 40])
+    dirty = iter([False, True])
+    monkeypatch.setattr(results, "git_revision", lambda: next(revisions))
+    monkeypatch.setattr(results, "git_dirty", lambda: next(dirty))
+    out = tmp_path / "maml.json"
+    maml.main(["--model", "finite", "--width", "2", "--scale", "quick", "--steps", "2", "--val-every", "1",
+               "--test-tasks", "8", "--val-tasks", "8", "--out", str(out), "--no-progress"])
+    prov = results.load(out)["provenance"]
+    assert prov["git_revision"] == "a" * 40 and prov["git_dirty"] is False
+
+
 def test_paper_number_sits_beside_the_20_step_figure_only():
     run = {"name": "finite-8", "config": maml.Config(model="finite", width=8).to_dict(),
            "history": {"loss": [1.0] * 3, "best_step": 2, "diverged_at": None},

@@ -936,6 +936,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = runtime.device(args.device)
     pools = load_pools(base.resize, device=device)
     start = time.perf_counter()
+    # the code that runs is the code at the start: a long run's tree may change before it ends
+    code = {"git_revision": results.git_revision(), "git_dirty": results.git_dirty()}
     search = None
     if args.inner_lr_search:
         best_lr, scores = select_inner_lr(base.replace(width=widths[0]), pools, args.inner_lr_search,
@@ -954,6 +956,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "provenance": results.provenance("mupbook.experiments.maml", recorded_argv(argv),
                                                     seeds=[base.seed], device=str(device),
                                                     seconds=time.perf_counter() - start)}
+            doc["provenance"].update(code)
             results.write_json(out, doc)
             print(f"wrote {out}")
             return 0
@@ -974,6 +977,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         doc["inner_lr_search"] = search
     if grid_search is not None:
         doc["kernel_search"] = grid_search
+    doc["provenance"].update(code)
     results.write_json(out, doc)
     print(f"wrote {out}")
     return 0
