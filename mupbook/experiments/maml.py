@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .. import _checks, paper, results, runtime
+from .. import _checks, paper, results, runtime, stats
 from ..data import omniglot
 from ..limits import kernel_sgd, linear
 from . import _common
@@ -185,6 +185,18 @@ class Config(_common.ConfigBase):
             s2=s2 if self.s2 is None else float(self.s2),
             beta=beta if self.beta is None else float(self.beta),
         )
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Config:
+        """The configuration a results file records (``to_dict``); fields added since it was
+        written take their defaults, an unknown field is an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown configuration field(s) {unknown}")
+        return cls(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        ).check()
 
     @property
     def name(self) -> str:
@@ -877,11 +889,11 @@ def train(
     return Run(cfg, hist, test, seconds, train_seconds / max(trained, 1), learner)
 
 
-def _validate(
-    learner: Learner, pools: Pools, cfg: Config, hist: History, step: int, best: dict
-) -> dict:
-    """Record the validation accuracy after ``step`` meta-steps; the best state so far."""
-    acc = 100 * float(
+def validation_accuracy(learner: Learner, pools: Pools, cfg: Config) -> float:
+    """Validation accuracy (%) of ``learner`` as :func:`train` measures it: ``cfg.val_tasks``
+    fixed tasks (stream 1) with ``cfg.q_eval`` queries per class, adapted with
+    ``cfg.val_inner_steps`` inner steps (default: ``cfg.inner_steps``)."""
+    return 100 * float(
         task_accuracies(
             learner,
             pools.val,
@@ -892,6 +904,61 @@ def _validate(
             queries=cfg.q_eval,
         ).mean()
     )
+
+
+def initial_learner(
+    cfg: Config, *, device: str | torch.device | None = "cpu"
+) -> Learner:
+    """The model of ``cfg`` before any meta-step. A kernel limit then is f = 0 and needs no
+    dictionary (one row is allocated, none used), so this is cheap for every model."""
+    cfg = cfg.resolved()
+    if cfg.model in kernel_sgd.KERNELS:
+        kernel = kernel_sgd.Kernel(cfg.model, cfg.sigma_w, cfg.sigma_b, cfg.sigma_v)
+        d = omniglot.SIDE * omniglot.SIDE
+        return KernelLearner(
+            kernel, d, cfg.n_way, capacity=1, num_ids=None, device=device
+        )
+    return build_learner(cfg, device=device)
+
+
+def validation_at_start(
+    cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu"
+) -> float:
+    """The validation accuracy (%) of ``cfg``'s model before its first meta-step: what a
+    :func:`train` run of ``cfg`` starts from, on the tasks of each of its validations
+    (which are recorded from step ``val_every`` on, not at step 0)."""
+    cfg = cfg.resolved()
+    return validation_accuracy(initial_learner(cfg, device=device), pools, cfg)
+
+
+def meta_test_at_start(
+    cfg: Config,
+    pools: Pools,
+    inner_steps: int,
+    *,
+    device: str | torch.device | None = "cpu",
+) -> Accuracy:
+    """The meta-test accuracy of ``cfg``'s model before its first meta-step, on the tasks
+    (stream 2, ``cfg.test_tasks`` tasks, ``cfg.q_eval`` queries per class) on which a
+    :func:`train` run of ``cfg`` is tested, after ``inner_steps`` inner steps."""
+    cfg = cfg.resolved()
+    acc = task_accuracies(
+        initial_learner(cfg, device=device),
+        pools.test,
+        cfg,
+        tasks=cfg.test_tasks,
+        inner_steps=inner_steps,
+        stream=2,
+        queries=cfg.q_eval,
+    )
+    return summarize(acc)
+
+
+def _validate(
+    learner: Learner, pools: Pools, cfg: Config, hist: History, step: int, best: dict
+) -> dict:
+    """Record the validation accuracy after ``step`` meta-steps; the best state so far."""
+    acc = validation_accuracy(learner, pools, cfg)
     hist.val_steps.append(step)
     hist.val_acc.append(acc)
     if acc > hist.best_val:
@@ -1051,25 +1118,13 @@ def kernel_search(
     ):
         c = at(b, v, lr)
         t0 = time.perf_counter()
-        kernel = kernel_sgd.Kernel(c.model, c.sigma_w, c.sigma_b, c.sigma_v)
-        at_zero = KernelLearner(
-            kernel, omniglot.SIDE**2, c.n_way, capacity=1, num_ids=None, device=device
-        )
-        acc = task_accuracies(
-            at_zero,
-            pools.val,
-            c,
-            tasks=c.val_tasks,
-            inner_steps=val_steps,
-            stream=1,
-            queries=c.q_eval,
-        )
+        acc = validation_at_start(c, pools, device=device)
         init.append(
             {
                 "sigma_b": float(b),
                 "sigma_v": float(v),
                 "inner_lr": float(lr),
-                "val_acc": 100 * float(acc.mean()),
+                "val_acc": acc,
                 "seconds": time.perf_counter() - t0,
             }
         )
@@ -1237,14 +1292,18 @@ def comparison_table(
     recorded: dict[str, dict],
 ) -> tuple[list[str], list[list[object]]]:
     """Header and rows for the paper-vs-ours table of recorded 5-way 1-shot runs: the
-    paper's accuracy, ours at 20 and at 1 inner step (mean +- 95% interval), the meta-steps
-    run, and the number of seeds."""
+    paper's accuracy, ours at 20 and at 1 inner step (mean +- 95% interval), the query
+    drawings per class each test task was scored on (``q_eval``), the meta-steps run, and
+    the number of seeds."""
     one_shot = {k: r for k, r in recorded.items() if paper_setting(r["config"])}
     by_steps = {s: accuracy_table(one_shot, s) for s in (20, 1)}
     rows = []
     for name in sorted({r["name"] for r in one_shot.values()}, key=_order):
         steps_run = max(
             len(r["history"]["loss"]) for r in one_shot.values() if r["name"] == name
+        )
+        q_eval = sorted(
+            {r["config"]["q_eval"] for r in one_shot.values() if r["name"] == name}
         )
         cells = [
             f"{by_steps[s][name][0]:.1f} ± {by_steps[s][name][1]:.1f}"
@@ -1257,6 +1316,7 @@ def comparison_table(
                 name,
                 paper.OMNIGLOT_1SHOT.get(name, "-"),
                 *cells,
+                ", ".join(map(str, q_eval)),
                 steps_run,
                 by_steps[20].get(name, (0, 0, 1))[2],
             ]
@@ -1266,8 +1326,152 @@ def comparison_table(
         "paper (%)",
         "ours, 20 inner steps",
         "ours, 1 inner step",
+        "queries per class at test",
         "meta-steps run",
         "seeds",
+    ], rows
+
+
+@dataclass(frozen=True)
+class CountedAccuracy:
+    """A recorded run's meta-test accuracy as the count it is: ``correct`` of ``queries``
+    query answers (``tasks`` tasks x ``n_way`` classes x ``q_eval`` queries per class) after
+    ``inner_steps`` inner steps. Two 95% intervals, in %: :attr:`wilson`, the Wilson
+    interval of the count (:mod:`mupbook.stats`), which treats the answers as independent,
+    and :attr:`over_tasks`, the recorded mean +- 1.96 standard errors of the per-task
+    accuracies, which does not (the queries of a task share its classes and support set,
+    so they err together). :attr:`interval` is the wider of the two at each end."""
+
+    name: str
+    model: str
+    tasks: int
+    n_way: int
+    q_eval: int
+    inner_steps: int
+    correct: int
+    ci95_tasks: float | None
+
+    @property
+    def queries(self) -> int:
+        return self.tasks * self.n_way * self.q_eval
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.correct / self.queries
+
+    @property
+    def wilson(self) -> tuple[float, float]:
+        return stats.Proportion(self.correct, self.queries).interval
+
+    @property
+    def over_tasks(self) -> tuple[float, float] | None:
+        if self.ci95_tasks is None or not math.isfinite(self.ci95_tasks):
+            return None
+        return self.percent - self.ci95_tasks, self.percent + self.ci95_tasks
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        low, high = self.wilson
+        if self.over_tasks is not None:
+            low, high = min(low, self.over_tasks[0]), max(high, self.over_tasks[1])
+        return low, high
+
+    def below(self, other: CountedAccuracy) -> bool:
+        """True when this interval lies entirely below ``other``'s."""
+        return self.interval[1] < other.interval[0]
+
+    def __str__(self) -> str:
+        low, high = self.interval
+        return (
+            f"{self.correct}/{self.queries} = {self.percent:.2f}% "
+            f"(95%: {low:.2f} to {high:.2f}%)"
+        )
+
+
+def counted_accuracies(
+    recorded: Mapping[str, dict], inner_steps: int
+) -> dict[str, CountedAccuracy]:
+    """:class:`CountedAccuracy` of every recorded run of the paper's setting (5-way
+    1-shot, first order; ``recorded`` as :func:`recorded_runs` gives it, each seed under
+    its own key) that was tested with ``inner_steps`` inner steps. The recorded mean is a mean over tasks of
+    equally many queries each, so it is a count: one that is not a whole number of correct
+    answers is an error (the file does not say what it was measured on)."""
+    out = {}
+    for key, r in recorded.items():
+        c = r["config"]
+        acc = r["test"].get(str(inner_steps))
+        if acc is None or not paper_setting(c):
+            continue
+        queries = int(acc["tasks"]) * c["n_way"] * c["q_eval"]
+        count = acc["mean"] * queries / 100
+        if abs(count - round(count)) > 1e-6:
+            raise ValueError(
+                f"{key}: a test accuracy of {acc['mean']}% is not a whole number of correct "
+                f"answers out of {queries} (tasks x n_way x q_eval); the recorded "
+                "configuration does not match what was tested"
+            )
+        out[key] = CountedAccuracy(
+            key,
+            run_label(r),
+            int(acc["tasks"]),
+            c["n_way"],
+            c["q_eval"],
+            inner_steps,
+            int(round(count)),
+            acc.get("ci95"),
+        )
+    return out
+
+
+def feature_learners(
+    recorded: Mapping[str, dict], *, min_width: int = 8
+) -> dict[str, dict]:
+    """The recorded runs (:func:`recorded_runs`) of the paper's setting that learn
+    features: the muP limit and the muP networks of width ``min_width`` or more, every seed
+    of each."""
+    out = {}
+    for key, r in recorded.items():
+        if not paper_setting(r["config"]):
+            continue
+        kind, _, width = r["name"].partition("-")
+        if r["name"] == "limit" or (kind == "finite" and int(width) >= min_width):
+            out[key] = r
+    return out
+
+
+def settings_table(
+    recorded: Mapping[str, dict], names: Sequence[str]
+) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of the hyperparameters of recorded kernel-limit runs ``names``: the
+    kernel's scales, both learning rates, the inner steps at validation, the meta-steps run
+    and the best-validation step that was tested."""
+    rows = []
+    for name in names:
+        r = recorded[name]
+        c, h = r["config"], r["history"]
+        rows.append(
+            [
+                name,
+                c["sigma_w"],
+                c["sigma_b"],
+                c["sigma_v"] if c["model"] == "relu-ntk" else "-",
+                c["inner_lr"],
+                c["meta_lr"],
+                c.get("val_inner_steps") or c["inner_steps"],
+                len(h["loss"]),
+                h["best_step"],
+            ]
+        )
+    return [
+        "model",
+        "sigma_w",
+        "sigma_b",
+        "sigma_v",
+        "inner lr",
+        "meta lr",
+        "inner steps at validation",
+        "meta-steps run",
+        "best validation at step",
     ], rows
 
 

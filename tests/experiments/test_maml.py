@@ -869,3 +869,122 @@ def test_kernel_search_validates_the_grid_at_init_screens_the_best_and_records_e
         )
     with pytest.raises(ValueError, match="grid inner_lr must be"):
         maml.KernelGrid((1.0,), (1.0,), (0.0,), (0.1,))
+
+
+def _recorded_run(name, mean, *, tasks=4, q_eval=15, ci95=1.0, **config):
+    cfg = maml.Config(**config).replace(q_eval=q_eval).to_dict()
+    return {
+        "name": name,
+        "config": cfg,
+        "history": {"loss": [1.0], "best_step": 1, "best_val": 50.0},
+        "test": {"20": {"mean": mean, "ci95": ci95, "tasks": tasks}},
+    }
+
+
+def test_counted_accuracies_are_counts_with_the_wider_of_two_intervals():
+    # 4 tasks x 5 classes x 15 queries = 300 answers; 150 right is 50%
+    runs = {"limit": _recorded_run("limit", 50.0, ci95=10.0)}
+    c = maml.counted_accuracies(runs, 20)["limit"]
+    assert (c.correct, c.queries, c.q_eval, c.inner_steps) == (150, 300, 15, 20)
+    assert c.interval == (40.0, 60.0)  # over tasks, wider than Wilson's (44.4, 55.6)
+    low, high = c.wilson
+    assert 44 < low < 45 and 55 < high < 56
+    narrow = maml.counted_accuracies(
+        {"limit": _recorded_run("limit", 50.0, ci95=0.5)}, 20
+    )["limit"]
+    # the Wilson interval is the wider one here
+    assert narrow.interval == narrow.wilson
+    assert maml.counted_accuracies(runs, 1) == {}  # not tested with 1 inner step
+    # a mean that is not a whole number of correct answers out of tasks x 5 x q_eval
+    with pytest.raises(ValueError, match="not a whole number of correct answers"):
+        maml.counted_accuracies({"x": _recorded_run("limit", 51.0, q_eval=3)}, 20)
+
+
+def test_a_count_is_below_another_only_when_the_intervals_are_apart():
+    counts = maml.counted_accuracies(
+        {
+            "relu-ntk": _recorded_run("relu-ntk", 40.0, ci95=2.0, model="relu-ntk"),
+            "limit": _recorded_run("limit", 60.0, ci95=2.0),
+            "finite-8": _recorded_run(
+                "finite-8", 44.0, ci95=2.0, model="finite", width=8
+            ),
+        },
+        20,
+    )
+    assert counts["relu-ntk"].below(counts["limit"])
+    assert not counts["relu-ntk"].below(counts["finite-8"])  # 40 +- 5.6 vs 44 +- 5.6
+    assert not counts["limit"].below(counts["relu-ntk"])
+
+
+def test_feature_learners_are_the_limit_and_mup_widths_from_the_minimum_on():
+    recorded = {
+        "limit": _recorded_run("limit", 60.0),
+        "limit/seed2": _recorded_run("limit", 60.0, seed=2),
+        "finite-2": _recorded_run("finite-2", 50.0, model="finite", width=2),
+        "finite-8": _recorded_run("finite-8", 50.0, model="finite", width=8),
+        "ntp-512": _recorded_run(
+            "ntp-512", 50.0, model="finite", width=512, param="ntp"
+        ),
+        "relu-ntk": _recorded_run("relu-ntk", 40.0, model="relu-ntk"),
+        "limit (5-way 5-shot)": _recorded_run("limit", 70.0, k_shot=5),
+    }
+    assert list(maml.feature_learners(recorded, min_width=8)) == [
+        "limit",
+        "limit/seed2",
+        "finite-8",
+    ]
+    assert "finite-2" in maml.feature_learners(recorded, min_width=2)
+
+
+def test_config_from_a_recorded_dict_round_trips_and_fills_newer_fields():
+    cfg = maml.config(
+        "full", model="relu-ntk", sigma_b=8.0, val_inner_steps=20
+    ).resolved()
+    assert maml.Config.from_dict(cfg.to_dict()) == cfg
+    old = cfg.to_dict()
+    del (
+        old["kernel_dtype"],
+        old["val_inner_steps"],
+    )  # a file written before they existed
+    assert maml.Config.from_dict(old).val_inner_steps is None
+    with pytest.raises(ValueError, match="unknown configuration field"):
+        maml.Config.from_dict({**cfg.to_dict(), "sigma_q": 1.0})
+
+
+@pytest.mark.parametrize("model", ["relu-ntk", "limit"])
+def test_the_model_at_start_is_what_a_run_validates_and_tests_before_it_moves(model):
+    # A run whose meta learning rate is too small to move f validates and tests exactly
+    # as the untrained model does (the kernel limit at f = 0 with no dictionary at all).
+    pools = _fake_pools()
+    cfg = _tiny(model=model, steps=1, val_every=1, val_inner_steps=3, meta_lr=1e-12)
+    run = maml.train(cfg, pools, progress=False)
+    assert run.history.val_acc[0] == maml.validation_at_start(cfg, pools)
+    start = maml.meta_test_at_start(cfg, pools, 1)
+    assert (start.mean, start.tasks) == (run.test[1].mean, run.test[1].tasks)
+    full = maml.build_learner(cfg, pool_size=120)
+    assert (
+        maml.validation_accuracy(full, pools, cfg.resolved())
+        == run.history.val_acc[0]
+    )
+
+
+def test_settings_table_lists_the_kernel_hyperparameters_of_recorded_runs():
+    r = _recorded_run(
+        "relu-ntk",
+        40.0,
+        model="relu-ntk",
+        sigma_b=8.0,
+        sigma_v=0.125,
+        inner_lr=0.025,
+        meta_lr=0.003,
+        val_inner_steps=20,
+    )
+    n = _recorded_run("relu-nngp", 40.0, model="relu-nngp", sigma_b=8.0)
+    header, rows = maml.settings_table(
+        {"relu-ntk": r, "relu-nngp": n}, ["relu-ntk", "relu-nngp"]
+    )
+    assert len(header) == len(rows[0]) == 9
+    assert rows[0] == ["relu-ntk", 1.0, 8.0, 0.125, 0.025, 0.003, 20, 1, 1]
+    assert (
+        rows[1][3] == "-" and rows[1][6] == 1
+    )  # no sigma_v; validated at inner_steps
