@@ -36,6 +36,7 @@ __all__ = [
     "Kernels",
     "mlp_kernels",
     "tp4_relu_1lp_kernels",
+    "tp4_relu_1lp_from_dots",
 ]
 
 Activation = Literal["relu", "erf", "linear"]
@@ -54,6 +55,11 @@ _TWO_PI = 2.0 * math.pi
 #: hundred ulps there; true angles within 1e-6 rad of 0 or pi are snapped, which moves the
 #: ReLU derivative factor (pi - theta) / (2 pi) by at most 1.6e-7.
 COLLINEAR_RTOL = 1e-12
+#: The same threshold for kernels computed in float32 (:func:`tp4_relu_1lp_from_dots`): a
+#: float32 Gram matrix of Omniglot images leaves sin(theta)**2 up to ~1.2e-6 for a point with
+#: itself (measured), so pairs with sin(theta)**2 <= 4e-6 (theta <= 2e-3 rad) count as
+#: collinear; this moves (pi - theta) / (2 pi) by at most 3.2e-4 for true angles that small.
+COLLINEAR_RTOL_FLOAT32 = 4e-6
 
 #: The largest variance or kernel value the recursions accept: the ReLU and erf rules multiply
 #: two of them (``q11 q22``, ``4 q12**2``), so they must stay below sqrt(float64 max) / 4.
@@ -115,32 +121,35 @@ def _check_activation(activation: str) -> str:
 
 def _relu(
     sigma: torch.Tensor,
-    ntk: torch.Tensor,
+    ntk: torch.Tensor | None,
     q1: torch.Tensor,
     q2: torch.Tensor,
     on_diag: bool,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """NT ``Relu`` on a block: new (Sigma, Theta); ``q1`` (B1,), ``q2`` (B2,) the variances.
+    rtol: float = COLLINEAR_RTOL,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """NT ``Relu`` on a block: new (Sigma, Theta); ``q1`` (..., B1), ``q2`` (..., B2) the
+    variances of a block (..., B1, B2) (leading batch dimensions allowed); ``ntk`` None: the
+    NNGP only.
 
-    ``q11 q22 - q12**2`` below ``COLLINEAR_RTOL * q11 q22`` is rounding noise of collinear
-    pairs (duplicate, antipodal, rescaled points) and is set to 0, so that their angle is
-    exactly 0 or pi; unsnapped it would be ~sqrt(eps) = 1e-8 and break positive
-    semidefiniteness at that level (neural-tangents keeps that noise).
+    ``q11 q22 - q12**2`` below ``rtol * q11 q22`` (default :data:`COLLINEAR_RTOL`) is
+    rounding noise of collinear pairs (duplicate, antipodal, rescaled points) and is set to
+    0, so that their angle is exactly 0 or pi; unsnapped it would be ~sqrt(eps) = 1e-8 and
+    break positive semidefiniteness at that level (neural-tangents keeps that noise).
     """
-    prod = torch.outer(q1, q2)
+    prod = q1.unsqueeze(-1) * q2.unsqueeze(-2)
     det = prod - sigma * sigma
-    s = det.masked_fill_(det <= prod.mul_(COLLINEAR_RTOL), 0.0).sqrt_()
+    s = det.masked_fill_(det <= prod.mul_(rtol), 0.0).sqrt_()
     theta = torch.atan2(s, sigma)
     if on_diag:  # a point with itself: theta = 0 exactly
-        s.diagonal().zero_()
-        theta.diagonal().zero_()
-    dot = (
-        theta.neg_().add_(math.pi).div_(_TWO_PI)
-    )  # E[relu'(u) relu'(v)] = (pi - theta) / 2pi
-    ntk.mul_(dot)
+        s.diagonal(dim1=-2, dim2=-1).zero_()
+        theta.diagonal(dim1=-2, dim2=-1).zero_()
+    # E[relu'(u) relu'(v)] = (pi - theta) / 2pi
+    dot = theta.neg_().add_(math.pi).div_(_TWO_PI)
+    if ntk is not None:
+        ntk.mul_(dot)
     new_sigma = s.div_(_TWO_PI).addcmul_(dot, sigma)
     if on_diag:
-        new_sigma.diagonal().copy_(q1 / 2)
+        new_sigma.diagonal(dim1=-2, dim2=-1).copy_(q1 / 2)
     return new_sigma, ntk
 
 
@@ -424,16 +433,15 @@ def tp4_relu_1lp_kernels(
     symmetric = t2 is None
     t2 = t1 if symmetric else t2
     dots = t1 @ t2.T
+    sq1 = (t1 * t1).sum(dim=1)
     if symmetric:
         dots = (dots + dots.T).mul_(0.5)
-        dots.diagonal().copy_((t1 * t1).sum(dim=1))
-    q1 = (t1 * t1).sum(dim=1) * w_var + b_var
-    q2 = q1 if symmetric else (t2 * t2).sum(dim=1) * w_var + b_var
+        dots.diagonal().copy_(sq1)
+    sq2 = sq1 if symmetric else (t2 * t2).sum(dim=1)
     _check_tp4_range(t1 if symmetric else torch.cat([t1, t2]), w_var, b_var, v_var)
-    sigma = dots * w_var + b_var
-    dot_relu = torch.ones_like(sigma)  # multiplies into (pi - theta) / (2 pi)
-    nngp, dot_relu = _relu(sigma, dot_relu, q1, q2, symmetric)
-    ntk = dot_relu.mul_(dots).mul_(v_var).add_(nngp)
+    nngp, ntk = _tp4_relu_1lp(
+        dots, sq1, sq2, w_var, b_var, v_var, symmetric, COLLINEAR_RTOL, True
+    )
     if symmetric:
         nngp, ntk = _sym(nngp), _sym(ntk)
     _check_finite("tp4_relu_1lp_kernels", nngp, ntk)
@@ -458,6 +466,72 @@ def _check_tp4_range(
             "or lower sigma_w, sigma_b, sigma_v",
             fn="tp4_relu_1lp_kernels",
         )
+
+
+def _tp4_relu_1lp(
+    dots: torch.Tensor,
+    sq1: torch.Tensor,
+    sq2: torch.Tensor,
+    w_var: float,
+    b_var: float,
+    v_var: float,
+    on_diag: bool,
+    rtol: float,
+    want_ntk: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The formulas of :func:`tp4_relu_1lp_kernels` from the dot products, in their dtype."""
+    q1 = sq1 * w_var + b_var
+    q2 = q1 if on_diag else sq2 * w_var + b_var
+    sigma = dots * w_var + b_var
+    # the NTK's first-layer term sigma_v**2 <x, x'> picks up the ReLU factor
+    # (pi - theta) / (2 pi)
+    first = dots * v_var if want_ntk else None
+    nngp, first = _relu(sigma, first, q1, q2, on_diag, rtol)
+    return nngp, None if first is None else first.add_(nngp)
+
+
+def tp4_relu_1lp_from_dots(
+    dots: torch.Tensor,
+    sq1: torch.Tensor,
+    sq2: torch.Tensor,
+    *,
+    get: Literal["nngp", "ntk"] = "ntk",
+    sigma_w: float = 1.0,
+    sigma_b: float = 1.0,
+    sigma_v: float = 1.0,
+    rtol: float | None = None,
+) -> torch.Tensor:
+    """:func:`tp4_relu_1lp_kernels` (one of the two) from dot products already computed.
+
+    The fast path of kernel machines that evaluate a kernel block by block, batched over
+    tasks, or in float32: ``dots`` (..., N1, N2) are ``<x, x'>`` (any leading batch
+    dimensions), ``sq1`` (..., N1) and ``sq2`` (..., N2) the squared norms ``|x|**2``,
+    ``|x'|**2``. Everything is computed in the dtype of ``dots`` (the norms are cast to it);
+    ``rtol`` is the collinearity threshold (default: :data:`COLLINEAR_RTOL` in float64,
+    :data:`COLLINEAR_RTOL_FLOAT32` in float32). Inputs are not checked and ``dots`` is not
+    modified. Returns the (..., N1, N2) kernel ``get``.
+    """
+    if get not in ("nngp", "ntk"):
+        raise ValueError(f"get must be 'nngp' or 'ntk', got {get!r}")
+    if rtol is None:
+        rtol = (
+            COLLINEAR_RTOL if dots.dtype == torch.float64 else COLLINEAR_RTOL_FLOAT32
+        )
+    w_var = _check_var(sigma_w, "sigma_w")
+    b_var = _check_var(sigma_b, "sigma_b")
+    v_var = _check_var(sigma_v, "sigma_v")
+    nngp, ntk = _tp4_relu_1lp(
+        dots,
+        sq1.to(dots.dtype),
+        sq2.to(dots.dtype),
+        w_var,
+        b_var,
+        v_var,
+        False,
+        rtol,
+        get == "ntk",
+    )
+    return nngp if get == "nngp" else ntk
 
 
 def _sym(a: torch.Tensor) -> torch.Tensor:

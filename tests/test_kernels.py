@@ -15,7 +15,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mupbook.kernels import ACTIVATIONS, Kernels, mlp_kernels, tp4_relu_1lp_kernels
+from mupbook.kernels import (
+    ACTIVATIONS,
+    Kernels,
+    mlp_kernels,
+    tp4_relu_1lp_from_dots,
+    tp4_relu_1lp_kernels,
+)
 
 F64 = torch.float64
 # Agreement of two float64 evaluations of the same formula in a different operation order:
@@ -480,6 +486,40 @@ def test_tp4_kernels_match_a_wide_sampled_network_with_zero_readout():
     assert float((emp_nngp - k.nngp).norm() / k.nngp.norm()) < 0.02
     assert float((emp_ntk - k.ntk).norm() / k.ntk.norm()) < 0.02
     assert torch.equal(k.ntk, k.ntk.T) and _min_eig_ok(k.ntk) and _min_eig_ok(k.nngp)
+
+
+@pytest.mark.parametrize("get", ["nngp", "ntk"])
+def test_tp4_kernels_from_dots_are_the_same_formulas_batched_and_in_float32(get):
+    # float64: the same operations as tp4_relu_1lp_kernels, so equal to the last ulps; a batch
+    # of blocks (B, N, M) equals each block alone; float32 dot products and formulas agree
+    # with float64 to float32 rounding (1e-6 relative to the largest entry), and a point
+    # with itself is snapped to angle 0 (the exact diagonal, up to float32 rounding).
+    gen = torch.Generator().manual_seed(21)
+    x = (torch.rand(3, 6, 50, dtype=F64, generator=gen) < 0.3).to(F64) * torch.rand(
+        3, 6, 50, dtype=F64, generator=gen
+    )
+    z = torch.cat(
+        [x[:, :2], torch.rand(3, 4, 50, dtype=F64, generator=gen)], dim=1
+    )  # z shares 2 points with x
+    kw = dict(sigma_w=1.3, sigma_b=0.6, sigma_v=0.8)
+    sq_x, sq_z = (x * x).sum(-1), (z * z).sum(-1)
+    batched = tp4_relu_1lp_from_dots(x @ z.transpose(1, 2), sq_x, sq_z, get=get, **kw)
+    for t in range(3):
+        ref = getattr(tp4_relu_1lp_kernels(x[t], z[t], **kw), get)
+        assert _max_rel(batched[t], ref) < EXACT_RTOL
+        x32, z32 = x[t].float(), z[t].float()
+        low = tp4_relu_1lp_from_dots(
+            x32 @ z32.T,
+            (x32.double() ** 2).sum(-1),
+            (z32.double() ** 2).sum(-1),
+            get=get,
+            **kw,
+        )
+        assert low.dtype == torch.float32 and _max_rel(low.double(), ref) < 1e-6
+        self_pairs = getattr(tp4_relu_1lp_kernels(x[t, :2], **kw), get).diagonal()
+        assert _max_rel(low[[0, 1], [0, 1]].double(), self_pairs) < 1e-6
+    with pytest.raises(ValueError, match="get must be"):
+        tp4_relu_1lp_from_dots(x[0] @ z[0].T, sq_x[0], sq_z[0], get="gp")
 
 
 def test_tp4_kernels_reject_bad_input():

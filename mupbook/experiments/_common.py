@@ -131,13 +131,16 @@ def check_output(path: str | os.PathLike) -> Path:
 @dataclass(frozen=True)
 class Start:
     """What :func:`start` checked: the device, the output file, progress bars, the command
-    line as given, and the time the work started (for the results' ``seconds``)."""
+    line as given, the time the work started (for the results' ``seconds``) and the code
+    that runs, ``{"git_revision", "git_dirty"}`` taken at the start: a long run's working
+    tree may change before it ends, so its provenance records these, not the end's."""
 
     device: torch.device
     out: Path
     progress: bool
     argv: tuple[str, ...]
     t0: float
+    code: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def seconds(self) -> float:
         return time.perf_counter() - self.t0
@@ -168,7 +171,10 @@ def start(
             torch.set_num_threads(_checks.positive_int(args.threads, "--threads"))
         device = runtime.device(args.device)
         out = check_output(args.out if args.out is not None else default_out)
-    return Start(device, out, not args.no_progress, tuple(argv), time.perf_counter())
+    code = {"git_revision": results.git_revision(), "git_dirty": results.git_dirty()}
+    return Start(
+        device, out, not args.no_progress, tuple(argv), time.perf_counter(), code
+    )
 
 
 def write_results(path: str | os.PathLike, doc: Mapping[str, Any]) -> Path:

@@ -25,6 +25,9 @@ Command line (writes JSON with the configuration, curves, accuracies and provena
     python -m mupbook.experiments.maml --model limit --scale full
     python -m mupbook.experiments.maml --model finite --width 512 --scale full
     python -m mupbook.experiments.maml --model relu-ntk --scale full --steps 500
+    python -m mupbook.experiments.maml --model relu-ntk --scale full --val-inner-steps 20 \
+        --grid-sigma-b 0 1 4 --grid-sigma-v 0.5 1 --grid-inner-lr 0.1 0.4 --grid-meta-lr 0.01 0.1 \
+        --search-steps 400 --search-only        # hyperparameters on validation (kernel_search)
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .. import _checks, paper, results, runtime
+from .. import _checks, paper, results, runtime, stats
 from ..data import omniglot
 from ..limits import kernel_sgd, linear
 from . import _common
@@ -98,7 +101,9 @@ class Config(_common.ConfigBase):
     sigma_w: float = 1.0
     sigma_b: float = 1.0
     sigma_v: float = 1.0
+    kernel_dtype: str = "float32"
     val_every: int = 100
+    val_inner_steps: int | None = None
     val_tasks: int = 320
     test_tasks: int = 1000
     test_inner_steps: tuple[int, ...] = (1, 20)
@@ -161,6 +166,9 @@ class Config(_common.ConfigBase):
             )
         _checks.seed(self.seed)
         _checks.choice(self.dtype, ("float32", "float64"), "dtype")
+        _checks.choice(self.kernel_dtype, ("float32", "float64"), "kernel_dtype")
+        if self.val_inner_steps is not None:
+            _checks.positive_int(self.val_inner_steps, "val_inner_steps")
         _checks.choice(self.resize, omniglot.RESIZES, "resize")
         return self
 
@@ -177,6 +185,18 @@ class Config(_common.ConfigBase):
             s2=s2 if self.s2 is None else float(self.s2),
             beta=beta if self.beta is None else float(self.beta),
         )
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Config:
+        """The configuration a results file records (``to_dict``); fields added since it was
+        written take their defaults, an unknown field is an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown configuration field(s) {unknown}")
+        return cls(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        ).check()
 
     @property
     def name(self) -> str:
@@ -373,7 +393,12 @@ class LinearLearner:
 
 
 class KernelLearner:
-    """MAML over a kernel-regime limit: function-space SGD with a bounded dictionary."""
+    """MAML over a kernel-regime limit: function-space SGD with a bounded dictionary.
+
+    ``dtype``: of the dictionary and of reading it (:class:`~mupbook.limits.kernel_sgd.KernelMachine`:
+    float32 kernel values, float64 coefficients and outputs); the per-task kernels of the
+    inner steps and everything after them are float64.
+    """
 
     def __init__(
         self,
@@ -384,11 +409,19 @@ class KernelLearner:
         capacity: int,
         num_ids: int | None,
         device: str | torch.device | None = "cpu",
+        dtype: torch.dtype = torch.float64,
     ) -> None:
         self.machine = kernel_sgd.KernelMachine(
-            kernel, d, c, capacity=capacity, num_ids=num_ids, device=device
+            kernel,
+            d,
+            c,
+            capacity=capacity,
+            num_ids=num_ids,
+            device=device,
+            dtype=dtype,
         )
         self.kernel, self.c = kernel, c
+        self._pool_cache: tuple[int, int, torch.Tensor] | None = None
 
     dtype = torch.float64
 
@@ -404,18 +437,89 @@ class KernelLearner:
             gsum = gsum + g
         return fq0 - lr * kqs @ gsum
 
-    def query_logits(self, xs, ys, xq, steps, lr, first_order=True, grad=False):
+    def _f0(
+        self, xs: torch.Tensor, xq: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """f at the support and query points of a meta-batch, one pass over the dictionary."""
         with torch.no_grad():
-            fs0, fq0 = self.machine(xs), self.machine(xq)
+            f = self.machine(
+                torch.cat(
+                    [xs.reshape(-1, xs.shape[-1]), xq.reshape(-1, xq.shape[-1])]
+                )
+            )
+        n = xs.shape[0] * xs.shape[1]
+        return f[:n].reshape(*xs.shape[:-1], self.c), f[n:].reshape(
+            *xq.shape[:-1], self.c
+        )
+
+    def query_logits(self, xs, ys, xq, steps, lr, first_order=True, grad=False):
+        fs0, fq0 = self._f0(xs, xq)
         with torch.set_grad_enabled(grad):
             return self._adapt(
                 xs.double(), ys, xq.double(), fs0, fq0, steps, lr, first_order
             )
 
+    def pool_outputs(
+        self, pool: omniglot.FewShotPool, *, classes_per_block: int = 64
+    ) -> torch.Tensor:
+        """f at every image of ``pool``: (classes, 20, c), float64. Evaluation tasks reuse
+        images (1,000 test tasks show 80,000 images of a pool of 8,460), so reading the
+        dictionary once per image is several times cheaper than once per task. Kept until f
+        changes (:attr:`KernelMachine.version <mupbook.limits.kernel_sgd.KernelMachine.version>`)."""
+        key = (id(pool), self.machine.version)
+        if self._pool_cache is not None and self._pool_cache[:2] == key:
+            return self._pool_cache[2]
+        out = []
+        for c0 in range(0, pool.num_classes, classes_per_block):
+            imgs = torch.stack(
+                [
+                    pool.class_images(c, dtype=torch.float64)
+                    for c in range(c0, min(pool.num_classes, c0 + classes_per_block))
+                ]
+            )
+            with torch.no_grad():
+                out.append(
+                    self.machine(
+                        imgs.reshape(*imgs.shape[:2], -1).to(self.machine.device)
+                    )
+                )
+        outputs = torch.cat(out)
+        self._pool_cache = (*key, outputs)
+        return outputs
+
+    def task_logits(
+        self,
+        tasks: omniglot.Tasks,
+        outputs: torch.Tensor,
+        k_shot: int,
+        steps: int,
+        lr: float,
+    ) -> torch.Tensor:
+        """:meth:`query_logits` of ``tasks`` drawn from a pool whose :meth:`pool_outputs` are
+        ``outputs`` (f gathered by image instead of evaluated)."""
+        f = outputs[tasks.classes.unsqueeze(-1), tasks.drawers]  # (B, N, K+Q, c)
+        B = f.shape[0]
+        fs0, fq0 = (
+            f[:, :, :k_shot].reshape(B, -1, self.c),
+            f[:, :, k_shot:].reshape(B, -1, self.c),
+        )
+        with torch.no_grad():
+            return self._adapt(
+                tasks.support_x.double(),
+                tasks.support_y,
+                tasks.query_x.double(),
+                fs0,
+                fq0,
+                steps,
+                lr,
+                True,
+            )
+
     def meta_step(self, tasks, cfg):
         xs, xq = tasks.support_x.double(), tasks.query_x.double()
-        fs0 = self.machine(xs).requires_grad_(not cfg.first_order)
-        fq0 = self.machine(xq).requires_grad_(True)
+        fs0, fq0 = self._f0(xs, xq)
+        fs0 = fs0.requires_grad_(not cfg.first_order)
+        fq0 = fq0.requires_grad_(True)
         logits = self._adapt(
             xs,
             tasks.support_y,
@@ -494,7 +598,13 @@ def build_learner(
         )
     kernel = kernel_sgd.Kernel(cfg.model, cfg.sigma_w, cfg.sigma_b, cfg.sigma_v)
     return KernelLearner(
-        kernel, d, c, capacity=pool_size, num_ids=pool_size, device=device
+        kernel,
+        d,
+        c,
+        capacity=pool_size,
+        num_ids=pool_size,
+        device=device,
+        dtype=getattr(torch, cfg.kernel_dtype),
     )
 
 
@@ -586,9 +696,18 @@ def task_accuracies(
     progress: bool = False,
 ) -> np.ndarray:
     """Per-task query accuracy (fraction) after ``inner_steps`` inner steps, ``tasks`` tasks
-    drawn in meta-batches from ``stream`` (fixed tasks for a given seed)."""
+    drawn in meta-batches from ``stream`` (fixed tasks for a given seed). A kernel limit
+    evaluates f once per image of the pool when the tasks show more images than the pool
+    holds (:meth:`KernelLearner.pool_outputs`), once per task image otherwise."""
     out = []
     batches = math.ceil(tasks / cfg.batch_tasks)
+    outputs = None
+    shown = tasks * cfg.n_way * (cfg.k_shot + queries)  # images shown, with repeats
+    if (
+        isinstance(learner, KernelLearner)
+        and shown > pool.num_classes * omniglot.N_DRAWERS
+    ):
+        outputs = learner.pool_outputs(pool)
     for i in tqdm(
         range(batches),
         desc=f"eval ({inner_steps} inner steps)",
@@ -603,9 +722,19 @@ def task_accuracies(
             queries=queries,
             batch=min(cfg.batch_tasks, tasks - i * cfg.batch_tasks),
         )
-        logits = learner.query_logits(
-            t.support_x, t.support_y, t.query_x, inner_steps, cfg.inner_lr, grad=False
-        )
+        if outputs is None:
+            logits = learner.query_logits(
+                t.support_x,
+                t.support_y,
+                t.query_x,
+                inner_steps,
+                cfg.inner_lr,
+                grad=False,
+            )
+        else:
+            logits = learner.task_logits(
+                t, outputs, cfg.k_shot, inner_steps, cfg.inner_lr
+            )
         out.append((logits.argmax(-1) == t.query_y).double().mean(1).cpu())
     return torch.cat(out).numpy()
 
@@ -760,21 +889,76 @@ def train(
     return Run(cfg, hist, test, seconds, train_seconds / max(trained, 1), learner)
 
 
-def _validate(
-    learner: Learner, pools: Pools, cfg: Config, hist: History, step: int, best: dict
-) -> dict:
-    """Record the validation accuracy after ``step`` meta-steps; the best state so far."""
-    acc = 100 * float(
+def validation_accuracy(learner: Learner, pools: Pools, cfg: Config) -> float:
+    """Validation accuracy (%) of ``learner`` as :func:`train` measures it: ``cfg.val_tasks``
+    fixed tasks (stream 1) with ``cfg.q_eval`` queries per class, adapted with
+    ``cfg.val_inner_steps`` inner steps (default: ``cfg.inner_steps``)."""
+    return 100 * float(
         task_accuracies(
             learner,
             pools.val,
             cfg,
             tasks=cfg.val_tasks,
-            inner_steps=cfg.inner_steps,
+            inner_steps=cfg.val_inner_steps or cfg.inner_steps,
             stream=1,
             queries=cfg.q_eval,
         ).mean()
     )
+
+
+def initial_learner(
+    cfg: Config, *, device: str | torch.device | None = "cpu"
+) -> Learner:
+    """The model of ``cfg`` before any meta-step. A kernel limit then is f = 0 and needs no
+    dictionary (one row is allocated, none used), so this is cheap for every model."""
+    cfg = cfg.resolved()
+    if cfg.model in kernel_sgd.KERNELS:
+        kernel = kernel_sgd.Kernel(cfg.model, cfg.sigma_w, cfg.sigma_b, cfg.sigma_v)
+        d = omniglot.SIDE * omniglot.SIDE
+        return KernelLearner(
+            kernel, d, cfg.n_way, capacity=1, num_ids=None, device=device
+        )
+    return build_learner(cfg, device=device)
+
+
+def validation_at_start(
+    cfg: Config, pools: Pools, *, device: str | torch.device | None = "cpu"
+) -> float:
+    """The validation accuracy (%) of ``cfg``'s model before its first meta-step: what a
+    :func:`train` run of ``cfg`` starts from, on the tasks of each of its validations
+    (which are recorded from step ``val_every`` on, not at step 0)."""
+    cfg = cfg.resolved()
+    return validation_accuracy(initial_learner(cfg, device=device), pools, cfg)
+
+
+def meta_test_at_start(
+    cfg: Config,
+    pools: Pools,
+    inner_steps: int,
+    *,
+    device: str | torch.device | None = "cpu",
+) -> Accuracy:
+    """The meta-test accuracy of ``cfg``'s model before its first meta-step, on the tasks
+    (stream 2, ``cfg.test_tasks`` tasks, ``cfg.q_eval`` queries per class) on which a
+    :func:`train` run of ``cfg`` is tested, after ``inner_steps`` inner steps."""
+    cfg = cfg.resolved()
+    acc = task_accuracies(
+        initial_learner(cfg, device=device),
+        pools.test,
+        cfg,
+        tasks=cfg.test_tasks,
+        inner_steps=inner_steps,
+        stream=2,
+        queries=cfg.q_eval,
+    )
+    return summarize(acc)
+
+
+def _validate(
+    learner: Learner, pools: Pools, cfg: Config, hist: History, step: int, best: dict
+) -> dict:
+    """Record the validation accuracy after ``step`` meta-steps; the best state so far."""
+    acc = validation_accuracy(learner, pools, cfg)
     hist.val_steps.append(step)
     hist.val_acc.append(acc)
     if acc > hist.best_val:
@@ -841,6 +1025,183 @@ def select_inner_lr(
         )
         scores[float(lr)] = run.history.best_val
     return max(scores, key=scores.__getitem__), scores
+
+
+# ------------------------------------------------- hyperparameter search (kernel limits)
+
+
+@dataclass(frozen=True)
+class KernelGrid:
+    """The grid of :func:`kernel_search`. Only what changes the function class: scaling the
+    whole kernel is the same as scaling both learning rates (f starts at 0), so ``sigma_w``
+    stays fixed and ``sigma_b`` sets the ratio sigma_b / sigma_w; ``sigma_v``, the readout's
+    share of the NTK, is for ``relu-ntk`` only (use one value otherwise)."""
+
+    sigma_b: tuple[float, ...]
+    sigma_v: tuple[float, ...]
+    inner_lr: tuple[float, ...]
+    meta_lr: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        for what in ("sigma_b", "sigma_v", "inner_lr", "meta_lr"):
+            values = getattr(self, what)
+            if not values or len(set(values)) != len(values):
+                raise ValueError(
+                    f"grid {what} must be distinct values, at least one, got {values!r}"
+                )
+            low = 0 if what.startswith("sigma") else 1e-300
+            if any(
+                not (isinstance(v, (int, float)) and math.isfinite(v) and v >= low)
+                for v in values
+            ):
+                raise ValueError(
+                    f"grid {what} must be finite and {'>= 0' if low == 0 else '> 0'}, got {values!r}"
+                )
+
+    def kernels(self) -> list[tuple[float, float, float]]:
+        """(sigma_b, sigma_v, inner_lr) combinations: what the accuracy at f = 0 depends on."""
+        return [
+            (b, v, lr)
+            for b in self.sigma_b
+            for v in self.sigma_v
+            for lr in self.inner_lr
+        ]
+
+
+def kernel_search(
+    cfg: Config,
+    pools: Pools,
+    grid: KernelGrid,
+    *,
+    steps: int,
+    top: int,
+    device: str | torch.device | None = "cpu",
+    progress: bool = True,
+) -> dict:
+    """Choose a kernel limit's hyperparameters on the *validation* split (never on test).
+
+    Two stages, every run recorded:
+
+    1. ``init``: each (sigma_b, sigma_v, inner_lr) of the grid, validated at f = 0 before
+       any meta-step (cheap: no dictionary). Meta-training adds to f a function whose
+       class-average is zero (the meta-gradients are softmax minus one-hot), and tasks
+       assign labels to classes at random, so in expectation it moves f nowhere from 0:
+       this accuracy is what meta-training starts from and has to beat.
+    2. ``screen``: the ``top`` best of them by that accuracy, each with every meta
+       learning rate of the grid, meta-trained ``steps`` steps (validation every
+       ``cfg.val_every``, at ``cfg.val_inner_steps`` inner steps).
+
+    Returns a JSON-ready dict: the grid, both stages (screening runs with their validation
+    curves and the query loss averaged over each validation interval), and ``chosen``, the
+    screening run with the best validation accuracy.
+    """
+    cfg = cfg.resolved()
+    if cfg.model not in ("relu-nngp", "relu-ntk"):
+        raise ValueError(
+            f"the kernel search is for the ReLU kernel limits, not {cfg.model!r}"
+        )
+    if cfg.model != "relu-ntk" and len(grid.sigma_v) > 1:
+        raise ValueError("sigma_v enters the NTK only: give one value for relu-nngp")
+    if top < 1 or steps < 1:
+        raise ValueError(f"top and steps must be >= 1, got {top} and {steps}")
+    val_steps = cfg.val_inner_steps or cfg.inner_steps
+
+    def at(b: float, v: float, lr: float, **more: Any) -> Config:
+        return cfg.replace(
+            sigma_b=float(b), sigma_v=float(v), inner_lr=float(lr), **more
+        ).resolved()
+
+    cpu0 = time.process_time()
+    init = []
+    for b, v, lr in tqdm(
+        grid.kernels(), desc="kernels at f = 0", disable=not progress
+    ):
+        c = at(b, v, lr)
+        t0 = time.perf_counter()
+        acc = validation_at_start(c, pools, device=device)
+        init.append(
+            {
+                "sigma_b": float(b),
+                "sigma_v": float(v),
+                "inner_lr": float(lr),
+                "val_acc": acc,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+    ranked = sorted(init, key=lambda r: -r["val_acc"])[:top]
+    screen = []
+    combos = [(r, m) for r in ranked for m in grid.meta_lr]
+    for r, m in tqdm(combos, desc="screening runs", disable=not progress):
+        c = at(
+            r["sigma_b"],
+            r["sigma_v"],
+            r["inner_lr"],
+            meta_lr=float(m),
+            steps=steps,
+            test_tasks=1,
+            test_inner_steps=(1,),
+        )
+        run = train(c, pools, device=device, progress=False)
+        h = run.history
+        edges = [0, *h.val_steps]
+        loss = [
+            float(np.mean(h.loss[a:b]))
+            for a, b in zip(edges[:-1], edges[1:])
+            if b > a
+        ]
+        screen.append(
+            {
+                "sigma_b": r["sigma_b"],
+                "sigma_v": r["sigma_v"],
+                "inner_lr": r["inner_lr"],
+                "meta_lr": float(m),
+                "val_at_init": r["val_acc"],
+                "val_steps": h.val_steps,
+                "val_acc": h.val_acc,
+                "mean_loss": loss,
+                "best_val": h.best_val,
+                "best_step": h.best_step,
+                "diverged_at": h.diverged_at,
+                "seconds": run.seconds,
+            }
+        )
+        if progress:
+            tqdm.write(
+                f"  sigma_b {r['sigma_b']:g} sigma_v {r['sigma_v']:g} inner lr {r['inner_lr']:g} meta lr "
+                f"{m:g}: validation {r['val_acc']:.1f}% at f = 0, best {h.best_val:.1f}% at step "
+                f"{h.best_step} ({run.seconds:.0f} s)"
+            )
+    best = max(screen, key=lambda r: r["best_val"])
+    chosen = {
+        k: best[k]
+        for k in (
+            "sigma_b",
+            "sigma_v",
+            "inner_lr",
+            "meta_lr",
+            "best_val",
+            "best_step",
+        )
+    }
+    return {
+        "model": cfg.model,
+        "sigma_w": cfg.sigma_w,
+        "val_inner_steps": val_steps,
+        "val_tasks": cfg.val_tasks,
+        "q_eval": cfg.q_eval,
+        "steps": steps,
+        "val_every": cfg.val_every,
+        "top": top,
+        "cpu_seconds": time.process_time() - cpu0,
+        "torch_threads": torch.get_num_threads(),
+        "grid": {
+            k: [float(x) for x in getattr(grid, k)]
+            for k in ("sigma_b", "sigma_v", "inner_lr", "meta_lr")
+        },
+        "init": init,
+        "screen": screen,
+        "chosen": chosen,
+    }
 
 
 def predictions(
@@ -931,14 +1292,18 @@ def comparison_table(
     recorded: dict[str, dict],
 ) -> tuple[list[str], list[list[object]]]:
     """Header and rows for the paper-vs-ours table of recorded 5-way 1-shot runs: the
-    paper's accuracy, ours at 20 and at 1 inner step (mean +- 95% interval), the meta-steps
-    run, and the number of seeds."""
+    paper's accuracy, ours at 20 and at 1 inner step (mean +- 95% interval), the query
+    drawings per class each test task was scored on (``q_eval``), the meta-steps run, and
+    the number of seeds."""
     one_shot = {k: r for k, r in recorded.items() if paper_setting(r["config"])}
     by_steps = {s: accuracy_table(one_shot, s) for s in (20, 1)}
     rows = []
     for name in sorted({r["name"] for r in one_shot.values()}, key=_order):
         steps_run = max(
             len(r["history"]["loss"]) for r in one_shot.values() if r["name"] == name
+        )
+        q_eval = sorted(
+            {r["config"]["q_eval"] for r in one_shot.values() if r["name"] == name}
         )
         cells = [
             f"{by_steps[s][name][0]:.1f} ± {by_steps[s][name][1]:.1f}"
@@ -951,6 +1316,7 @@ def comparison_table(
                 name,
                 paper.OMNIGLOT_1SHOT.get(name, "-"),
                 *cells,
+                ", ".join(map(str, q_eval)),
                 steps_run,
                 by_steps[20].get(name, (0, 0, 1))[2],
             ]
@@ -960,8 +1326,152 @@ def comparison_table(
         "paper (%)",
         "ours, 20 inner steps",
         "ours, 1 inner step",
+        "queries per class at test",
         "meta-steps run",
         "seeds",
+    ], rows
+
+
+@dataclass(frozen=True)
+class CountedAccuracy:
+    """A recorded run's meta-test accuracy as the count it is: ``correct`` of ``queries``
+    query answers (``tasks`` tasks x ``n_way`` classes x ``q_eval`` queries per class) after
+    ``inner_steps`` inner steps. Two 95% intervals, in %: :attr:`wilson`, the Wilson
+    interval of the count (:mod:`mupbook.stats`), which treats the answers as independent,
+    and :attr:`over_tasks`, the recorded mean +- 1.96 standard errors of the per-task
+    accuracies, which does not (the queries of a task share its classes and support set,
+    so they err together). :attr:`interval` is the wider of the two at each end."""
+
+    name: str
+    model: str
+    tasks: int
+    n_way: int
+    q_eval: int
+    inner_steps: int
+    correct: int
+    ci95_tasks: float | None
+
+    @property
+    def queries(self) -> int:
+        return self.tasks * self.n_way * self.q_eval
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.correct / self.queries
+
+    @property
+    def wilson(self) -> tuple[float, float]:
+        return stats.Proportion(self.correct, self.queries).interval
+
+    @property
+    def over_tasks(self) -> tuple[float, float] | None:
+        if self.ci95_tasks is None or not math.isfinite(self.ci95_tasks):
+            return None
+        return self.percent - self.ci95_tasks, self.percent + self.ci95_tasks
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        low, high = self.wilson
+        if self.over_tasks is not None:
+            low, high = min(low, self.over_tasks[0]), max(high, self.over_tasks[1])
+        return low, high
+
+    def below(self, other: CountedAccuracy) -> bool:
+        """True when this interval lies entirely below ``other``'s."""
+        return self.interval[1] < other.interval[0]
+
+    def __str__(self) -> str:
+        low, high = self.interval
+        return (
+            f"{self.correct}/{self.queries} = {self.percent:.2f}% "
+            f"(95%: {low:.2f} to {high:.2f}%)"
+        )
+
+
+def counted_accuracies(
+    recorded: Mapping[str, dict], inner_steps: int
+) -> dict[str, CountedAccuracy]:
+    """:class:`CountedAccuracy` of every recorded run of the paper's setting (5-way
+    1-shot, first order; ``recorded`` as :func:`recorded_runs` gives it, each seed under
+    its own key) that was tested with ``inner_steps`` inner steps. The recorded mean is a mean over tasks of
+    equally many queries each, so it is a count: one that is not a whole number of correct
+    answers is an error (the file does not say what it was measured on)."""
+    out = {}
+    for key, r in recorded.items():
+        c = r["config"]
+        acc = r["test"].get(str(inner_steps))
+        if acc is None or not paper_setting(c):
+            continue
+        queries = int(acc["tasks"]) * c["n_way"] * c["q_eval"]
+        count = acc["mean"] * queries / 100
+        if abs(count - round(count)) > 1e-6:
+            raise ValueError(
+                f"{key}: a test accuracy of {acc['mean']}% is not a whole number of correct "
+                f"answers out of {queries} (tasks x n_way x q_eval); the recorded "
+                "configuration does not match what was tested"
+            )
+        out[key] = CountedAccuracy(
+            key,
+            run_label(r),
+            int(acc["tasks"]),
+            c["n_way"],
+            c["q_eval"],
+            inner_steps,
+            int(round(count)),
+            acc.get("ci95"),
+        )
+    return out
+
+
+def feature_learners(
+    recorded: Mapping[str, dict], *, min_width: int = 8
+) -> dict[str, dict]:
+    """The recorded runs (:func:`recorded_runs`) of the paper's setting that learn
+    features: the muP limit and the muP networks of width ``min_width`` or more, every seed
+    of each."""
+    out = {}
+    for key, r in recorded.items():
+        if not paper_setting(r["config"]):
+            continue
+        kind, _, width = r["name"].partition("-")
+        if r["name"] == "limit" or (kind == "finite" and int(width) >= min_width):
+            out[key] = r
+    return out
+
+
+def settings_table(
+    recorded: Mapping[str, dict], names: Sequence[str]
+) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of the hyperparameters of recorded kernel-limit runs ``names``: the
+    kernel's scales, both learning rates, the inner steps at validation, the meta-steps run
+    and the best-validation step that was tested."""
+    rows = []
+    for name in names:
+        r = recorded[name]
+        c, h = r["config"], r["history"]
+        rows.append(
+            [
+                name,
+                c["sigma_w"],
+                c["sigma_b"],
+                c["sigma_v"] if c["model"] == "relu-ntk" else "-",
+                c["inner_lr"],
+                c["meta_lr"],
+                c.get("val_inner_steps") or c["inner_steps"],
+                len(h["loss"]),
+                h["best_step"],
+            ]
+        )
+    return [
+        "model",
+        "sigma_w",
+        "sigma_b",
+        "sigma_v",
+        "inner lr",
+        "meta lr",
+        "inner steps at validation",
+        "meta-steps run",
+        "best validation at step",
     ], rows
 
 
@@ -1144,6 +1654,72 @@ def _parser() -> argparse.ArgumentParser:
         help="meta-steps per candidate of the search",
     )
     ap.add_argument(
+        "--sigma-w",
+        type=float,
+        help="kernel limits: first-layer weight scale (TP4's --sigma1)",
+    )
+    ap.add_argument(
+        "--sigma-b",
+        type=float,
+        help="kernel limits: first-layer bias scale (TP4's --sigmab)",
+    )
+    ap.add_argument(
+        "--sigma-v",
+        type=float,
+        help="relu-ntk: readout scale in the NTK (TP4's --sigma2)",
+    )
+    ap.add_argument(
+        "--kernel-dtype",
+        choices=("float32", "float64"),
+        help="kernel limits: dtype of kernel values (default float32)",
+    )
+    ap.add_argument(
+        "--val-inner-steps",
+        type=int,
+        help="inner steps at validation (default: as in training)",
+    )
+    ap.add_argument(
+        "--grid-sigma-b",
+        type=float,
+        nargs="+",
+        default=None,
+        help="kernel search: sigma_b values (sigma_w fixed: the ratio sigma_b / sigma_w)",
+    )
+    ap.add_argument(
+        "--grid-sigma-v",
+        type=float,
+        nargs="+",
+        default=None,
+        help="kernel search: sigma_v values (relu-ntk)",
+    )
+    ap.add_argument(
+        "--grid-inner-lr",
+        type=float,
+        nargs="+",
+        default=None,
+        help="kernel search: inner step sizes",
+    )
+    ap.add_argument(
+        "--grid-meta-lr",
+        type=float,
+        nargs="+",
+        default=None,
+        help="kernel search: meta learning rates",
+    )
+    ap.add_argument(
+        "--search-top",
+        type=int,
+        default=4,
+        help="kernel search: (sigma_b, sigma_v, inner lr) combinations screened with "
+        "each meta lr",
+    )
+    ap.add_argument(
+        "--search-only",
+        action="store_true",
+        help="kernel search: write the search (default "
+        "results/maml_<model>_search.json) and stop",
+    )
+    ap.add_argument(
         "--checkpoint",
         default=None,
         help="checkpoint file to save to (every 500 steps and at the end) and resume from; "
@@ -1173,6 +1749,11 @@ def _configs(args: argparse.Namespace) -> tuple[Config, list[Config]]:
                 "val_tasks",
                 "val_every",
                 "q_eval",
+                "sigma_w",
+                "sigma_b",
+                "sigma_v",
+                "kernel_dtype",
+                "val_inner_steps",
             ),
         )
     )
@@ -1209,13 +1790,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with _common.refused_by(parser):
         base, configs = _configs(args)
+        grid = _kernel_grid(args, configs[0])
     name = (
         configs[0].name
         if len(configs) == 1
         else base.replace(width=configs[0].width).name
     )
     shots = "" if base.k_shot == 1 else f"_{base.k_shot}shot"
-    run_ = _common.start(parser, args, argv, f"results/maml_{name}{shots}.json")
+    suffix = "_search" if args.search_only else ""
+    run_ = _common.start(
+        parser, args, argv, f"results/maml_{name}{shots}{suffix}.json"
+    )
     device = run_.device
     pools = load_pools(base.resize, device=device)
     search = None
@@ -1236,6 +1821,52 @@ def main(argv: Sequence[str] | None = None) -> int:
             "best_val": {str(k): v for k, v in scores.items()},
             "chosen": best_lr,
         }
+    grid_search = None
+    if grid is not None:
+        grid_search = kernel_search(
+            configs[0],
+            pools,
+            grid,
+            steps=args.search_steps,
+            top=args.search_top,
+            device=device,
+            progress=run_.progress,
+        )
+        ch = grid_search["chosen"]
+        print(
+            f"kernel search on validation: sigma_b {ch['sigma_b']:g}, sigma_v "
+            f"{ch['sigma_v']:g}, inner lr {ch['inner_lr']:g}, meta lr {ch['meta_lr']:g} "
+            f"(best validation {ch['best_val']:.2f}% at step {ch['best_step']})",
+            flush=True,
+        )
+        configs = [
+            c.replace(
+                sigma_b=ch["sigma_b"],
+                sigma_v=ch["sigma_v"],
+                inner_lr=ch["inner_lr"],
+                meta_lr=ch["meta_lr"],
+            ).resolved()
+            for c in configs
+        ]
+        if args.search_only:
+            doc = {
+                "experiment": "maml",
+                "config": configs[0].to_dict(),
+                "runs": [],
+                "reproduction": [],
+                "kernel_search": grid_search,
+                "provenance": results.provenance(
+                    "mupbook.experiments.maml",
+                    recorded_argv(argv),
+                    seeds=[configs[0].seed],
+                    device=str(device),
+                    seconds=run_.seconds(),
+                ),
+            }
+            doc["provenance"].update(run_.code)
+            _common.write_results(run_.out, doc)
+            print(f"wrote {run_.out}")
+            return 0
     runs = []
     for cfg in configs:
         ck = (
@@ -1254,9 +1885,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = results_dict(runs, argv, str(device), run_.seconds())
     if search is not None:
         doc["inner_lr_search"] = search
+    if grid_search is not None:
+        doc["kernel_search"] = grid_search
+    doc["provenance"].update(run_.code)
     _common.write_results(run_.out, doc)
     print(f"wrote {run_.out}")
     return 0
+
+
+def _kernel_grid(args: argparse.Namespace, cfg: Config) -> KernelGrid | None:
+    """The grid of the ``--grid-*`` options (an option left out: the configuration's one
+    value), checked before any work; None when no ``--grid-*`` option is given."""
+    given = (
+        args.grid_sigma_b,
+        args.grid_sigma_v,
+        args.grid_inner_lr,
+        args.grid_meta_lr,
+    )
+    if all(g is None for g in given):
+        if args.search_only:
+            raise ValueError(
+                "--search-only needs a grid (--grid-sigma-b, --grid-sigma-v, ...)"
+            )
+        return None
+    if cfg.model not in ("relu-nngp", "relu-ntk"):
+        raise ValueError(
+            f"--grid-* options are for --model relu-nngp or relu-ntk, not {cfg.model}"
+        )
+    if args.inner_lr_search is not None:
+        raise ValueError(
+            "use --grid-inner-lr, not --inner-lr-search, with --grid-* options"
+        )
+    _checks.positive_int(args.search_steps, "--search-steps")
+    _checks.positive_int(args.search_top, "--search-top")
+    defaults = (cfg.sigma_b, cfg.sigma_v, cfg.inner_lr, cfg.meta_lr)
+    grid = KernelGrid(
+        *(tuple(g) if g is not None else (d,) for g, d in zip(given, defaults))
+    )
+    if cfg.model != "relu-ntk" and len(grid.sigma_v) > 1:
+        raise ValueError("--grid-sigma-v: sigma_v enters the NTK only (relu-ntk)")
+    return grid
 
 
 if __name__ == "__main__":

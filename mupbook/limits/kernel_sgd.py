@@ -16,7 +16,8 @@ whose coefficients add up, since f is linear in them. With a pool of P images th
 dictionary therefore never exceeds P rows.
 
 Kernels (:class:`Kernel`): the 1-hidden-layer ReLU NNGP and NTK of TP4's MAML baselines,
-computed by :func:`mupbook.kernels.tp4_relu_1lp_kernels` (not written twice), and the
+computed by :func:`mupbook.kernels.tp4_relu_1lp_kernels` (not written twice: the fast
+paths below call its formulas, :func:`mupbook.kernels.tp4_relu_1lp_from_dots`), and the
 same two for a linear network, ``sigma_w^2 <x, x'> + sigma_b^2`` plus, for the NTK,
 ``sigma_v^2 <x, x'>``. With ``depth=L`` the ReLU kernels are those of an L-hidden-layer
 MLP, :func:`mupbook.kernels.mlp_kernels` (neural-tangents' conventions: inputs scaled by
@@ -24,7 +25,21 @@ MLP, :func:`mupbook.kernels.mlp_kernels` (neural-tangents' conventions: inputs s
 them (its code's ``relu_gp_fn`` / ``relu_ntk_fn`` with ``varw = sigma_w^2``, ``varb =
 sigma_b^2``): the NTK is neural-tangents' (every weight and bias trains, the readout's
 bias too), the NNGP the readout weights' alone, i.e. ``mlp_kernels(...).nngp -
-sigma_b^2`` (no readout bias).
+sigma_b^2`` (no readout bias). A depth-L kernel is evaluated from the points in float64
+(its recursion needs them, not only their dot products), whatever the machine's ``dtype``.
+
+Precision and cost. Evaluating f reads the whole dictionary: N points against up to P
+rows of d = 784 pixels. The machine does it block by block (``block`` points x ``chunk``
+rows at a time, so temporaries stay small and in cache whatever N and P), in the dtype of
+its dictionary (``dtype``): the rows ``Z`` and the points are rounded to it, their dot
+products and the kernel's elementwise formula are computed in it, and each block of
+kernel values is then cast to float64 and multiplied into the float64 coefficients ``A``,
+summed into float64 outputs. So the coefficients (sums over every step that saw a point)
+and f are float64; with ``dtype=torch.float32`` only the kernel values carry float32
+rounding: relative 1e-7 typically, up to ~6e-7 in the cosine of a pair (the float32 dot
+products of 784 pixels), which for a point with itself is snapped to angle 0
+(:data:`mupbook.kernels.COLLINEAR_RTOL_FLOAT32`). Per-task kernel blocks
+(:meth:`Kernel.blocks`, a few points per task) stay float64.
 """
 
 from __future__ import annotations
@@ -78,6 +93,31 @@ class Kernel:
             ):
                 raise ValueError(f"{what} must be a finite number >= 0, got {v!r}")
 
+    def from_dots(
+        self, dots: torch.Tensor, sq1: torch.Tensor, sq2: torch.Tensor
+    ) -> torch.Tensor:
+        """The kernel from dot products ``dots`` (..., N, M) = <x, z> and squared norms
+        ``sq1`` (..., N), ``sq2`` (..., M), in the dtype of ``dots`` (leading dimensions:
+        a batch of tasks). One-hidden-layer kernels only: a depth-L kernel needs the
+        points (:meth:`__call__`)."""
+        if self.depth is not None:
+            raise ValueError(
+                f"the depth-{self.depth} {self.name} kernel is computed from the points, "
+                "not from their dot products: call the kernel on the points"
+            )
+        if self.name.startswith("relu"):
+            return kernels.tp4_relu_1lp_from_dots(
+                dots,
+                sq1,
+                sq2,
+                get=self.name[5:],
+                sigma_w=self.sigma_w,
+                sigma_b=self.sigma_b,
+                sigma_v=self.sigma_v,
+            )
+        w2 = self.sigma_w**2 + (self.sigma_v**2 if self.name == "linear-ntk" else 0.0)
+        return dots * w2 + self.sigma_b**2
+
     def __call__(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The kernel matrix (N, M) of points x (N, d) and z (M, d), float64."""
         if self.depth is not None:
@@ -114,12 +154,19 @@ class Kernel:
         return torch.cat([w2**0.5 * x, ones], dim=-1)
 
     def blocks(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Per-task kernels: x (B, N, d), z (B, M, d) -> (B, N, M), ``K(x[t], z[t])``."""
-        B, N, _ = x.shape
-        M = z.shape[1]
-        full = self(x.reshape(B * N, -1), z.reshape(B * M, -1)).reshape(B, N, B, M)
-        t = torch.arange(B, device=full.device)
-        return full[t, :, t, :]
+        """Per-task kernels: x (B, N, d), z (B, M, d) -> (B, N, M), ``K(x[t], z[t])``,
+        float64, batched over the B tasks (one batched matrix product, no loop; a
+        depth-L kernel: the kernel of all B N points against all B M, diagonal blocks kept)."""
+        if self.depth is not None:
+            B, N, _ = x.shape
+            M = z.shape[1]
+            full = self(x.reshape(B * N, -1), z.reshape(B * M, -1)).reshape(
+                B, N, B, M
+            )
+            t = torch.arange(B, device=full.device)
+            return full[t, :, t, :]
+        x, z = x.to(torch.float64), z.to(torch.float64)
+        return self.from_dots(x @ z.transpose(1, 2), (x * x).sum(-1), (z * z).sum(-1))
 
 
 class KernelMachine:
@@ -129,6 +176,11 @@ class KernelMachine:
     ``[0, num_ids)`` share a row per id (so ``capacity`` may be ``num_ids``). A kernel with
     a finite feature map (the linear ones) keeps no dictionary at all: it folds every row
     into the weights ``sum_i a_i phi(z_i)^T`` (c, d + 1), exactly the same function.
+
+    ``dtype``: of the rows and of kernel evaluation (float64 or float32; coefficients and
+    outputs are float64 either way, module docstring); ``block`` points and ``chunk`` rows
+    are evaluated at a time. ``version`` counts changes of f (adds and loads), so that
+    callers may cache f's values.
     """
 
     def __init__(
@@ -141,7 +193,8 @@ class KernelMachine:
         num_ids: int | None = None,
         dtype: torch.dtype = torch.float64,
         device: str | torch.device | None = "cpu",
-        chunk: int = 16384,
+        chunk: int = 1024,
+        block: int = 512,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1 row, got {capacity}")
@@ -149,15 +202,30 @@ class KernelMachine:
             raise ValueError(
                 f"num_ids must be >= 1 (ids 0..num_ids-1) or None (no ids), got {num_ids}"
             )
-        self.kernel, self.d, self.c, self.chunk = kernel, d, c, chunk
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(
+                f"dtype must be torch.float32 or torch.float64, got {dtype}"
+            )
+        if chunk < 1 or block < 1:
+            raise ValueError(f"chunk and block must be >= 1, got {chunk} and {block}")
+        self.kernel, self.d, self.c, self.chunk, self.block = (
+            kernel,
+            d,
+            c,
+            chunk,
+            block,
+        )
         self.capacity = capacity
         self.count = 0
+        self.version = 0
         dev = runtime.device(None if device is None else str(device))
         finite = (
             kernel.finite_features
         )  # then no dictionary is needed: f(x) = weights phi(x)
         rows = 0 if finite else capacity
         self.Z = torch.zeros(rows, d, dtype=dtype, device=dev)
+        # |z_i|^2 of the stored (rounded) rows
+        self.sq = torch.zeros(rows, dtype=torch.float64, device=dev)
         self.A = torch.zeros(rows, c, dtype=torch.float64, device=dev)
         self.row_of = (
             None
@@ -172,15 +240,19 @@ class KernelMachine:
     def device(self) -> torch.device:
         return self.Z.device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype of the rows and of kernel evaluation."""
+        return self.Z.dtype
+
     def nbytes(self) -> int:
         """Memory held by the dictionary (all preallocated rows)."""
-        return (
-            self.Z.element_size() * self.Z.numel()
-            + self.A.element_size() * self.A.numel()
-        )
+        return sum(t.element_size() * t.numel() for t in (self.Z, self.sq, self.A))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """f at x (..., d) -> (..., c), float64; the dictionary is read in chunks of rows."""
+        """f at x (..., d) -> (..., c), float64; ``block`` points against ``chunk`` rows at a
+        time, kernel values in :attr:`dtype`, their products with the coefficients and
+        the sums in float64."""
         flat = x.reshape(-1, self.d)
         if self.weights is not None:
             return (self.kernel.features(flat) @ self.weights.T).reshape(
@@ -189,9 +261,23 @@ class KernelMachine:
         out = torch.zeros(
             flat.shape[0], self.c, dtype=torch.float64, device=self.device
         )
-        for start in range(0, self.count, self.chunk):
-            stop = min(self.count, start + self.chunk)
-            out += self.kernel(flat, self.Z[start:stop]) @ self.A[start:stop]
+        if self.count == 0:
+            return out.reshape(*x.shape[:-1], self.c)
+        # the points are rounded as the rows are
+        xr = flat.detach().to(device=self.device, dtype=self.dtype)
+        sqx = _sq(xr)
+        for i in range(0, xr.shape[0], self.block):
+            xi, sqi = xr[i : i + self.block], sqx[i : i + self.block]
+            oi = out[i : i + self.block]
+            for start in range(0, self.count, self.chunk):
+                stop = min(self.count, start + self.chunk)
+                if self.kernel.depth is not None:
+                    k = self.kernel(xi, self.Z[start:stop])
+                else:
+                    k = self.kernel.from_dots(
+                        xi @ self.Z[start:stop].T, sqi, self.sq[start:stop]
+                    )
+                oi.addmm_(k.to(torch.float64), self.A[start:stop])
         return out.reshape(*x.shape[:-1], self.c)
 
     def rkhs_norm(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -228,6 +314,7 @@ class KernelMachine:
             self._check_ids(ids, x.shape[0])
         if self.weights is not None:
             self.weights += a.T @ self.kernel.features(x)
+            self.version += 1
             return
         if ids is None or self.row_of is None:
             self._append(x, a)
@@ -251,8 +338,10 @@ class KernelMachine:
         rows[new] = torch.arange(self.count, self.count + n_new, device=self.device)
         self.row_of[uniq[new]] = rows[new]
         self.Z[rows[new]] = x[first[new]].to(self.Z.dtype)
+        self.sq[rows[new]] = _sq(self.Z[rows[new]])
         self.count += n_new
         self.A.index_add_(0, rows, summed)
+        self.version += 1
 
     def _check_ids(self, ids: torch.Tensor, n: int) -> None:
         """ValueError unless ``ids`` holds n integers in [0, num_ids) (a negative id would
@@ -282,8 +371,12 @@ class KernelMachine:
         if self.count + n > self.capacity:
             raise MemoryError(self._full_message(n))
         self.Z[self.count : self.count + n] = x.to(self.Z.dtype)
+        self.sq[self.count : self.count + n] = _sq(
+            self.Z[self.count : self.count + n]
+        )
         self.A[self.count : self.count + n] = a
         self.count += n
+        self.version += 1
 
     def _full_message(self, n: int) -> str:
         return (
@@ -304,6 +397,7 @@ class KernelMachine:
 
     def load_state(self, state: dict) -> None:
         """Restore a :meth:`state` of a machine of the same kind (kernel map, ids)."""
+        self.version += 1
         if self.weights is not None:
             if "weights" not in state or tuple(state["weights"].shape) != tuple(
                 self.weights.shape
@@ -335,8 +429,17 @@ class KernelMachine:
                 "build the machine with the num_ids of the run that saved it"
             )
         self.Z[:n], self.A[:n] = state["Z"].to(self.Z), state["A"].to(self.A)
+        self.sq[:n] = _sq(self.Z[:n])
         self.Z[n:] = 0
+        self.sq[n:] = 0
         self.A[n:] = 0
         self.count = n
         if state["row_of"] is not None:
             self.row_of = state["row_of"].to(self.device).clone()
+
+
+def _sq(x: torch.Tensor) -> torch.Tensor:
+    """Squared norms of rows, float64 (exact enough for float32 rows: 784 products of
+    float32 numbers summed in float64)."""
+    x = x.to(torch.float64)
+    return (x * x).sum(-1)

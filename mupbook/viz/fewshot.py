@@ -190,3 +190,32 @@ def plot_recorded(recorded: Mapping[str, dict], inner_steps: int, ax=None):
         title=f"full size, from results/ ({inner_steps} inner step{s} at test)",
         ax=ax,
     )
+
+
+def plot_validation_from_start(
+    runs: Mapping[str, dict], at_start: Mapping[str, float], ax=None
+):
+    """Validation accuracy against meta-step of recorded runs (``{name: run dict}`` from
+    :func:`mupbook.experiments.maml.recorded_runs`), each drawn from its accuracy before the
+    first meta-step (``at_start[name]``, %, at step 0; computed, since runs record
+    validations from step ``val_every`` on), with a dotted line at that start value: how
+    far meta-training moved each model. Returns the axes."""
+    if ax is None:
+        _, axes = figure(width=6.0, height=3.6)
+        ax = axes[0, 0]
+    for k, (name, r) in enumerate(runs.items()):
+        color = COLORS[k % len(COLORS)]
+        h = r["history"]
+        start = at_start[name]
+        ax.plot(
+            [0, *h["val_steps"]],
+            [start, *h["val_acc"]],
+            color=color,
+            marker=".",
+            label=f"{name} ({start:.1f}% at step 0)",
+        )
+        ax.axhline(start, color=color, ls=":", lw=1)
+    ax.set_xlabel("meta-step")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.legend(fontsize=7)
+    return ax

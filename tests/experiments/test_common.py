@@ -67,6 +67,44 @@ def _refused(capsys, cli: str, argv: list[str]) -> str:
         ("maml", ["--model", "finite"], "needs --width"),
         ("maml", ["--steps", "0"], "steps must be a positive integer"),
         ("maml", ["--inner-lr-search", "0.1", "0.1"], "distinct"),
+        # the kernel limits' options and their validation grid search
+        ("maml", ["--model", "relu-ntk", "--sigma-b", "-1"], "sigma_b must be"),
+        (
+            "maml",
+            ["--model", "relu-ntk", "--val-inner-steps", "0"],
+            "val_inner_steps",
+        ),
+        (
+            "maml",
+            ["--model", "relu-ntk", "--kernel-dtype", "float16"],
+            "invalid choice",
+        ),
+        (
+            "maml",
+            ["--model", "limit", "--grid-sigma-b", "1", "2"],
+            "relu-nngp or relu-ntk",
+        ),
+        (
+            "maml",
+            ["--model", "relu-ntk", "--search-only"],
+            "--search-only needs a grid",
+        ),
+        (
+            "maml",
+            ["--model", "relu-ntk", "--grid-meta-lr", "0"],
+            "grid meta_lr must be",
+        ),
+        ("maml", ["--model", "relu-ntk", "--grid-sigma-b", "1", "1"], "distinct"),
+        (
+            "maml",
+            ["--model", "relu-nngp", "--grid-sigma-v", "0.5", "1"],
+            "sigma_v enters the NTK only",
+        ),
+        (
+            "maml",
+            ["--model", "relu-ntk", "--grid-sigma-b", "1", "--search-top", "0"],
+            "--search-top must be a positive integer",
+        ),
         ("maml", ["--device", "tpu"], "device"),
         ("mutransfer", ["--steps", "0"], "steps must be a positive integer"),
         ("mutransfer", ["--num-classes", "1"], "num_classes"),

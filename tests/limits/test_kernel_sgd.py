@@ -174,3 +174,92 @@ def test_deep_relu_kernels_are_mlp_kernels_of_that_depth_without_the_readout_bia
         Kernel("linear-ntk", depth=2)
     with pytest.raises(ValueError, match="depth"):
         Kernel("relu-ntk", depth=0)
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_kernel_from_dots_is_the_kernel(name):
+    k = Kernel(name, 1.3, 0.4, 0.8)
+    x, z = _x(5), _x(3, seed=6)
+    assert torch.allclose(
+        k.from_dots(x @ z.T, (x * x).sum(1), (z * z).sum(1)),
+        k(x, z),
+        rtol=1e-13,
+        atol=0,
+    )
+
+
+@pytest.mark.parametrize("name", ["relu-nngp", "relu-ntk"])
+def test_blocked_float32_evaluation_agrees_with_float64_and_float64_is_block_independent(
+    name,
+):
+    # The dictionary read in blocks of 3 points x 4 rows equals one block (float64, to
+    # rounding); float32 kernel values with float64 coefficients and sums agree with float64
+    # to 1e-6 of the largest output (float32 rounding of kernel values, no cancellation here).
+    k = Kernel(name, 1.0, 0.7, 1.2)
+    pts = _x(40, d=30)
+    coef = torch.randn(
+        40, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(4)
+    )
+    probe = torch.cat([_x(9, d=30, seed=5), pts[:4]])  # 4 probes are dictionary rows
+    f = {}
+    for dtype, chunk, block in [
+        (torch.float64, 64, 64),
+        (torch.float64, 4, 3),
+        (torch.float32, 4, 3),
+    ]:
+        m = KernelMachine(
+            k, 30, 3, capacity=40, dtype=dtype, chunk=chunk, block=block
+        )
+        v0 = m.version
+        m.add(pts, coef)
+        assert m.version == v0 + 1 and m.dtype == dtype
+        f[dtype, chunk] = m(probe.reshape(13, 1, 30))
+        assert f[dtype, chunk].dtype == torch.float64 and f[dtype, chunk].shape == (
+            13,
+            1,
+            3,
+        )
+    want = f[torch.float64, 64]
+    assert torch.allclose(want.squeeze(1), k(probe, pts) @ coef, rtol=1e-12, atol=0)
+    assert torch.allclose(f[torch.float64, 4], want, rtol=1e-12, atol=0)
+    assert float((f[torch.float32, 4] - want).abs().max() / want.abs().max()) < 1e-6
+    with pytest.raises(ValueError, match="dtype must be"):
+        KernelMachine(k, 30, 3, capacity=4, dtype=torch.float16)
+
+
+def test_empty_machine_is_zero_and_loading_a_state_changes_the_version():
+    m = KernelMachine(Kernel("relu-ntk"), 12, 2, capacity=5, dtype=torch.float32)
+    assert torch.equal(m(_x(3)), torch.zeros(3, 2, dtype=torch.float64))
+    m.add(_x(2), torch.ones(2, 2))
+    other = KernelMachine(Kernel("relu-ntk"), 12, 2, capacity=5, dtype=torch.float32)
+    v = other.version
+    other.load_state(m.state())
+    assert (
+        other.version > v
+        and torch.equal(other.sq, m.sq)
+        and torch.equal(other(_x(4, seed=3)), m(_x(4, seed=3)))
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_a_machine_and_task_blocks_with_a_deep_kernel_use_the_deep_kernel(dtype):
+    # depth-L kernels have no from-dots path: the machine and the per-task blocks must
+    # evaluate them from the points (in float64), never fall back to one hidden layer
+    k = Kernel("relu-ntk", 1.0, 0.5, depth=3)
+    with pytest.raises(ValueError, match="from the points"):
+        k.from_dots(torch.ones(2, 2), torch.ones(2), torch.ones(2))
+    pts, probe = _x(6, d=12), _x(4, d=12, seed=7)
+    coef = torch.randn(
+        6, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    m = KernelMachine(k, 12, 2, capacity=6, dtype=dtype, chunk=4, block=3)
+    m.add(pts, coef)
+    want = k(probe, pts) @ coef
+    tol = 1e-12 if dtype == torch.float64 else 1e-6
+    assert torch.allclose(m(probe), want, rtol=tol, atol=0)
+    one = Kernel("relu-ntk", 1.0, 0.5)(probe, pts) @ coef
+    assert not torch.allclose(want, one, rtol=1e-3)
+    x, z = pts.reshape(2, 3, 12), probe.reshape(2, 2, 12)
+    blocks = k.blocks(x, z)
+    for t in range(2):
+        assert torch.equal(blocks[t], k(x[t], z[t]))
