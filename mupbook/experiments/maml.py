@@ -892,14 +892,16 @@ def train(
 def validation_accuracy(learner: Learner, pools: Pools, cfg: Config) -> float:
     """Validation accuracy (%) of ``learner`` as :func:`train` measures it: ``cfg.val_tasks``
     fixed tasks (stream 1) with ``cfg.q_eval`` queries per class, adapted with
-    ``cfg.val_inner_steps`` inner steps (default: ``cfg.inner_steps``)."""
+    ``cfg.val_inner_steps`` inner steps (default, or for a configuration without that
+    field such as :class:`mupbook.experiments.pi_maml.Config`: ``cfg.inner_steps``)."""
+    val_steps = getattr(cfg, "val_inner_steps", None) or cfg.inner_steps
     return 100 * float(
         task_accuracies(
             learner,
             pools.val,
             cfg,
             tasks=cfg.val_tasks,
-            inner_steps=cfg.val_inner_steps or cfg.inner_steps,
+            inner_steps=val_steps,
             stream=1,
             queries=cfg.q_eval,
         ).mean()
