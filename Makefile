@@ -1,9 +1,10 @@
 # mupbook: two commands do everything, each setting up .venv itself.
 #   make book   execute every chapter and render the HTML book (strict: any warning fails)
-#   make test   library tests + every chapter under nbval, in quick mode, then the built
-#               book in a headless Chromium (tests/chapters/test_book_browser.py; builds the book first
-#               if _build/html is missing or older than its sources)
-# Other targets: make venv, make student (student notebooks in _build/student), make strip,
+#   make test   lint, the library's tests (with the chapters' breaking tests), the book
+#               (built if missing or older than its sources: that executes every chapter
+#               in quick mode), then the built book in headless Chromium
+#               (tests/chapters/test_book_browser.py)
+# Other targets: make venv, make nbval (chapters under nbval), make student (student notebooks in _build/student), make strip,
 # make repository (rewrite every copy of _config.yml's repository address from it),
 # make format (ruff: format and fix lint), make colab-check (chapters with Colab's versions),
 # make gpu-bundle (here) and make gpu-check (on a GPU machine; README, "On a GPU machine"),
@@ -14,7 +15,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv student strip repository format lint colab-check gpu-check gpu-bundle clean
+.PHONY: book test nbval venv student strip repository format lint colab-check gpu-check gpu-bundle clean
 
 venv: $(STAMP)
 
@@ -49,10 +50,19 @@ $(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES)
 
 # The browser test opens every page of the built book in headless Chromium (console
 # errors, typeset math, figures, Colab links, internal links; screenshots in _build/screenshots).
+# Every chapter runs once: the book build executes each in quick mode and fails on any
+# error (allow_errors: false), so a chapter's failing assert fails make test through
+# $(BOOK_STAMP); running them again under nbval would double the time and check nothing
+# more (make nbval does it alone, with the widgets' live path instead of the static one).
 test: $(STAMP) lint
-	MUPBOOK_SCALE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider -ra --ignore=tests/chapters/test_book_browser.py
-	$(MAKE) $(BOOK_STAMP)
+	MUPBOOK_SCALE=quick $(BIN)/python -m pytest -p no:cacheprovider -ra tests --ignore=tests/chapters/test_book_browser.py
+	MUPBOOK_SCALE=quick $(MAKE) $(BOOK_STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider -ra tests/chapters/test_book_browser.py --book-html _build/html
+
+# Every chapter under nbval in quick mode (CHAPTERS="01_sqrt_cancellation ..." for some).
+CHAPTERS ?= $(basename $(notdir $(wildcard chapters/*.ipynb)))
+nbval: $(STAMP)
+	MUPBOOK_SCALE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider -ra $(addprefix chapters/,$(addsuffix .ipynb,$(CHAPTERS)))
 
 # Student notebooks for Colab: no solutions, no MyST, exercise cells stubbed with checkers.
 student: $(STAMP)

@@ -6,7 +6,7 @@ Builds a separate virtual environment, installs the CPU torch of ``requirements.
 (Colab keeps its own torch; mupbook's Colab cell never replaces it), then the versions of
 ``tools/colab_versions.txt`` as constraints, then ``pip install .`` as the chapters'
 Colab cell does (nothing else of mupbook's pins), plus the test tools; then runs
-``pytest --nbval-lax chapters/`` in quick mode, as ``make test`` does, so that the
+``pytest --nbval-lax chapters/`` in quick mode, as ``make nbval`` does, so that the
 chapters' own asserts decide. Prints the Python and package versions it ran with and how
 long it took. Needs the network (PyPI) the first time.
 """
