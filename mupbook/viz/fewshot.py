@@ -230,7 +230,7 @@ def plot_kernel_grid(
     """A kernel search's first stage (:func:`mupbook.experiments.maml.kernel_search`):
     validation accuracy (%) at f = 0, before any meta-step, over sigma_b (rows) x inner step
     size (columns), each cell written out; for the NTK each cell is the best over sigma_v
-    (the title says so). A black square marks the setting the search chose, a white circle
+    (the title says so). A black square marks the setting the search chose, a red circle
     ``reference`` = (sigma_b, inner lr), by default sigma_b = 1 and the finite networks'
     inner step size 0.4. Returns the axes."""
     if ax is None:
@@ -284,7 +284,7 @@ def plot_kernel_grid(
             [grid.sigma_b.index(rb)],
             "o",
             mfc="none",
-            mec="w",
+            mec=BAD,
             mew=1.8,
             ms=16,
             label=f"sigma_b {rb:g}, inner lr {rlr:g}",
