@@ -1206,6 +1206,84 @@ def kernel_search(
     }
 
 
+def kernel_searches(docs: Mapping[str, dict]) -> dict[str, dict]:
+    """The kernel searches among results documents (:func:`load_results`; the files
+    ``results/maml_<model>_search.json`` of ``--search-only``): ``{model: search}``, each
+    search the document's ``kernel_search`` (:func:`kernel_search`) with its file's
+    ``provenance`` and ``file`` name added. ``{}`` where no document holds one."""
+    out: dict[str, dict] = {}
+    for stem, doc in docs.items():
+        search = doc.get("kernel_search")
+        if search is not None:
+            out[search["model"]] = {
+                **search,
+                "provenance": doc["provenance"],
+                "file": f"{stem}.json",
+            }
+    return out
+
+
+@dataclass(frozen=True)
+class SearchGrid:
+    """The ``init`` stage of a :func:`kernel_search` as a table over sigma_b x inner step
+    size: ``val_acc[i, j]`` is the validation accuracy (%) at f = 0 of ``sigma_b[i]`` and
+    ``inner_lr[j]``, the best over sigma_v (NaN where the grid has no such run) and
+    ``sigma_v[i, j]`` the sigma_v that reached it; ``best`` is the stage's best row."""
+
+    sigma_b: tuple[float, ...]
+    inner_lr: tuple[float, ...]
+    val_acc: np.ndarray
+    sigma_v: np.ndarray
+    best: dict
+
+    def at(self, sigma_b: float, inner_lr: float) -> float:
+        """The entry at ``sigma_b`` and ``inner_lr`` (KeyError when they are not on the grid)."""
+        try:
+            i, j = self.sigma_b.index(sigma_b), self.inner_lr.index(inner_lr)
+        except ValueError:
+            raise KeyError(
+                f"sigma_b {sigma_b:g}, inner lr {inner_lr:g} is not on the grid"
+            ) from None
+        return float(self.val_acc[i, j])
+
+
+def search_grid(search: Mapping[str, Any]) -> SearchGrid:
+    """The validation accuracies at f = 0 of a kernel search (:func:`kernel_search`, or
+    an entry of :func:`kernel_searches`) over sigma_b x inner step size, best over sigma_v."""
+    rows = search["init"]
+    if not rows:
+        raise ValueError("the kernel search has no init stage")
+    bs = tuple(sorted({float(r["sigma_b"]) for r in rows}))
+    lrs = tuple(sorted({float(r["inner_lr"]) for r in rows}))
+    acc = np.full((len(bs), len(lrs)), np.nan)
+    sv = np.full((len(bs), len(lrs)), np.nan)
+    for r in rows:
+        i, j = bs.index(float(r["sigma_b"])), lrs.index(float(r["inner_lr"]))
+        if not acc[i, j] >= r["val_acc"]:  # NaN or lower: take this one
+            acc[i, j], sv[i, j] = r["val_acc"], r["sigma_v"]
+    best = max(rows, key=lambda r: r["val_acc"])
+    return SearchGrid(bs, lrs, acc, sv, dict(best))
+
+
+def screen_label(row: Mapping[str, Any], model: str = "relu-ntk") -> str:
+    """A screening run's setting in words: ``sigma_b 8, sigma_v 0.125, inner lr 0.025,
+    meta lr 0.003`` (no sigma_v for the NNGP, where it does not enter)."""
+    v = f"sigma_v {row['sigma_v']:g}, " if model == "relu-ntk" else ""
+    return (
+        f"sigma_b {row['sigma_b']:g}, {v}inner lr {row['inner_lr']:g}, "
+        f"meta lr {row['meta_lr']:g}"
+    )
+
+
+def screening_moves(search: Mapping[str, Any]) -> dict[str, float]:
+    """How far each screening run of a kernel search moved validation accuracy: ``{setting
+    (:func:`screen_label`): best validation minus validation at f = 0}``, in points."""
+    return {
+        screen_label(r, search["model"]): float(r["best_val"] - r["val_at_init"])
+        for r in search["screen"]
+    }
+
+
 def predictions(
     learner: Learner, tasks: omniglot.Tasks, inner_steps: int, inner_lr: float
 ) -> torch.Tensor:

@@ -219,3 +219,116 @@ def plot_validation_from_start(
     ax.set_ylabel("validation accuracy (%)")
     ax.legend(fontsize=7)
     return ax
+
+
+def plot_kernel_grid(
+    search: Mapping,
+    ax=None,
+    *,
+    reference: tuple[float, float] = (1.0, 0.4),
+):
+    """A kernel search's first stage (:func:`mupbook.experiments.maml.kernel_search`):
+    validation accuracy (%) at f = 0, before any meta-step, over sigma_b (rows) x inner step
+    size (columns), each cell written out; for the NTK each cell is the best over sigma_v
+    (the title says so). A black square marks the setting the search chose, a red circle
+    ``reference`` = (sigma_b, inner lr), by default sigma_b = 1 and the finite networks'
+    inner step size 0.4. Returns the axes."""
+    if ax is None:
+        _, axes = figure(width=5.6, height=4.0)
+        ax = axes[0, 0]
+    grid = maml.search_grid(search)
+    im = ax.imshow(grid.val_acc, origin="lower", cmap="viridis", aspect="auto")
+    finite = grid.val_acc[np.isfinite(grid.val_acc)]
+    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    for i in range(len(grid.sigma_b)):
+        for j in range(len(grid.inner_lr)):
+            v = grid.val_acc[i, j]
+            if np.isfinite(v):
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="k" if v > mid else "w",
+                )
+    ax.set_xticks(range(len(grid.inner_lr)), [f"{x:g}" for x in grid.inner_lr])
+    ax.set_yticks(range(len(grid.sigma_b)), [f"{x:g}" for x in grid.sigma_b])
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel("inner step size")
+    ax.set_ylabel("sigma_b (sigma_w = 1)")
+    chosen = search["chosen"]
+    cj, ci = (
+        grid.inner_lr.index(chosen["inner_lr"]),
+        grid.sigma_b.index(chosen["sigma_b"]),
+    )
+    ntk = search["model"] == "relu-ntk"
+    what = f", sigma_v {chosen['sigma_v']:g}" if ntk else ""
+    ax.add_patch(
+        plt.Rectangle(
+            (cj - 0.5, ci - 0.5),
+            1,
+            1,
+            fill=False,
+            ec="k",
+            lw=2.2,
+            label=f"chosen: sigma_b {chosen['sigma_b']:g}{what}, "
+            f"inner lr {chosen['inner_lr']:g}",
+        )
+    )
+    rb, rlr = reference
+    if rb in grid.sigma_b and rlr in grid.inner_lr:
+        ax.plot(
+            [grid.inner_lr.index(rlr)],
+            [grid.sigma_b.index(rb)],
+            "o",
+            mfc="none",
+            mec=BAD,
+            mew=1.8,
+            ms=16,
+            label=f"sigma_b {rb:g}, inner lr {rlr:g}",
+        )
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1)
+    ax.set_title(
+        f"{search['model']}: validation at f = 0 (%)"
+        + (", best over sigma_v" if ntk else ""),
+        fontsize=9,
+    )
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    return ax
+
+
+def plot_screening(search: Mapping, ax=None):
+    """A kernel search's screening runs (its second stage): each run's validation accuracy
+    minus its value at f = 0 (step 0), against meta-step, coloured by meta learning rate,
+    with the band of +-1 point shaded: how far meta-training moved it. Returns the axes."""
+    if ax is None:
+        _, axes = figure(width=5.6, height=3.6)
+        ax = axes[0, 0]
+    metas = sorted({r["meta_lr"] for r in search["screen"]})
+    for r in search["screen"]:
+        color = COLORS[metas.index(r["meta_lr"]) % len(COLORS)]
+        ax.plot(
+            [0, *r["val_steps"]],
+            [0.0, *(v - r["val_at_init"] for v in r["val_acc"])],
+            color=color,
+            marker=".",
+            lw=1,
+            alpha=0.8,
+        )
+    for m in metas:
+        ax.plot(
+            [], [], color=COLORS[metas.index(m) % len(COLORS)], label=f"meta lr {m:g}"
+        )
+    ax.axhspan(-1, 1, color="0.85", lw=0, zorder=0, label="within 1 point of f = 0")
+    ax.axhline(0, color="0.4", lw=0.8, ls=":")
+    ax.set_xlabel("meta-step")
+    ax.set_ylabel("validation minus validation at f = 0 (points)")
+    ax.set_title(
+        f"{search['model']}: {len(search['screen'])} screening runs of "
+        f"{search['steps']} meta-steps",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7)
+    return ax

@@ -167,3 +167,47 @@ def test_tuning_checks_catch_kernel_limits_that_move_and_a_limit_that_does_not()
         "the muP limit's validation at least 10 points above its start",
     ):
         assert claim in last, claim
+
+
+# The NTK limit's kernel search as a model that learns features would have recorded it:
+# the screened setting that started lowest at f = 0, there 3 points below the grid's best,
+# rises 5 points in meta-training, above the grid's best, and is chosen.
+BREAK_SEARCH = """
+import copy as _copy
+_load_search = maml.load_results
+def _broken_search(folder=None):
+    docs = _copy.deepcopy(_load_search(folder))
+    for doc in docs.values():
+        s = doc.get("kernel_search")
+        if not s or s["model"] != "relu-ntk":
+            continue
+        best = max(r["val_acc"] for r in s["init"])
+        run = min(s["screen"], key=lambda r: r["val_at_init"])
+        old = run["val_at_init"]
+        key = lambda r: (r["sigma_b"], r["sigma_v"], r["inner_lr"])
+        for r in s["init"] + s["screen"]:
+            if key(r) == key(run):
+                r["val_acc" if "val_steps" not in r else "val_at_init"] = best - 3
+        run["val_acc"] = [v - old + best - 3 for v in run["val_acc"]]
+        run["val_acc"][-1] = best + 2
+        run["best_val"], run["best_step"] = best + 2, run["val_steps"][-1]
+        s["chosen"] = {k: run[k] for k in s["chosen"]}
+    return docs
+maml.load_results = _broken_search
+"""
+
+
+@pytest.mark.slow
+def test_search_checks_catch_a_kernel_limit_that_meta_training_lifts():
+    err = run_broken(
+        CHAPTER,
+        BREAK_SEARCH,
+        until="maml.kernel_searches(",
+        skip=LIVE + POOLS + RECORDED + ("maml.feature_learners(recorded",),
+    )
+    last = err.splitlines()[-1]
+    for claim in (
+        "no screening run more than 1 point above its validation at f = 0",
+        "each chosen setting within 1 point of its grid's best at f = 0",
+    ):
+        assert claim in last, claim

@@ -988,3 +988,62 @@ def test_settings_table_lists_the_kernel_hyperparameters_of_recorded_runs():
     assert (
         rows[1][3] == "-" and rows[1][6] == 1
     )  # no sigma_v; validated at inner_steps
+
+
+def _search_doc(model):
+    init = [
+        {"sigma_b": b, "sigma_v": v, "inner_lr": lr, "val_acc": acc, "seconds": 0.1}
+        for b, v, lr, acc in [
+            (0.0, 0.5, 0.1, 40.0),
+            (0.0, 1.0, 0.1, 41.0),
+            (2.0, 0.5, 0.1, 45.0),
+            (2.0, 1.0, 0.4, 46.0),
+        ]
+    ]
+    screen = [
+        {
+            "sigma_b": 2.0,
+            "sigma_v": 1.0,
+            "inner_lr": 0.4,
+            "meta_lr": m,
+            "val_at_init": 46.0,
+            "val_steps": [50],
+            "val_acc": [best],
+            "best_val": best,
+        }
+        for m, best in ((0.01, 46.5), (0.1, 44.0))
+    ]
+    return {
+        "experiment": "maml",
+        "runs": [],
+        "provenance": {"command": ["python"]},
+        "kernel_search": {"model": model, "init": init, "screen": screen},
+    }
+
+
+def test_kernel_searches_grid_and_moves_read_a_search_file():
+    docs = {
+        "maml_limit": {"experiment": "maml", "runs": [], "provenance": {}},
+        "maml_relu-ntk_search": _search_doc("relu-ntk"),
+    }
+    searches = maml.kernel_searches(docs)
+    assert list(searches) == ["relu-ntk"]
+    s = searches["relu-ntk"]
+    assert s["file"] == "maml_relu-ntk_search.json" and s["provenance"]["command"]
+    g = maml.search_grid(s)
+    assert g.sigma_b == (0.0, 2.0) and g.inner_lr == (0.1, 0.4)
+    # best over sigma_v in each cell; a cell the grid lacks stays NaN
+    assert g.val_acc[0, 0] == 41.0 and g.sigma_v[0, 0] == 1.0
+    assert g.val_acc[1, 0] == 45.0 and g.sigma_v[1, 0] == 0.5
+    assert np.isnan(g.val_acc[0, 1]) and g.at(2.0, 0.4) == 46.0
+    assert g.best["val_acc"] == 46.0 and g.best["sigma_b"] == 2.0
+    with pytest.raises(KeyError, match="not on the grid"):
+        g.at(1.0, 0.4)
+    assert maml.screening_moves(s) == {
+        "sigma_b 2, sigma_v 1, inner lr 0.4, meta lr 0.01": 0.5,
+        "sigma_b 2, sigma_v 1, inner lr 0.4, meta lr 0.1": -2.0,
+    }
+    nngp = maml.kernel_searches({"x": _search_doc("relu-nngp")})["relu-nngp"]
+    assert (
+        list(maml.screening_moves(nngp))[0] == "sigma_b 2, inner lr 0.4, meta lr 0.01"
+    )
