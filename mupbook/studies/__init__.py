@@ -8,7 +8,9 @@
   during training, one teacher set-up (:class:`~mupbook.studies.movement.Teacher`);
 * :mod:`~mupbook.studies.kernel_regression` (chapter 2): kernel predictors beside finite
   networks trained by gradient descent;
-* :mod:`~mupbook.studies.coord_check` (chapter 5): coordinate checks.
+* :mod:`~mupbook.studies.coord_check` (chapter 5 and "muP for Transformers"): coordinate
+  checks of MLPs and of the GPT;
+* :mod:`~mupbook.studies.attention` ("muP for Transformers"): why attention needs 1/d.
 
 Import the modules directly (``from mupbook.studies import movement``); this file imports
 nothing.
