@@ -52,3 +52,21 @@ WORD2VEC_FIL9: dict[str, float] = {
 def percent(value: float) -> str:
     """A published accuracy as the reproduction page shows it (``66.4 %``)."""
     return f"{value:g} %"
+
+
+#: TP5 (Yang, Hu et al., *Tensor Programs V*, NeurIPS 2021), on Transformers trained with
+#: Adam. Figure 1 plots "training loss against learning rate on Transformers of varying
+#: d_model trained with Adam" (its caption as the ``mup`` package's README shows the
+#: figure); it gives no numbers to set beside ours, so the reproduction page sets these
+#: claims beside our measurements. Sources: the abstract ("in μP, many optimal HPs remain
+#: stable even as model size changes"), the ``mup`` README ("μP turns out to be the
+#: unique 'natural' parametrization that has this hyperparameter stability property
+#: across width"; section "Wider is Always Better").
+TP5_TRANSFORMER_CLAIMS: dict[str, str] = {
+    "mup": "in μP the optimal learning rate stays stable as the width changes "
+    "(abstract; Figure 1)",
+    "sp": "SP lacks this stability; μP is the unique natural parametrization with it "
+    "(mup README; Figure 1 sets SP beside μP)",
+    "wider": "in a correct μP implementation performance improves with width "
+    "(mup README, 'Wider is Always Better')",
+}

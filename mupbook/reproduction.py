@@ -51,6 +51,8 @@ class Experiment:
     #: Further results files of this experiment (e.g. another configuration), shown after
     #: the expected ones when they exist.
     others: str = ""
+    #: The paper whose numbers or claims sit beside ours (the tables' "paper" column).
+    paper_name: str = "TP4"
 
 
 _O, _W = paper.OMNIGLOT_1SHOT, paper.WORD2VEC_TEXT8
@@ -121,6 +123,25 @@ EXPERIMENTS: dict[str, Experiment] = {
             others="word2vec_*.json",
             note=f"TP4 also reports fil9 (5 epochs: {_FIL9} for widths 64, 256, 1024 and the muP "
             "limit); the book does not train on fil9.",
+        ),
+        Experiment(
+            "mutransfer_gpt",
+            "muTransfer of a GPT on text: the best Adam learning rate across widths",
+            (
+                Expected(
+                    "mutransfer_gpt.json",
+                    "python -m mupbook.experiments.mutransfer_gpt --config cpu --threads 1 "
+                    "--out results/mutransfer_gpt.json",
+                    tuple(
+                        (f"{k}", v) for k, v in paper.TP5_TRANSFORMER_CLAIMS.items()
+                    ),
+                ),
+            ),
+            others="mutransfer_gpt_*.json",
+            note="TP5's Figure 1 gives curves, not numbers: its claims (no values) sit "
+            "in the notes, beside our measured shifts (log2 units) and losses. The full "
+            "configuration (`--config full`, widths 128 to 4096) needs a GPU.",
+            paper_name="TP5",
         ),
         Experiment(
             "mutransfer",
@@ -234,7 +255,9 @@ def provenance_markdown(doc: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def file_markdown(path: str | Path, label: str | None = None) -> str:
+def file_markdown(
+    path: str | Path, label: str | None = None, paper_name: str = "TP4"
+) -> str:
     """One results file: its rows beside the paper's, then how it was produced."""
     path = Path(path)
     doc = results.load(path)  # ValueError naming the file if it is malformed
@@ -243,7 +266,8 @@ def file_markdown(path: str | Path, label: str | None = None) -> str:
     if rows:
         parts.append(
             _markdown_table(
-                ["quantity", "paper (TP4)", "ours", "ours − paper", "note"], rows
+                ["quantity", f"paper ({paper_name})", "ours", "ours − paper", "note"],
+                rows,
             )
         )
     else:
@@ -254,7 +278,7 @@ def file_markdown(path: str | Path, label: str | None = None) -> str:
     return "\n".join(parts)
 
 
-def not_yet_run(expected: Expected) -> str:
+def not_yet_run(expected: Expected, paper_name: str = "TP4") -> str:
     """What the page says for a results file that does not exist yet."""
     parts = [
         f"**`results/{expected.pattern}`: not yet run.** Produce it with",
@@ -267,7 +291,8 @@ def not_yet_run(expected: Expected) -> str:
             "and it will appear here beside the paper's numbers:",
             "",
             _markdown_table(
-                ["quantity", "paper (TP4)"], [list(p) for p in expected.paper]
+                ["quantity", f"paper ({paper_name})"],
+                [list(p) for p in expected.paper],
             ),
         ]
     return "\n".join(parts)
@@ -287,12 +312,12 @@ def section(name: str, folder: str | Path = "results") -> str:
     for expected in exp.expected:
         paths = sorted(folder.glob(expected.pattern))
         shown.update(paths)
-        parts += [file_markdown(p, f"results/{p.name}") for p in paths] or [
-            not_yet_run(expected)
-        ]
+        parts += [
+            file_markdown(p, f"results/{p.name}", exp.paper_name) for p in paths
+        ] or [not_yet_run(expected, exp.paper_name)]
     if exp.others:
         parts += [
-            file_markdown(p, f"results/{p.name}")
+            file_markdown(p, f"results/{p.name}", exp.paper_name)
             for p in sorted(folder.glob(exp.others))
             if p not in shown
         ]
