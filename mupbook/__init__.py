@@ -11,20 +11,24 @@ this table (``tests/test_architecture.py`` enforces it):
 layer                  modules                                                         chapters
 =====================  ==============================================================  ========
 core (flat, small)     ``runtime`` switches and seeds; ``_checks`` input checks;         all
-                       ``fit`` log-log slopes; ``abc`` abc-parametrizations and the
-                       Dynamical Dichotomy; ``nn`` width-parametrized MLPs;
+                       ``fit`` log-log slopes and grid optima; ``abc``
+                       abc-parametrizations and the Dynamical Dichotomy; ``nn``
+                       width-parametrized MLPs; ``transformer`` a GPT on ``nn``'s
+                       per-tensor scalings;
                        ``kernels`` exact NNGP/NTK; ``predict`` kernel predictors;
                        ``empirical`` finite-width kernels; ``results`` the JSON of a
                        run; ``paper`` the published numbers; ``reproduction`` the
                        reproduction page
 ``limits/``            exact infinite-width limits beside their finite samplers:         6, 7
                        ``linear``, ``kernel_sgd``
-``data/``              Omniglot, text8 and the offline corpus, the analogy set           2, 5-7
+``data/``              Omniglot, text8 and the offline corpus (words and characters),    2, 5-7
+                       the analogy set
 ``studies/``           one chapter's demonstrations: ``cancellation``,                   1-5
                        ``vector_matrix``, ``movement``, ``kernel_regression``,
-                       ``coord_check``
+                       ``coord_check`` (MLPs and the GPT), ``attention``
 ``experiments/``       the papers' experiments with their command lines: ``maml``,       5-7
-                       ``mutransfer``, ``word2vec`` (shared skeleton ``_common``)
+                       ``mutransfer``, ``mutransfer_gpt``, ``word2vec`` (shared
+                       skeleton ``_common``)
 ``exercises/``         checkers of the chapters' exercises, one module per chapter       all
 ``viz/``               everything that draws, and the explorers (one helper)             all
 =====================  ==============================================================  ========

@@ -350,6 +350,69 @@ def neighbours_explorer(run, words_to_offer: Sequence[str] | None = None, k: int
     )
 
 
+# ------------------------------------------------------------- muP for Transformers
+
+
+def gpt_training(
+    param: str = "sp",
+    log2_width: int = 9,
+    log2_lr: float = -6.0,
+    *,
+    data=None,
+    steps: int = 40,
+    base_width: int = 64,
+):
+    """The explorer's draw function (also the static stand-in): train a GPT of width
+    ``2**log2_width`` and one of the base width at the same base learning rate
+    ``2**log2_lr`` (same initial seed, same minibatches of the chapter's quick
+    configuration, ``steps`` steps) and plot both training curves. ``data``: a
+    :class:`mupbook.experiments.mutransfer_gpt.Data` (loaded when None)."""
+    from ..experiments import mutransfer_gpt as mg
+    from .transformer import plot_training_curves
+
+    cfg = mg.QUICK.replace(steps=steps, base_width=base_width)
+    data = mg.load_data(cfg) if data is None else data
+    width = 2**log2_width
+    curves = {
+        f"width {n}": mg.training_curve(cfg, param, n, log2_lr, data)
+        for n in dict.fromkeys((base_width, width))
+    }
+    name = mg.PARAM_NAMES[param]
+    return plot_training_curves(
+        curves, title=f"{name}, Adam at learning rate 2^{log2_lr:g}"
+    )
+
+
+def gpt_explorer(data=None, steps: int = 40):
+    """Pick the parametrization, the width (64 .. 1024) and the base learning rate:
+    a GPT of that width and one of the base width (64) train side by side
+    (:func:`gpt_training`). Under SP the wide model's curve parts from the narrow one
+    and, at large learning rates, diverges first; under muP they stay together."""
+    import ipywidgets as w
+
+    from ..experiments import mutransfer_gpt as mg
+
+    data = mg.load_data(mg.QUICK) if data is None else data
+    slider = dict(continuous_update=False)
+    controls = {
+        "param": w.ToggleButtons(
+            options=["sp", "mup"], value="sp", description="param"
+        ),
+        "log2_width": w.IntSlider(
+            value=9, min=6, max=10, description="log2 width", **slider
+        ),
+        "log2_lr": w.FloatSlider(
+            value=-6.0, min=-11.0, max=-3.0, step=0.5, description="log2 lr", **slider
+        ),
+    }
+    return explorer(
+        controls,
+        lambda param, log2_width, log2_lr: gpt_training(
+            param, log2_width, log2_lr, data=data, steps=steps
+        ),
+    )
+
+
 __all__ = [
     "show",
     "explorer",
@@ -360,4 +423,6 @@ __all__ = [
     "coord_explorer",
     "fewshot_explorer",
     "neighbours_explorer",
+    "gpt_training",
+    "gpt_explorer",
 ]
