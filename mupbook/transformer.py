@@ -13,9 +13,10 @@ a final LayerNorm and a readout (its own matrix, or tied to the token embedding)
 Shapes: tokens (B, T) int64, T <= ``context`` -> logits (B, T, V).
 
 Width is ``n = d_model`` with a **fixed head count** H, so the head dimension
-``d = n / H`` grows with width as in TP5's Transformer experiments (with a fixed head
-dimension, 1/d and 1/sqrt(d) would differ by a constant and nothing about attention could
-be seen across widths). With base width ``n_0`` (head dimension ``d_0 = n_0 / H``) and
+``d = n / H`` grows with width, as in TP5's Transformer experiments (Section 3: width is
+``d_model``, with ``d_k = d_q = d_v = d_model / n_head``). With a fixed head dimension,
+1/d and 1/sqrt(d) would differ by a constant and nothing about attention could be seen
+across widths. With base width ``n_0`` (head dimension ``d_0 = n_0 / H``) and
 ``m = n / n_0``:
 
 ============================  ======  ==================  ==========  ===========  =========

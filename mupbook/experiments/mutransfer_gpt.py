@@ -259,6 +259,20 @@ class Sweep:
                 ) from None
         return out
 
+    def seed_optima(self) -> np.ndarray:
+        """Each seed's own optimum (the parabola through its lowest point), log2 lr,
+        shape (seeds, widths): how far the seed-mean optimum can be trusted. NaN where a
+        seed diverged at every learning rate of a width."""
+        out = np.full((len(self.seeds), len(self.widths)), np.nan)
+        losses = np.where(self.diverged, np.nan, self.val_loss)
+        for i in range(len(self.seeds)):
+            for j in range(len(self.widths)):
+                try:
+                    out[i, j] = parabola_optimum(self.log2_lrs, losses[i, j]).x
+                except ValueError:
+                    pass
+        return out
+
     def optimal_log2_lr(self) -> np.ndarray:
         """Optimal log2 learning rate per width (widths,)."""
         return np.array([o.x for o in self.optima()])
@@ -413,8 +427,9 @@ CPU = Config(
     context=32,
     seeds=(0, 1),
 )
-#: GPU-sized, as TP5's Figure 1 spans d_model from 128 up: widths 128 to 4096, three
-#: seeds, longer training on larger batches.
+#: GPU-sized: widths 128 to 4096 from base width 128 (TP5's Figure 1 spans d_model 128
+#: to 8192, muP from base width 128, Section 4), three seeds, longer training on larger
+#: batches.
 FULL = Config(
     widths=(128, 256, 512, 1024, 2048, 4096),
     log2_lrs=_grid(-15.0, -5.0),

@@ -1,4 +1,4 @@
-"""Coordinate checks (TP5 section 7, Figure 5): do activations keep their size as width grows?
+"""Coordinate checks (TP5): do activations keep their size as width grows?
 
 Train the same model at several widths for a few steps and record, for every layer
 and step, the mean absolute coordinate of its activations and of their change since
