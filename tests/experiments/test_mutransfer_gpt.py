@@ -125,6 +125,17 @@ def test_sweep_locates_optima_by_parabola_and_measures_the_shift():
         s.shift()
 
 
+def test_each_seed_has_its_own_optimum_and_a_seed_diverged_everywhere_has_none():
+    s = synthetic_sweep("mup", [-7.0, -7.0, -7.0])
+    s.val_loss[1] += 0.05 * (s.log2_lrs + 7.0)  # seed 1's parabola leans left
+    opt = s.seed_optima()
+    assert opt.shape == (2, 3)
+    assert opt[0] == pytest.approx([-7.0, -7.0, -7.0])
+    assert np.all(opt[1] < -7.2)
+    s.diverged[1, 2, :] = True
+    assert np.isnan(s.seed_optima()[1, 2]) and np.isfinite(s.seed_optima()[0, 2])
+
+
 def test_results_document_validates_and_carries_tp5_claims():
     sweeps = {
         "sp": synthetic_sweep("sp", [-6, -7, -8]),
