@@ -47,7 +47,8 @@ def _parameter_names() -> tuple[str, ...]:
 register(
     Exercise(
         id="gpt-sp-logit-slope",
-        question="In SP the attention scores are q.k / sqrt(d). After a few Adam steps q and k "
+        question="A muP GPT whose q and k keep coordinates of order one computes its "
+        "attention scores with SP's scale, q.k / sqrt(d). After a few Adam steps q and k "
         "are correlated. The scores then grow with the head dimension like d^s: what is s?",
         checker=numeric(
             0.5,
@@ -55,7 +56,8 @@ register(
             hints={
                 0.0: "that would hold for independent q and k (a sum of d terms of random "
                 "sign is sqrt(d)); after training the terms share a sign",
-                1.0: "q.k itself grows like d; the 1/sqrt(d) factor takes half of that back",
+                1.0: "that is how the sum q.k grows before it is scaled; the score is q.k "
+                "after the scale",
                 -0.5: "the sum grows, it does not shrink: count d correlated terms",
             },
             explain="1/2: q.k sums d terms of the same sign (a law of large numbers, size d); "
@@ -77,12 +79,12 @@ register(
             hints={
                 1 / 16: "that is SP's 1/sqrt(d); muP divides by d",
                 1
-                / 256: "that is 1/d alone; muP keeps the factor sqrt(d_0) that makes it "
-                "equal to SP at the base width",
+                / 256: "that is 1/d alone: at d = d_0 it would not be SP's factor, and muP "
+                "equals SP at the base width",
                 1
                 / 64
-                ** 0.5: "the base multiplier is sqrt(d_0), and it is divided by d, "
-                "not by sqrt(d)",
+                ** 0.5: "that shrinks like 1/sqrt(d) beyond the base width; muP's factor "
+                "shrinks like 1/d",
             },
             explain="sqrt(16) / 256 = 1/64: the mup README's 8/d for d_0 = 64, here 4/d",
         ),
@@ -106,8 +108,8 @@ register(
                 16.0: "under Adam the rate of a hidden matrix shrinks with width; growing "
                 "rates belong to vector-like tensors under SGD",
                 64
-                / 4096: "the width ratio is fan-in over base fan-in, 1024 / 64: the "
-                "MLP's factor 4 sits in both and cancels",
+                / 4096: "the MLP's factor 4 is in its fan-in at the base width too: "
+                "the rule uses the ratio of fan-ins",
                 0.25: "that is 1/sqrt(width ratio), an initialization scale, not Adam's rate",
             },
             explain="64 / 1024 = 1/16: a matrix-like tensor's Adam rate is eta / (fan_in / "
