@@ -355,8 +355,8 @@ def neighbours_explorer(run, words_to_offer: Sequence[str] | None = None, k: int
 
 def gpt_training(
     param: str = "sp",
-    log2_width: int = 9,
-    log2_lr: float = -6.0,
+    log2_width: int = 8,
+    log2_lr: float = -5.0,
     *,
     data=None,
     steps: int = 40,
@@ -384,7 +384,7 @@ def gpt_training(
 
 
 def gpt_explorer(data=None, steps: int = 40):
-    """Pick the parametrization, the width (64 .. 1024) and the base learning rate:
+    """Pick the parametrization, the width (64 .. 512) and the base learning rate:
     a GPT of that width and one of the base width (64) train side by side
     (:func:`gpt_training`). Under SP the wide model's curve parts from the narrow one
     and, at large learning rates, diverges first; under muP they stay together."""
@@ -399,10 +399,10 @@ def gpt_explorer(data=None, steps: int = 40):
             options=["sp", "mup"], value="sp", description="param"
         ),
         "log2_width": w.IntSlider(
-            value=9, min=6, max=10, description="log2 width", **slider
+            value=8, min=6, max=9, description="log2 width", **slider
         ),
         "log2_lr": w.FloatSlider(
-            value=-6.0, min=-11.0, max=-3.0, step=0.5, description="log2 lr", **slider
+            value=-5.0, min=-11.0, max=-3.0, step=0.5, description="log2 lr", **slider
         ),
     }
     return explorer(

@@ -76,7 +76,7 @@ def test_gpt_explorer_trains_both_widths_and_redraws():
     box = explorers.gpt_explorer(data=data, steps=3)
     assert isinstance(box.drawn, Figure)
     labels = [t.get_text() for t in box.drawn.axes[0].get_legend().get_texts()]
-    assert labels == ["width 64", "width 512"]
+    assert labels == ["width 64", "width 256"]
     box.controls["log2_width"].value = 7
     labels = [t.get_text() for t in box.drawn.axes[0].get_legend().get_texts()]
     assert labels == ["width 64", "width 128"]
