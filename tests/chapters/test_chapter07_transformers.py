@@ -3,69 +3,129 @@ purpose (tests/chapters/breaking.py runs the real chapter up to the targeted ass
 
 Each break changes the library call the claim relies on, inside the chapter's kernel:
 a wrong parametrization (SP's coordinate check run in muP), 1/sqrt(d) attention in muP,
-a zero readout without muP's 1/m multiplier, SP's recorded sweep read as muP's, and a
-model that never trained (its best loss read before the first step)."""
+a zero readout without muP's 1/m multiplier, and SP's recorded sweep read as muP's and
+the reverse.
+
+To keep them cheap, each run skips the cells its assert does not need (the figures, the
+other asserts, the live sweep), and the coordinate check that is not under test (SP's
+when muP's claim is broken, and the reverse) runs at the two narrowest widths only.
+"""
 
 import pytest
 from breaking import run_broken
 
 CHAPTER = "07_mup_transformers"
 
-BREAK_SP_IS_MUP = """
+#: Cells that no assert needs (the dot-product figure, the table; the live sweep).
+FIGURES = ["plot_dot_products()", "scaling_table("]
+LIVE = "live = mg.run("
+#: The coordinate-check assert cells, by a string of each.
+SP_ASSERT = "sp_slopes.min() >= 0.4"
+LOGITS_ASSERT = "np.abs(mu_logits).max() < 0.2"
+OTHERS_ASSERT = "np.abs(mu_others).max() < 0.1"
+#: The recorded sweep's assert cells.
+MU_SHIFT = "mu_run.shift() <= 0.5"
+WIDER = "np.nanmax(change) < 0"
+SP_SHIFT = "sp_run.shift() >= 1.0"
+#: The coordinate checks take a minute or two on a quiet CPU; a shared one needs longer.
+SLOW_CELLS = 1800
+COORD = ["gpt_coord_check(p,", SP_ASSERT, LOGITS_ASSERT, OTHERS_ASSERT, LIVE]
+
+
+def only_two_widths_for(param: str) -> str:
+    """Code that runs ``param``'s coordinate check at its two narrowest widths only."""
+    return f"""
 from mupbook.studies import coord_check as _cc
-_orig = _cc.gpt_coord_check
-_cc.gpt_coord_check = lambda param, *a, **k: _orig("mup", *a, **k)
+_gpt_cc = _cc.gpt_coord_check
+
+def _trimmed(param, tokens, targets, widths, **kw):
+    if param == {param!r}:  # not under test: two widths draw its panel
+        widths = list(widths)[:2]
+    return _gpt_cc(param, tokens, targets, widths, **kw)
+
+_cc.gpt_coord_check = _trimmed
 """
 
-BREAK_SQRT_D = """
+
+BREAK_SP_IS_MUP = """
+from mupbook.studies import coord_check as _cc
+_gpt_cc = _cc.gpt_coord_check
+
+def _sp_is_mup(param, tokens, targets, widths, **kw):
+    if param == "mup":  # not under test: two widths draw its panel
+        widths = list(widths)[:2]
+    return _gpt_cc("mup", tokens, targets, widths, **kw)
+
+_cc.gpt_coord_check = _sp_is_mup
+"""
+
+BREAK_SQRT_D = only_two_widths_for("sp") + (
+    """
 from mupbook import transformer as _t
 _t.attention_multiplier = lambda param, d_head, base_d_head: d_head**-0.5
 """
+)
 
-BREAK_READOUT = """
+BREAK_READOUT = only_two_widths_for("sp") + (
+    """
 from mupbook import transformer as _t
 _t.readout_multiplier = lambda param, width, base_width: 1.0  # zero init alone
 """
+)
 
 BREAK_SWAP = """
 _sweeps = mg.sweeps
 mg.sweeps = lambda doc: {"sp": _sweeps(doc)["mup"], "mup": _sweeps(doc)["sp"]}
 """
 
-BREAK_UNTRAINED = """
-import numpy as _np
-mg.Sweep.best_loss = lambda self: _np.nanmin(self.curves[..., 0].mean(0), axis=1)
-"""
-
 
 @pytest.mark.slow
 def test_sp_coordinate_check_assert_catches_a_wrong_parametrization():
-    err = run_broken(CHAPTER, BREAK_SP_IS_MUP, until="sp_slopes.min() >= 0.4")
-    assert "SP's attention scores and output should grow with width" in err
+    err = run_broken(
+        CHAPTER, BREAK_SP_IS_MUP, until=SP_ASSERT, skip=FIGURES, timeout=SLOW_CELLS
+    )
+    assert "SP's attention scores and output do not grow with width" in err
 
 
 @pytest.mark.slow
-def test_mup_coordinate_check_assert_catches_one_over_sqrt_d_attention():
+def test_mup_scores_assert_catches_one_over_sqrt_d_attention():
     err = run_broken(
-        CHAPTER, BREAK_SQRT_D, until="muP's attention scores are not flat"
+        CHAPTER,
+        BREAK_SQRT_D,
+        until=LOGITS_ASSERT,
+        skip=FIGURES + [SP_ASSERT],
+        timeout=SLOW_CELLS,
     )
     assert "muP's attention scores are not flat" in err
 
 
 @pytest.mark.slow
-def test_mup_coordinate_check_assert_catches_a_readout_without_its_multiplier():
-    err = run_broken(CHAPTER, BREAK_READOUT, until="mu_others = np.concatenate")
+def test_mup_activations_assert_catches_a_readout_without_its_multiplier():
+    err = run_broken(
+        CHAPTER,
+        BREAK_READOUT,
+        until=OTHERS_ASSERT,
+        skip=FIGURES + [SP_ASSERT, LOGITS_ASSERT],
+        timeout=SLOW_CELLS,
+    )
     assert "muP's activations are not flat: output" in err
 
 
-@pytest.mark.slow
-def test_recorded_sweep_asserts_catch_sp_and_mup_swapped():
-    err = run_broken(CHAPTER, BREAK_SWAP, until="SP's optimum did not move")
+def test_mup_shift_assert_catches_sp_and_mup_swapped():
+    err = run_broken(CHAPTER, BREAK_SWAP, until=MU_SHIFT, skip=FIGURES + COORD)
     assert "muP's optimum moved with width" in err
+
+
+def test_sp_shift_assert_catches_sp_and_mup_swapped():
+    err = run_broken(
+        CHAPTER, BREAK_SWAP, until=SP_SHIFT, skip=FIGURES + COORD + [MU_SHIFT, WIDER]
+    )
     assert "SP's optimum did not move" in err
 
 
-@pytest.mark.slow
-def test_recorded_sweep_assert_catches_a_model_that_did_not_train():
-    err = run_broken(CHAPTER, BREAK_UNTRAINED, until="SP's optimum did not move")
-    assert "muP: wider is not better" in err
+def test_wider_is_better_assert_catches_sp_and_mup_swapped():
+    # SP's curves cross: beyond its narrow optimum a wider SP model is worse
+    err = run_broken(
+        CHAPTER, BREAK_SWAP, until=WIDER, skip=FIGURES + COORD + [MU_SHIFT]
+    )
+    assert "muP: wider is not better at every learning rate" in err
