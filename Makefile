@@ -4,14 +4,17 @@
 #               book in a headless Chromium (tests/chapters/test_book_browser.py; builds the book first
 #               if _build/html is missing or older than its sources)
 # Other targets: make venv, make student (student notebooks in _build/student), make strip,
-# make format (ruff: format and fix lint), make clean.
+# make repository (rewrite every copy of _config.yml's repository address from it),
+# make format (ruff: format and fix lint), make colab-check (chapters with Colab's versions),
+# make gpu-bundle (here) and make gpu-check (on a GPU machine; README, "On a GPU machine"),
+# make clean.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv student strip format lint clean
+.PHONY: book test venv student strip repository format lint colab-check gpu-check gpu-bundle clean
 
 venv: $(STAMP)
 
@@ -28,6 +31,8 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 
 # The book runs in the scale MUPBOOK_SCALE asks for (default quick); the build
 # fails on any warning, failing cell or broken reference, then its HTML is checked.
+# Its explorers are drawn ahead (book/_ext/live_explorers.py sets MUPBOOK_STATIC_EXPLORERS=1
+# for the notebooks it executes) and stay live in the pages, with no kernel.
 book: $(STAMP)
 	rm -rf _build/html _build/.doctrees
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
@@ -63,8 +68,29 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The GPU machine's check (tools/gpu_check.py): no .venv there, its own python3 with torch.
+# Every CUDA path once (CUDA tests, the chapters, a short full-size run of each experiment)
+# in about five minutes; the table goes to GPU_CHECK_OUT (default _build/gpu-check/).
+# Without CUDA it says so and runs nothing. gpu-bundle fills .gpu/ here (wheels + offline data).
+gpu-check:
+	$(PYTHON) tools/gpu_check.py
+
+gpu-bundle:
+	$(PYTHON) tools/gpu_check.py --bundle
+
 strip: $(STAMP)
 	$(BIN)/python tools/notebook_policy.py --fix chapters/*.ipynb
+
+# The repository's address is one setting, _config.yml's repository.url (and .branch): after
+# changing it, this rewrites every copy (the chapters' Colab cells, the README's chapters
+# table and links, book/*.md, pyproject.toml); tests/chapters/test_repository.py checks them.
+repository: $(STAMP)
+	$(BIN)/python tools/repository.py --write
+
+# Every chapter under nbval in quick mode in a separate venv with Colab's package versions
+# (tools/colab_versions.txt); not part of CI (it needs PyPI the first time).
+colab-check:
+	$(PYTHON) tools/colab_check.py $(CHAPTERS)
 
 clean:
 	rm -rf _build $(VENV) *.egg-info

@@ -1,8 +1,8 @@
 """Is our Word2Vec real? gensim's CBOW against ours with word2vec's recipe, side by side.
 
 Same corpus (the offline corpus, cut into gensim's 10,000-token sentences), vocabulary
-(min-count 5), width, window, negatives, subsampling, epochs, learning rate (0.025 decayed
-linearly to 1e-4 of it), one thread each. Prints words/s (raw corpus tokens x epochs /
+(min-count 5), width, window, negatives, subsampling, epochs, learning rate (word2vec's CBOW
+default 0.05, decayed linearly to 1e-4 of it), one thread each. Prints words/s (raw corpus tokens x epochs /
 training seconds) and analogy accuracy of both, measured by the same evaluation
 (mupbook.experiments.word2vec.analogy_accuracy: top-1 cosine, query words excluded, the
 30,000 most frequent words). gensim's own evaluate_word_analogies is printed too.
@@ -90,8 +90,8 @@ def main() -> None:
                 f"gensim's own evaluation: {100 * own:.2f}%",
             )
         )
-    model = w2v.CBOW.finite(len(corpus.vocab), a.width, init="uniform", seed=a.seed)
     rec = w2v.RECIPES["word2vec"]
+    model = w2v.CBOW.finite(len(corpus.vocab), a.width, init=rec.init, seed=a.seed)
     stats = w2v.train(
         model,
         corpus,

@@ -11,24 +11,26 @@ this table (``tests/test_architecture.py`` enforces it):
 layer                  modules                                                         chapters
 =====================  ==============================================================  ========
 core (flat, small)     ``runtime`` switches and seeds; ``_checks`` input checks;         all
-                       ``fit`` log-log slopes and grid optima; ``abc``
-                       abc-parametrizations and the Dynamical Dichotomy; ``nn``
-                       width-parametrized MLPs; ``transformer`` a GPT on ``nn``'s
-                       per-tensor scalings;
+                       ``fit`` log-log slopes and grid optima; ``stats`` binomial
+                       intervals of accuracies; ``abc`` abc-parametrizations and the
+                       Dynamical Dichotomy; ``nn`` width-parametrized MLPs;
+                       ``transformer`` a GPT on ``nn``'s per-tensor scalings;
                        ``kernels`` exact NNGP/NTK; ``predict`` kernel predictors;
                        ``empirical`` finite-width kernels; ``results`` the JSON of a
                        run; ``paper`` the published numbers; ``reproduction`` the
                        reproduction page
-``limits/``            exact infinite-width limits beside their finite samplers:         6, 7
-                       ``linear``, ``kernel_sgd``
+``limits/``            exact infinite-width limits beside their finite samplers:         5-7, pi
+                       ``linear``, ``kernel_sgd``, ``one_hidden``, ``pi`` (deep ReLU
+                       pi-limit)
 ``data/``              Omniglot, text8 and the offline corpus (words and characters),    2, 5-7
                        the analogy set
-``studies/``           one chapter's demonstrations: ``cancellation``,                   1-5
+``studies/``           one chapter's demonstrations: ``cancellation``,                   1-5, pi
                        ``vector_matrix``, ``movement``, ``kernel_regression``,
-                       ``coord_check`` (MLPs and the GPT), ``attention``
-``experiments/``       the papers' experiments with their command lines: ``maml``,       5-7
-                       ``mutransfer``, ``mutransfer_gpt``, ``word2vec`` (shared
-                       skeleton ``_common``)
+                       ``coord_check`` (MLPs and the GPT), ``spellings``,
+                       ``nonlinear_limit``, ``zdot``, ``pi_limit``, ``attention``
+``experiments/``       the papers' experiments with their command lines: ``maml``,       5-7, pi
+                       ``mutransfer``, ``mutransfer_gpt``, ``word2vec``, ``pi_maml``,
+                       ``pi_supervised`` (shared skeleton ``_common``)
 ``exercises/``         checkers of the chapters' exercises, one module per chapter       all
 ``viz/``               everything that draws, and the explorers (one helper)             all
 =====================  ==============================================================  ========
@@ -41,6 +43,3 @@ on top of everything.
 """
 
 __version__ = "0.1.0"
-
-#: The public repository; Colab install cells and launch buttons point here.
-REPO_URL = "https://github.com/mupbook/mupbook"

@@ -5,6 +5,25 @@ Layer ``l`` (1-based; layer ``L+1`` is the readout) has effective weights
 learning rate ``eta n^(-c)``. Exponents are exact rationals
 (:class:`fractions.Fraction`), so that conditions such as ``r = 0`` are decided
 exactly rather than up to rounding.
+
+Which result of TP4 :func:`classify` applies (TP4 states them for an activation that is
+``tanh`` or a smooth version of ReLU, its Assumption 3.1):
+
+* the exponent ``r`` (Definition 3.2) and **stability** (Theorem 3.3): the conditions at
+  initialization and during training;
+* **nontriviality**: a stable parametrization moves the function iff
+  ``a_{L+1} + b_{L+1} + r = 1`` or ``2 a_{L+1} + c = 1`` (stated right after
+  Theorem 3.3);
+* **feature learning iff r = 0** (Theorem 3.6), **kernel regime iff r > 0**
+  (Theorem 3.8), hence the **Dynamical Dichotomy** (Corollary 3.9): a stable,
+  nontrivial parametrization is one or the other, never both;
+* which layers are **updated maximally** (``r_l = 0``) and whether the readout is
+  updated or initialized maximally: TP4 section 5 (Propositions 5.3 and 5.5).
+
+For ReLU the exponents are the same heuristics, but the theorems are not proved; for a
+*linear* network the dichotomy fails (TP4 notes that a linear network whose first layer
+alone is trained is in both regimes at once), while ``r`` still gives the exponent of the
+feature updates.
 """
 
 from __future__ import annotations
@@ -171,7 +190,8 @@ def as_abc(param: ABC | str, depth: int) -> ABC:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What Theorem 3.3 of TP4 says about an abc-parametrization.
+    """What TP4 says about an abc-parametrization (stability, Theorem 3.3; nontriviality;
+    feature learning or kernel regime, Theorems 3.6 and 3.8; see the module docstring).
 
     ``r`` is the exponent of the feature updates: ``Delta x^L = Theta(n^-r)``.
     ``r_layers[l-1] = r_l`` (l = 1..L); ``W^l`` is updated maximally iff ``r_l = 0``.
@@ -221,7 +241,9 @@ def classify(
     b: Sequence[Number] | None = None,
     c: Number | None = None,
 ) -> Verdict:
-    """Classify an abc-parametrization by TP4 Theorem 3.3 (the Dynamical Dichotomy).
+    """Classify an abc-parametrization: stable (TP4 Theorem 3.3), nontrivial, and then
+    feature learning (r = 0, Theorem 3.6) or kernel regime (r > 0, Theorem 3.8), which
+    exclude each other (the Dynamical Dichotomy, Corollary 3.9).
 
     With ``L`` hidden layers (``a``, ``b`` of length L+1) and ``u = a_{L+1} + b_{L+1}``::
 
@@ -300,6 +322,43 @@ def classify(
         readout_updated_maximally=2 * A[L] + C == 1,
         readout_initialized_maximally=u + r == 1,
     )
+
+
+def first_step_exponent(param: ABC, layer: int) -> Fraction:
+    """The exponent ``s`` with ``Delta W^l x^{l-1}(xi) = Theta(n^s)`` per coordinate after
+    *one* SGD step on the input ``xi`` (learning rate ``eta n^-c``, loss derivative
+    ``Theta(1)``), for a hidden layer ``l = layer`` in ``1..L``::
+
+        s = -(a_{L+1} + b_{L+1} + c - 1 + 2 a_l + [l = 1])
+
+    Why: ``Delta W^l = -eta n^(-c - 2 a_l) chi dh^l x^{l-1}^T`` (the multiplier ``n^-a_l``
+    enters the gradient and the update once each); at initialization the backward
+    vector ``dh^l = df/dh^l`` has coordinates of size ``n^-(a_{L+1} + b_{L+1})`` (the
+    readout's entries, carried back through hidden layers that keep sizes); and
+    ``x^{l-1} . x^{l-1}`` sums ``n`` positive terms for ``l >= 2`` (law of large numbers)
+    but only the ``d`` input coordinates for ``l = 1``. This is TP4's ``r_l`` with
+    ``a_{L+1} + b_{L+1}`` in place of ``min(a_{L+1} + b_{L+1}, 2 a_{L+1} + c)``: at the
+    first step the readout has not moved yet, so only its initialization carries the
+    gradient back. Invariant under the abc symmetry. Needs stability at initialization
+    (``a_1 + b_1 = 0``, ``a_l + b_l = 1/2`` for ``2 <= l <= L``, ``a_{L+1} + b_{L+1} >= 1/2``;
+    else ValueError). Examples (``l >= 2``): muP 0, NTP -1/2, SP with ``c = 0`` +1/2.
+    """
+    if not isinstance(param, ABC):
+        raise ValueError(f"param must be an ABC, got {type(param).__name__}")
+    L = param.depth
+    layer = _checks.integer(layer, "layer", minimum=1)
+    if layer > L:
+        raise ValueError(
+            f"layer must be a hidden layer 1..{L} of {param.name}, got {layer}"
+        )
+    A, B, C = param.a, param.b, param.c
+    at_init = A[0] + B[0] == 0 and all(A[l] + B[l] == HALF for l in range(1, L))
+    if not at_init or A[L] + B[L] < HALF:
+        raise ValueError(
+            f"{param} is not stable at initialization (see classify); the size of a "
+            "first update is only defined relative to Theta(1) activations"
+        )
+    return -(A[L] + B[L] + C - 1 + 2 * A[layer - 1] + (1 if layer == 1 else 0))
 
 
 def _missing_c() -> Fraction:

@@ -2,7 +2,11 @@
 
 A quantity ``y ~ C n^s`` lies on a line of slope ``s`` in log-log coordinates;
 :func:`loglog_slope` fits it by least squares and reports a standard error, and
-:func:`expect_slope` is the assertion the chapters use to pin a claim down.
+:func:`expect_slope` is the assertion the chapters use to pin a claim down;
+:func:`parabola_optimum` locates the minimum of a curve on an evenly spaced grid (the best
+learning rate of a sweep). :class:`Claims` checks several claims at once and fails once,
+naming every claim that broke (so that one broken run shows each of them failing). The interval beside an accuracy (k correct answers
+out of n) is :func:`mupbook.stats.wilson_interval`.
 """
 
 from __future__ import annotations
@@ -56,9 +60,15 @@ def loglog_slope(x, y) -> SlopeFit:
 
 
 def expect_slope(
-    fit: SlopeFit | float, expected: float, tol: float, what: str = "slope"
+    fit: SlopeFit | float | None, expected: float, tol: float, what: str = "slope"
 ) -> None:
-    """Raise ``AssertionError`` unless the fitted slope is within ``tol`` of ``expected``."""
+    """Raise ``AssertionError`` unless the fitted slope is within ``tol`` of ``expected``
+    (also when there is no fit, ``fit=None``: fewer than two usable widths)."""
+    if fit is None:
+        raise AssertionError(
+            f"{what}: no slope was fitted (fewer than two usable widths), expected "
+            f"{expected:+.3f} +/- {tol}"
+        )
     slope = fit.slope if isinstance(fit, SlopeFit) else float(fit)
     if not np.isfinite(slope) or abs(slope - expected) > tol:
         raise AssertionError(
@@ -115,3 +125,57 @@ def parabola_optimum(x, y) -> GridOptimum:
         i,
         False,
     )
+
+
+class Claims:
+    """Check several claims and fail once, listing every one that does not hold.
+
+    Use it as a context manager (it raises on leaving the block) or call :meth:`check`::
+
+        with Claims() as claims:
+            claims.expect_slope(fit, -0.5, 0.15, "NTP feature movement")
+            claims.expect(change.min() > 0.1, "muP features move by > 10%", change)
+
+    The ``AssertionError`` says how many of how many claims failed and gives each failed
+    claim's message, in the order the claims were made.
+    """
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.checked = 0
+
+    def expect_slope(
+        self,
+        fit: SlopeFit | float | None,
+        expected: float,
+        tol: float,
+        what: str = "slope",
+    ) -> None:
+        """The claim of :func:`expect_slope`, recorded instead of raised."""
+        self.checked += 1
+        try:
+            expect_slope(fit, expected, tol, what)
+        except AssertionError as err:
+            self.failures.append(str(err))
+
+    def expect(self, condition: object, what: str, detail: object = None) -> None:
+        """The claim ``what`` holds iff ``condition`` is true; ``detail`` (the measured
+        values) goes into the message when it does not."""
+        self.checked += 1
+        if not bool(condition):
+            self.failures.append(what if detail is None else f"{what} ({detail})")
+
+    def check(self) -> None:
+        """Raise ``AssertionError`` naming every failed claim (nothing if all hold)."""
+        if self.failures:
+            raise AssertionError(
+                f"{len(self.failures)} of {self.checked} claims failed: "
+                + " | ".join(self.failures)
+            )
+
+    def __enter__(self) -> Claims:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.check()

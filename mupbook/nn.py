@@ -303,6 +303,7 @@ def tp5_scalings(
     d_out: int,
     depth: int,
     base_width: int,
+    bias_std: float = 0.0,
 ) -> tuple[list[Scaling], list[Scaling]]:
     """Weight and bias scalings of TP5 Table 3 (``form="table3"``) or Table 8 (``"table8"``).
 
@@ -312,14 +313,19 @@ def tp5_scalings(
     input weights and biases, ``eta / m`` hidden and output. Table 8 instead stores the
     output with init var ``1/n_0``, multiplies it by ``1/m`` in the forward pass and
     trains it at ``eta m`` (SGD) or ``eta`` (Adam).
+
+    Hidden biases start at ``N(0, bias_std^2)`` (default 0: zeros). A bias is vector-like
+    with fan-in 1, so Table 3's "init var 1/fan_in" makes its variance a width-independent
+    constant; ``bias_std`` is that constant. The output bias always starts at zero.
     """
     m = width / base_width
     inp_std, hid_std, out_sp_std = d_in**-0.5, width**-0.5, width**-0.5
+    bias_std = _checks.nonnegative_float(bias_std, "bias_std")
     if param == "sp":
         w = [Scaling("vector", inp_std, 1.0, 1.0, 1.0)]
         w += [Scaling("matrix", hid_std, 1.0, 1.0, 1.0)] * (depth - 1)
         w += [Scaling("vector", out_sp_std, 1.0, 1.0, 1.0)]
-        b = [Scaling("vector", 0.0, 1.0, 1.0, 1.0)] * depth + [
+        b = [Scaling("vector", bias_std, 1.0, 1.0, 1.0)] * depth + [
             Scaling("scalar", 0.0, 1.0, 1.0, 1.0)
         ]
         return w, b
@@ -329,7 +335,7 @@ def tp5_scalings(
         w += [Scaling("vector", base_width**-0.5 / m, 1.0, 1.0 / m, 1.0 / m)]
     else:
         w += [Scaling("vector", base_width**-0.5, 1.0 / m, m, 1.0)]
-    b = [Scaling("vector", 0.0, 1.0, m, 1.0)] * depth + [
+    b = [Scaling("vector", bias_std, 1.0, m, 1.0)] * depth + [
         Scaling("scalar", 0.0, 1.0, 1.0, 1.0)
     ]
     return w, b
@@ -340,7 +346,9 @@ class MuMLP(ScaledMLP):
 
     At ``width == base_width`` muP and SP are the same network. ``form`` picks TP5 Table 3
     (the paper's) or Table 8 (the ``mup`` package's: ``MuReadout`` + ``MuSGD``/``MuAdam``);
-    they train identically.
+    they train identically. ``bias_std`` draws the hidden biases from
+    ``N(0, bias_std^2)`` instead of zeros (the same at every width: biases are
+    vector-like); it needs ``bias=True``.
     """
 
     def __init__(
@@ -355,10 +363,16 @@ class MuMLP(ScaledMLP):
         bias: bool = True,
         base_width: int = 64,
         form: Literal["table3", "table8"] = "table8",
+        bias_std: float = 0.0,
         generator: torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
     ) -> None:
+        bias_std = _checks.nonnegative_float(bias_std, "bias_std")
+        if bias_std > 0 and not bias:
+            raise ValueError(
+                f"bias_std={bias_std:g} needs bias=True (there are no biases to draw)"
+            )
         for v, what in (
             (d_in, "d_in"),
             (width, "width"),
@@ -381,7 +395,10 @@ class MuMLP(ScaledMLP):
             width,
             base_width,
         )
-        ws, bs = tp5_scalings(key, form, d_in, width, d_out, depth, base_width)
+        self.bias_std = bias_std
+        ws, bs = tp5_scalings(
+            key, form, d_in, width, d_out, depth, base_width, bias_std
+        )
         super().__init__(
             [d_in] + [width] * depth + [d_out],
             ws,

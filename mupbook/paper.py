@@ -71,3 +71,27 @@ TP5_TRANSFORMER_CLAIMS: dict[str, str] = {
     "wider": "in μP the performance improves monotonically with width (Section 4, "
     "Figure 1 right)",
 }
+
+#: The pi-limit paper (Yang, Santacroce & Hu, "Efficient Computation of Deep Nonlinear
+#: Infinite-Width Neural Networks that Learn Features", ICLR 2022), Table 1, as its code's
+#: README lists it with the command of each entry (santacml/pilim, ``pilimit_orig/README.md``,
+#: "Hyperparameter Commands"): 2-hidden-layer ReLU networks, r = 400, float16 on a GPU.
+#: CIFAR-10 test accuracy (%); the kernels by kernel regression (regularization 1e-4).
+PI_LIMIT_CIFAR10: dict[str, float] = {
+    "NNGP": 58.92,
+    "NTK": 59.63,
+    "finite muP": 61.31,
+    "finite pi-net": 60.64,
+    "infinite pi-net": 61.50,
+}
+
+#: The same table's Omniglot row: 5-way 1-shot first-order MAML accuracy (%), with the
+#: paper's protocol (readout zero-initialized and never meta-trained, the inner loop adapts
+#: the readout only; the NNGP/NTK commands evaluate on the validation split).
+PI_LIMIT_OMNIGLOT_MAML: dict[str, float] = {
+    "NNGP": 43.80,
+    "NTK": 51.72,
+    "finite muP": 91.22,
+    "finite pi-net": 92.21,
+    "infinite pi-net": 91.46,
+}

@@ -51,8 +51,8 @@ class Experiment:
     #: Further results files of this experiment (e.g. another configuration), shown after
     #: the expected ones when they exist.
     others: str = ""
-    #: The paper whose numbers or claims sit beside ours (the tables' "paper" column).
-    paper_name: str = "TP4"
+    #: The paper whose numbers the "paper" column holds.
+    paper_label: str = "TP4"
 
 
 _O, _W = paper.OMNIGLOT_1SHOT, paper.WORD2VEC_TEXT8
@@ -141,7 +141,47 @@ EXPERIMENTS: dict[str, Experiment] = {
             note="TP5's Figure 1 gives curves, not numbers: its claims (no values) sit "
             "in the notes, beside our measured shifts (log2 units) and losses. The full "
             "configuration (`--config full`, widths 128 to 4096) needs a GPU.",
-            paper_name="TP5",
+            paper_label="TP5",
+        ),
+        Experiment(
+            "pi_maml",
+            "The pi-limit: Omniglot 5-way 1-shot MAML with 2-hidden-layer networks "
+            "(the pi-limit paper's Table 1)",
+            (
+                Expected(
+                    "pi_maml_*.json",
+                    "\n".join(
+                        [
+                            "python -m mupbook.experiments.pi_maml --model pi-limit --scale full",
+                            "python -m mupbook.experiments.pi_maml --model pi-finite --width 2048 --scale full",
+                            "python -m mupbook.experiments.pi_maml --model mup-finite --width 2048 --scale full",
+                            "python -m mupbook.experiments.pi_maml --model relu-nngp --scale full",
+                            "python -m mupbook.experiments.pi_maml --model relu-ntk --scale full",
+                        ]
+                    ),
+                    tuple(
+                        (k, paper.percent(v))
+                        for k, v in paper.PI_LIMIT_OMNIGLOT_MAML.items()
+                    ),
+                ),
+            ),
+            paper_label="pi-limit paper, Table 1",
+            note="The paper column of these rows is the pi-limit paper's Table 1 "
+            "(Yang, Santacroce & Hu, ICLR 2022), not TP4. Its CIFAR-10 row ("
+            + ", ".join(f"{k} {v:g}" for k, v in paper.PI_LIMIT_CIFAR10.items())
+            + ") is not reproduced: CIFAR-10 is not in the offline data.",
+        ),
+        Experiment(
+            "pi_supervised",
+            "The pi-limit: Omniglot characters from a few drawings each (supervised)",
+            (
+                Expected(
+                    "pi_supervised*.json",
+                    "python -m mupbook.experiments.pi_supervised --scale full",
+                ),
+            ),
+            note="A new experiment of this book: no paper reports it, so the rows have no "
+            "paper numbers beside them.",
         ),
         Experiment(
             "mutransfer",
@@ -256,9 +296,10 @@ def provenance_markdown(doc: Mapping[str, Any]) -> str:
 
 
 def file_markdown(
-    path: str | Path, label: str | None = None, paper_name: str = "TP4"
+    path: str | Path, label: str | None = None, paper_label: str = "TP4"
 ) -> str:
-    """One results file: its rows beside the paper's, then how it was produced."""
+    """One results file: its rows beside the paper's (``paper_label``), then how it was
+    produced."""
     path = Path(path)
     doc = results.load(path)  # ValueError naming the file if it is malformed
     rows = reproduction_rows(doc, str(path))
@@ -266,7 +307,13 @@ def file_markdown(
     if rows:
         parts.append(
             _markdown_table(
-                ["quantity", f"paper ({paper_name})", "ours", "ours − paper", "note"],
+                [
+                    "quantity",
+                    f"paper ({paper_label})",
+                    "ours",
+                    "ours − paper",
+                    "note",
+                ],
                 rows,
             )
         )
@@ -278,7 +325,7 @@ def file_markdown(
     return "\n".join(parts)
 
 
-def not_yet_run(expected: Expected, paper_name: str = "TP4") -> str:
+def not_yet_run(expected: Expected, paper_label: str = "TP4") -> str:
     """What the page says for a results file that does not exist yet."""
     parts = [
         f"**`results/{expected.pattern}`: not yet run.** Produce it with",
@@ -291,7 +338,7 @@ def not_yet_run(expected: Expected, paper_name: str = "TP4") -> str:
             "and it will appear here beside the paper's numbers:",
             "",
             _markdown_table(
-                ["quantity", f"paper ({paper_name})"],
+                ["quantity", f"paper ({paper_label})"],
                 [list(p) for p in expected.paper],
             ),
         ]
@@ -313,11 +360,11 @@ def section(name: str, folder: str | Path = "results") -> str:
         paths = sorted(folder.glob(expected.pattern))
         shown.update(paths)
         parts += [
-            file_markdown(p, f"results/{p.name}", exp.paper_name) for p in paths
-        ] or [not_yet_run(expected, exp.paper_name)]
+            file_markdown(p, f"results/{p.name}", exp.paper_label) for p in paths
+        ] or [not_yet_run(expected, exp.paper_label)]
     if exp.others:
         parts += [
-            file_markdown(p, f"results/{p.name}", exp.paper_name)
+            file_markdown(p, f"results/{p.name}", exp.paper_label)
             for p in sorted(folder.glob(exp.others))
             if p not in shown
         ]

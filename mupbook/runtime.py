@@ -1,6 +1,6 @@
 """Runtime switches shared by every chapter and experiment.
 
-Four environment variables steer a run; each has a safe default and a bad value
+Five environment variables steer a run; each has a safe default and a bad value
 raises a :class:`ValueError` that says what is allowed:
 
 ``MUPBOOK_SCALE``   ``quick`` (default: seconds to a minute per chapter on a laptop
@@ -10,6 +10,9 @@ raises a :class:`ValueError` that says what is allowed:
 ``MUPBOOK_DATA``    folder with the offline data sets (``omniglot/``, ``text/``);
                     unset means the user cache folder, where loaders download to.
 ``MUPBOOK_SEED``    default seed of :func:`seed_everything` (an integer, default 0).
+``MUPBOOK_STATIC_EXPLORERS``  ``1`` while the book is built (its Sphinx extension sets
+                    it): explorers are drawn ahead for the rendered page instead of
+                    being live widgets; ``0`` or unset (default) elsewhere.
 """
 
 from __future__ import annotations
@@ -93,6 +96,19 @@ def default_seed() -> int:
     except ValueError:
         raise ValueError(f"MUPBOOK_SEED={raw!r} is not an integer") from None
     return _checks.seed(value)
+
+
+def static_explorers() -> bool:
+    """True when ``MUPBOOK_STATIC_EXPLORERS=1``: explorers render their pictures ahead for a
+    page without a kernel (:mod:`mupbook.viz.static_explorer`); ``0`` or unset: live
+    ipywidgets."""
+    raw = os.environ.get("MUPBOOK_STATIC_EXPLORERS", "").strip()
+    if raw not in ("", "0", "1"):
+        raise ValueError(
+            f"MUPBOOK_STATIC_EXPLORERS={raw!r} is not understood; use 1 (pictures drawn "
+            "ahead, as the book build does) or 0 / unset (live widgets)"
+        )
+    return raw == "1"
 
 
 def seed_everything(seed: int | None = None) -> torch.Generator:
@@ -216,33 +232,3 @@ def describe() -> str:
         f"mupbook runtime: scale={scale()}, device={dev}{gpu}, {where}, "
         f"torch {torch.__version__}, seed={default_seed()}"
     )
-
-
-def colab_install_source() -> str:
-    """The source of every chapter's first cell (tagged ``remove-cell``).
-
-    On Colab it installs this version of mupbook from the repository tag
-    ``v<version>`` (falling back to the main branch, loudly, if that tag is not
-    published yet), pinning torch to the version Colab already has so that its
-    CUDA build is never replaced. Anywhere else it does nothing. The notebook
-    policy test checks that every chapter starts with exactly this text.
-    """
-    from . import REPO_URL, __version__
-
-    return f"""# Colab set-up: install mupbook, keeping Colab's own torch. Does nothing elsewhere.
-import sys
-
-if "google.colab" in sys.modules:
-    import subprocess
-
-    import torch
-
-    pins = [f"torch=={{torch.__version__}}"]
-    for ref in ("v{__version__}", "main"):
-        url = f"mupbook @ git+{REPO_URL}@{{ref}}"
-        cmd = [sys.executable, "-m", "pip", "install", "-q", *pins, url]
-        if subprocess.run(cmd).returncode == 0:
-            break
-        print(f"mupbook: could not install {{ref}}; trying the next ref")
-    else:
-        raise RuntimeError("mupbook did not install; see pip's messages above")"""

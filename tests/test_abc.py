@@ -258,3 +258,90 @@ def test_classify_names_the_parameter_that_is_nan_or_infinite(where):
     name = {"a": "a_2", "b": "b_1", "c": "c"}[where]
     with pytest.raises(ValueError, match=f"{name} must be a finite number"):
         classify(*args)
+
+
+# --- first_step_exponent: the size of one SGD update ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "p, exponents",
+    [
+        (mup(2), (0, 0)),
+        (ntp(2), (F(-1, 2), F(-1, 2))),
+        (sp(2, c=0), (F(-1, 2), F(1, 2))),
+        (sp(2), (F(-3, 2), F(-1, 2))),
+        (mfp(), (0,)),
+    ],
+)
+def test_first_step_exponent_of_the_presets(p, exponents):
+    from mupbook.abc import first_step_exponent
+
+    assert (
+        tuple(first_step_exponent(p, l) for l in range(1, p.depth + 1)) == exponents
+    )
+
+
+@st.composite
+def stable_at_init(draw):
+    L = draw(st.integers(1, 4))
+    a = tuple(draw(exponents) for _ in range(L + 1))
+    b = (
+        (-a[0],)
+        + tuple(F(1, 2) - x for x in a[1:L])
+        + (
+            F(1, 2)
+            - a[L]
+            + draw(st.fractions(min_value=0, max_value=1, max_denominator=4)),
+        )
+    )
+    return ABC(a, b, draw(exponents))
+
+
+@settings(max_examples=200, deadline=None)
+@given(stable_at_init(), exponents)
+def test_first_step_exponent_is_minus_r_l_until_the_readout_moves(p, t):
+    from mupbook.abc import first_step_exponent
+
+    v = classify(p)
+    for l in range(1, p.depth + 1):
+        s = first_step_exponent(p, l)
+        assert s == first_step_exponent(p.shifted(t), l)  # the abc symmetry
+        u, readout_step = p.a[-1] + p.b[-1], 2 * p.a[-1] + p.c
+        if u <= readout_step:  # then TP4's min picks the initialization term
+            assert s == -v.r_layers[l - 1]
+        else:  # the readout's own update dominates later steps: r_l is smaller
+            assert -s > v.r_layers[l - 1]
+
+
+def test_first_step_exponent_needs_stability_at_init():
+    from mupbook.abc import first_step_exponent
+
+    with pytest.raises(ValueError, match="not stable at initialization"):
+        first_step_exponent(ABC((0, 0, 0), (0, 0, F(1, 2)), 0), 2)
+    with pytest.raises(ValueError, match="hidden layer 1..2"):
+        first_step_exponent(mup(2), 3)
+
+
+def test_phase_picture_of_one_hidden_layer_puts_learning_on_one_line():
+    # Chapter 4's phase diagrams: a_1 = b_1 = 0, b_2 in {0, 1/2}, a_2 and c on a grid.
+    import numpy as np
+
+    from mupbook.abc import regime_map
+
+    a_grid = np.arange(-0.5, 1.5001, 0.0625)
+    c_grid = np.arange(-2.0, 2.0001, 0.0625)
+    for b2 in (0, F(1, 2)):
+        m = regime_map(ABC((0, 0), (0, b2), 0), a_grid, c_grid)
+        learning = [
+            (F(a).limit_denominator(16), F(c).limit_denominator(16), m[i][j])
+            for i, c in enumerate(c_grid)
+            for j, a in enumerate(a_grid)
+            if m[i][j] in ("kernel", "feature learning")
+        ]
+        assert learning and all(2 * a + c == 1 for a, c, _ in learning)  # one line
+        assert [(a, c) for a, c, g in learning if g == "feature learning"] == [
+            (1, -1)
+        ]
+        rs = [classify((0, a), (0, b2), c).r for a, c, _ in sorted(learning)]
+        assert all(x > y for x, y in zip(rs, rs[1:])) and rs[-1] == 0
+    assert classify(ntp(1)).r == F(1, 2) and classify(sp(1)).r == F(3, 2)

@@ -133,6 +133,7 @@ CORE = (
     "reproduction.py",
     "results.py",
     "runtime.py",
+    "stats.py",
     "transformer.py",
 )
 

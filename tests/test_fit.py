@@ -77,3 +77,41 @@ def test_parabola_optimum_ignores_diverged_points_and_flags_the_edge():
         parabola_optimum(x, [np.nan] * 5)
     with pytest.raises(ValueError, match="evenly spaced"):
         parabola_optimum([0, 1, 3], [1, 0, 1])
+
+
+def test_claims_report_every_broken_claim_at_once():
+    from mupbook.fit import Claims
+
+    n = 2.0 ** np.arange(4, 10)
+    with pytest.raises(AssertionError) as err:
+        with Claims() as claims:
+            claims.expect_slope(loglog_slope(n, n**0.5), 0.5, 0.1, "holds")
+            claims.expect_slope(loglog_slope(n, n**1.0), 0.5, 0.1, "too steep")
+            claims.expect(1 < 2, "true claim")
+            claims.expect(3 < 2, "false claim", detail=[3, 2])
+    text = str(err.value)
+    assert text.startswith("2 of 4 claims failed")
+    assert "too steep: measured log-log slope +1.000" in text
+    assert "false claim ([3, 2])" in text and "holds" not in text
+
+
+def test_claims_that_all_hold_raise_nothing_and_errors_inside_pass_through():
+    from mupbook.fit import Claims
+
+    with Claims() as claims:
+        claims.expect(True, "fine")
+    assert claims.checked == 1 and not claims.failures
+    with pytest.raises(KeyError):  # an error in the block is not hidden by the claims
+        with Claims() as claims:
+            claims.expect(False, "would fail")
+            raise KeyError("x")
+
+
+def test_expect_slope_without_a_fit_fails_as_a_claim():
+    from mupbook.fit import Claims
+
+    with pytest.raises(AssertionError, match="no slope was fitted"):
+        expect_slope(None, 0.0, 0.1, "diverged everywhere")
+    claims = Claims()
+    claims.expect_slope(None, 0.0, 0.1, "diverged everywhere")
+    assert claims.failures and claims.checked == 1

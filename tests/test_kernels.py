@@ -402,6 +402,7 @@ def test_numpy_and_float32_inputs_give_float64_tensors_with_the_same_values():
     )
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_inputs_give_cuda_outputs_equal_to_cpu():
     x = _rand(9, 50, 7)

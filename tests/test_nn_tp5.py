@@ -148,6 +148,49 @@ def test_per_parameter_learning_rates_follow_table_3():
     )
 
 
+def test_hidden_bias_std_draws_width_independent_gaussian_hidden_biases():
+    # bias_std: hidden biases ~ N(0, bias_std^2) at every width (vector-like, fan-in 1),
+    # the output bias still zero, learning rates unchanged (eta m for hidden biases).
+    for width in (256, 4096):
+        net = MuMLP(
+            D_IN,
+            width,
+            D_OUT,
+            "mup",
+            depth=2,
+            base_width=BASE,
+            form="table3",
+            bias_std=0.7,
+            generator=runtime.generator(1),
+            dtype=torch.float64,
+        )
+        for b in net.biases[:-1]:
+            # width samples of a variance: relative standard error sqrt(2 / width) <= 9%
+            assert b.var().item() / 0.49 == pytest.approx(
+                1, abs=4 * (2 / width) ** 0.5
+            )
+        assert not net.biases[-1].any()
+        zero = MuMLP(
+            D_IN, width, D_OUT, "mup", depth=2, base_width=BASE, form="table3"
+        )
+        assert [g["lr"] for g in net.param_groups("sgd", 0.1)] == [
+            g["lr"] for g in zero.param_groups("sgd", 0.1)
+        ]
+    # the default keeps zero biases and the random stream of the weights: zero biases
+    # draw nothing, so the weights are those of the same network without biases
+    a = MuMLP(D_IN, 64, D_OUT, generator=runtime.generator(3), dtype=torch.float64)
+    assert not any(b.any() for b in a.biases)
+    plain = MuMLP(
+        D_IN,
+        64,
+        D_OUT,
+        bias=False,
+        generator=runtime.generator(3),
+        dtype=torch.float64,
+    )
+    assert all(torch.equal(w, p) for w, p in zip(a.weights, plain.weights))
+
+
 def test_parameter_kinds_of_our_mlp_and_of_an_arbitrary_module():
     kinds = parameter_kinds(
         MuMLP(D_IN, 128, D_OUT, depth=3), MuMLP(D_IN, 64, D_OUT, depth=3)
@@ -197,6 +240,8 @@ def test_parameter_kinds_refuses_mismatched_models():
         (dict(form="table5"), "form"),
         (dict(base_width=0), "base_width"),
         (dict(depth=0), "depth"),
+        (dict(bias_std=-1.0), "bias_std"),
+        (dict(bias_std=1.0, bias=False), "bias=True"),
     ],
 )
 def test_bad_tp5_construction_is_refused(kwargs, msg):

@@ -183,3 +183,15 @@ def test_table1_flags_a_disagreement(monkeypatch):
     wrong = dict(reproduction.PAPER_TABLE1["ntp"], regime="feature learning")
     monkeypatch.setitem(reproduction.PAPER_TABLE1, "ntp", wrong)
     assert "**no**" in reproduction.parametrization_table()
+
+
+def test_the_pi_limit_section_names_its_own_paper_in_the_paper_column(tmp_path):
+    _write(
+        tmp_path,
+        "pi_maml_pi-limit.json",
+        [results.row("pi-limit", 53.5, 91.46, unit="%")],
+        experiment="pi_maml",
+    )
+    page = reproduction.section("pi_maml", tmp_path)
+    assert "paper (pi-limit paper, Table 1)" in page and "paper (TP4)" not in page
+    assert "paper (TP4)" in reproduction.section("maml", tmp_path)

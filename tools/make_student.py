@@ -12,6 +12,8 @@ For every chapter the student notebook
   ``NotImplementedError`` with the exercise's question as a hint, followed by the
   original ``check("<id>", ...)`` call, so that running the notebook top to bottom
   prints "not yet: ..." instead of crashing, and "correct: ..." once answered;
+* starts with the Colab cell made from the book's repository setting
+  (``_config.yml``, ``tools/repository.py``), which installs mupbook on Colab;
 * is stripped: no outputs, no execution counts, notebook metadata only
   ``kernelspec``/``language_info``, cell metadata only ``tags``.
 
@@ -29,6 +31,7 @@ import textwrap
 from pathlib import Path
 
 import nbformat
+from repository import set_colab_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 BIB = ROOT / "book" / "references.bib"
@@ -396,9 +399,14 @@ def _title_index(cells) -> int:
 
 
 def make_student(
-    nb: nbformat.NotebookNode, *, bib: dict[str, str] | None = None, exercises=None
+    nb: nbformat.NotebookNode,
+    *,
+    bib: dict[str, str] | None = None,
+    exercises=None,
+    root: Path = ROOT,
 ) -> nbformat.NotebookNode:
-    """The student version of chapter ``nb`` (a new notebook; ``nb`` is not changed)."""
+    """The student version of chapter ``nb`` (a new notebook; ``nb`` is not changed), its
+    Colab cell made from the repository setting of the book at ``root``."""
     if exercises is None:
         from mupbook.exercises import EXERCISES as exercises
     bib = read_bib() if bib is None else bib
@@ -425,6 +433,7 @@ def make_student(
                 cell.source = stub_exercise_cell(cell.source, exercises)
         cells.append(cell)
     nb.cells = cells
+    set_colab_cell(nb, root)
     title = _title_index(nb.cells)
     note = nbformat.v4.new_markdown_cell(STUDENT_NOTE)
     if title >= 0:

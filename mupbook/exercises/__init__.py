@@ -8,6 +8,13 @@ those). In a notebook::
     from mupbook.exercises import check
     check("ch01-variance-one", 0.5)     # -> correct: ...  /  not yet: ...
 
+Each exercise has a :data:`KINDS` kind: ``predict`` (commit to a slope or a sign, then
+run the cell that shows it), ``derive`` (an exponent, an update rule, a condition),
+``debug`` (find what breaks muP in a model, e.g. with a coordinate check), ``design`` (the
+muP rule for a new kind of tensor), or ``practice`` (a computation or a tool to write).
+Every chapter has at least two of the first four, and their checkers answer a typical
+wrong answer with what it most likely confuses (``tests/exercises/``).
+
 A student's function is run with a time limit (:data:`TIME_LIMIT` seconds: an endless
 loop gets a "not yet", not a hung notebook), messages are cut at :data:`MAX_MESSAGE`
 characters, and ``True``/``False`` are not accepted as numbers.
@@ -48,16 +55,29 @@ class Feedback:
     __repr__ = __str__
 
 
+#: The kinds of exercise; all but ``practice`` make a student think (issue 16).
+KINDS = ("predict", "derive", "debug", "design", "practice")
+THINKING = KINDS[:4]
+
+
 @dataclass(frozen=True)
 class Exercise:
     """A registered exercise: ``checker(answer) -> Feedback``; ``reference()`` builds the
-    model answer; each of ``wrong`` builds an answer the checker must reject."""
+    model answer; each of ``wrong`` builds an answer the checker must reject; ``kind``
+    is one of :data:`KINDS`."""
 
     id: str
     question: str
     checker: Callable[[Any], Feedback]
     reference: Callable[[], Any]
     wrong: tuple[Callable[[], Any], ...] = field(default_factory=tuple)
+    kind: str = "practice"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"exercise {self.id!r}: kind must be one of {KINDS}, got {self.kind!r}"
+            )
 
 
 EXERCISES: dict[str, Exercise] = {}
@@ -282,8 +302,13 @@ def function(
     *,
     rtol: float = 1e-6,
     explain: str = "",
+    mistakes: tuple[tuple[Callable[..., Any], str], ...] = (),
 ) -> Callable[[Any], Feedback]:
-    """A checker for a student's function: compared with ``reference`` on ``cases()``."""
+    """A checker for a student's function: compared with ``reference`` on ``cases()``.
+
+    ``mistakes`` pairs a typical wrong function with what it confuses: a student's
+    function that agrees with one of them where it misses the reference gets that
+    message instead of the bare numbers."""
 
     def checker(answer: Any) -> Feedback:
         if not callable(answer):
@@ -310,6 +335,9 @@ def function(
             if got.shape != want.shape or not np.allclose(
                 got, want, rtol=rtol, atol=1e-12
             ):
+                for mistake, message in mistakes:
+                    if _agrees_everywhere(answer, mistake, cases(), rtol):
+                        return Feedback(False, message)
                 inputs = ", ".join(shown(a) for a in args)
                 return Feedback(
                     False,
@@ -319,6 +347,26 @@ def function(
         return Feedback(True, explain or "matches the reference on every test case")
 
     return checker
+
+
+def _agrees_everywhere(
+    answer: Callable[..., Any],
+    mistake: Callable[..., Any],
+    cases: list[tuple],
+    rtol: float,
+) -> bool:
+    """True if ``answer`` gives what ``mistake`` gives on every case (and never raises)."""
+    for args in cases:
+        try:
+            got = np.asarray(answer(*args), dtype=float)
+        except Exception:
+            return False
+        like = np.asarray(mistake(*args), dtype=float)
+        if got.shape != like.shape or not np.allclose(
+            got, like, rtol=rtol, atol=1e-12
+        ):
+            return False
+    return True
 
 
 def choice(
@@ -347,4 +395,15 @@ def choice(
 
 
 # The chapters' exercises register themselves on import (one module per chapter).
-from . import ch01, ch02, ch03, ch04, ch05, ch06, ch07, transformers  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    ch01,
+    ch02,
+    ch03,
+    ch04,
+    ch05,
+    ch05_nonlinear,
+    ch06,
+    ch07,
+    pi_limit,
+    transformers,
+)

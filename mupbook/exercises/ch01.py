@@ -10,6 +10,7 @@ from . import Exercise, function, numeric, register
 register(
     Exercise(
         id="ch01-variance-one",
+        kind="derive",
         question="If W had iid entries of variance 1 (not 1/n), what log-log slope would the "
         "rms coordinate of W x have against n at initialization?",
         checker=numeric(
@@ -63,21 +64,29 @@ register(
 
 register(
     Exercise(
-        id="ch01-ntp-extrapolate",
-        question="Under NTP the relative feature change after training is 0.08 at width 256. "
-        "Predict it at width 4096.",
+        id="ch01-predict-sp-update",
+        kind="predict",
+        question="Predict, then run: SP with the learning rate eta/n (c = 1; a = 0, "
+        "b = (0, 1/2, 1/2)). With what log-log slope in n do the coordinates of dW x grow "
+        "or shrink after one SGD step?",
         checker=numeric(
-            0.02,
-            rel_tol=0.1,
+            -0.5,
+            abs_tol=0.05,
             hints={
-                0.08: "that is what muP would give (Theta(1) movement); NTP's movement shrinks with width",
-                0.005: "the movement shrinks like n^(-1/2), not n^(-1)",
-                0.32: "the movement shrinks with width, it does not grow",
+                0.5: "that is SP with c = 0, which the chapter ran; here the learning rate "
+                "eta n^-c brings one more power of n",
+                0.0: "that is muP's slope; SP differs from muP in the readout (a_3 + b_3) "
+                "and in c, and the two changes do not cancel",
+                -1.5: "the learning rate eta n^-c enters the update once, not twice",
+                -1.0: "the readout enters dh through its entries' size n^-(a_3 + b_3), "
+                "which for SP is not n^-1",
             },
-            explain="0.02: 4096/256 = 16 and 16^(-1/2) = 1/4",
+            explain="-1/2: s = 1 - c - 2 a_2 - (a_3 + b_3) = 1 - 1 - 0 - 1/2, the same "
+            "first step as NTP: SP at its stable learning rate is a kernel parametrization "
+            "too",
         ),
-        reference=lambda: 0.02,
-        wrong=(lambda: 0.08, lambda: 0.005),
+        reference=lambda: -0.5,
+        wrong=(lambda: 0.5, lambda: 0.0, lambda: -1.5),
     )
 )
 
@@ -91,7 +100,8 @@ register(
             rel_tol=0.05,
             hints={
                 1.0: "that is dW x, which is correlated with the update; x~ is independent of it",
-                64.0: "independent terms cancel in square root: the factor is sqrt(4096/64)",
+                64.0: "that is the width ratio itself; independent terms cancel in square "
+                "root",
                 0.125: "give the factor by which it shrinks (a number larger than 1)",
             },
             explain="8 = sqrt(4096/64): dW x~ scales like n^(-1/2) while dW x stays Theta(1)",

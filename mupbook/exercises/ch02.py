@@ -9,6 +9,7 @@ from . import Exercise, choice, function, numeric, register
 register(
     Exercise(
         id="ch02-relu-ntk-diagonal",
+        kind="derive",
         question="A depth-3 ReLU network in NTP (w_std = 1, no bias) gets an input with "
         "<x, x>/d = 1. What is its infinite-width NTK on the diagonal, Theta(x, x)?",
         checker=numeric(
@@ -34,6 +35,11 @@ def _linear_ntk_reference(x1, x2, depth):
     return (depth + 1) * (x1 @ x2.T) / x1.shape[1]
 
 
+def _gram(x1, x2):
+    x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
+    return x1 @ x2.T / x1.shape[1]
+
+
 def _linear_ntk_cases() -> list[tuple]:
     rng = np.random.default_rng(2)
     return [
@@ -47,12 +53,31 @@ def _linear_ntk_cases() -> list[tuple]:
 register(
     Exercise(
         id="ch02-linear-ntk",
+        kind="derive",
         question="Write linear_ntk(x1, x2, depth): the infinite-width NTK of a linear network with "
         "depth hidden layers in NTP (w_std = 1, no bias), for inputs x1 (N1, d), x2 (N2, d).",
         checker=function(
             _linear_ntk_reference,
             _linear_ntk_cases,
             explain="every layer adds Sigma = <x, x'>/d once: Theta = (L + 1) <x, x'>/d",
+            mistakes=(
+                (
+                    lambda x1, x2, depth: _gram(x1, x2),
+                    "that is Sigma = <x, x'>/d, the NNGP of a linear network; the NTK "
+                    "also sums the gradients of the other layers",
+                ),
+                (
+                    lambda x1, x2, depth: depth * _gram(x1, x2),
+                    "one layer short: the readout has a gradient too",
+                ),
+                (
+                    lambda x1, x2, depth: (
+                        (depth + 1) * _gram(x1, x2) * np.shape(x1)[1]
+                    ),
+                    "the input layer is scaled by its fan-in: Sigma starts at "
+                    "<x, x'>/d, not <x, x'>",
+                ),
+            ),
         ),
         reference=lambda: _linear_ntk_reference,
         wrong=(
@@ -82,8 +107,10 @@ register(
             4096,
             rel_tol=0.05,
             hints={
-                1024: "the error shrinks like n^(-1/2), not n^(-1): a factor 4 needs 16 times the width",
-                512: "the error shrinks like n^(-1/2): a factor 4 needs 16 times the width",
+                1024: "that is a width 4 times larger, as if the error shrank like n^(-1); "
+                "it shrinks like n^(-1/2) (the slopes of the first section)",
+                512: "that assumes the error halves when the width doubles; it shrinks like "
+                "n^(-1/2)",
                 64: "wider networks are closer to the limit, not narrower ones",
             },
             explain="4096: the error is ~ n^(-1/2), so dividing it by 4 takes 4^2 = 16 times the width",
@@ -96,6 +123,7 @@ register(
 register(
     Exercise(
         id="ch02-readout-only",
+        kind="derive",
         question="Freeze every layer of a very wide NTP network except the readout, and train the "
         "readout (from zero) to convergence by gradient descent on the MSE. Which "
         "infinite-width predictor is this: nngp, ntk or neither?",
@@ -119,6 +147,7 @@ register(
 register(
     Exercise(
         id="ch02-kernel-movement-slope",
+        kind="derive",
         question="In NTP the features x^L move by ~ n^(-1/2) during training, and the movement is "
         "uncorrelated with x^L itself. With what log-log slope in n does the feature kernel "
         "<x^L, x^L'>/n change?",

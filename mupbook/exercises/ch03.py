@@ -9,6 +9,7 @@ from . import Exercise, Feedback, call_answer, numeric, register, shown
 register(
     Exercise(
         id="ch03-readout-update",
+        kind="derive",
         question="The readout W (d_out x n) contracts the width. Its SGD update is correlated "
         "with the features x. Entries of size n^-alpha: which alpha keeps dW x of order one?",
         checker=numeric(
@@ -73,6 +74,7 @@ register(
 register(
     Exercise(
         id="ch03-adam-sp",
+        kind="derive",
         question="Under SP with a fixed Adam learning rate, the rms coordinate of dW x for a hidden "
         "matrix W grows like n^s. What is s?",
         checker=numeric(
@@ -87,5 +89,35 @@ register(
         ),
         reference=lambda: 1.0,
         wrong=(lambda: 0.5, lambda: 0.0),
+    )
+)
+
+register(
+    Exercise(
+        id="ch03-design-gain",
+        kind="design",
+        question="Design: a gain vector g (n coordinates, initialized at 1) scales a hidden "
+        "layer coordinatewise, h -> g * h, in a muP network trained by SGD. Its learning "
+        "rate is eta n^e. Which e makes one step change the layer's output g * h by "
+        "Theta(1)?",
+        checker=numeric(
+            1.0,
+            abs_tol=0.01,
+            hints={
+                0.0: "a width-independent rate treats g like a scalar-like parameter, but "
+                "one of its dimensions grows; in muP the gradient reaching one hidden "
+                "coordinate shrinks with width",
+                -1.0: "that is the rule of a sum over the width (a hidden matrix, the "
+                "readout); g_i multiplies one number, h_i, and sums over nothing",
+                0.5: "there is no cancellation to undo: the gradient of g_i is one product, "
+                "not a sum of n terms",
+            },
+            explain="1: dL/dg_i = (dL/dy_i) h_i, and in muP the gradient reaching a hidden "
+            "coordinate is Theta(1/n) (it comes through a readout of size 1/n); the step "
+            "must make up the 1/n. g is vector-like with a finite fan-in (1), like a bias: "
+            "TP5's SGD rate eta times fan_out",
+        ),
+        reference=lambda: 1.0,
+        wrong=(lambda: 0.0, lambda: -1.0, lambda: 0.5),
     )
 )

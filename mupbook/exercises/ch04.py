@@ -7,6 +7,7 @@ from . import Exercise, choice, numeric, register
 register(
     Exercise(
         id="ch04-r-sp-one-layer",
+        kind="derive",
         question="What is r for SP (a = (0, 0), b = (0, 1/2), c = 1) with a single hidden layer?",
         checker=numeric(
             1.5,
@@ -25,38 +26,52 @@ register(
 
 register(
     Exercise(
-        id="ch04-shift-c",
-        question="Shift muP (any depth) by t = 1/2 with the symmetry (a + t, b - t, c - 2t). What is c?",
+        id="ch04-readout-init-c",
+        kind="derive",
+        question="SP with two hidden layers, but with the readout initialized like muP's "
+        "(a = (0, 0, 0), b = (0, 1/2, 1)). Derive the one learning-rate exponent c for "
+        "which it is stable and nontrivial.",
         checker=numeric(
-            -1.0,
+            1.0,
             abs_tol=0.01,
             hints={
-                0.0: "c changes by -2t",
-                1.0: "c - 2t, not c + 2t",
-                -0.5: "c changes by 2t, not t",
+                0.0: "unstable: a smaller readout at init does not make the readout's own "
+                "update smaller (check the condition on 2 a_3 + c); muP fixes that with "
+                "its multiplier a_3, not with the initialization",
+                0.5: "r >= 0 holds there, but not every stability condition in training: "
+                "check the one on the readout's own update",
+                2.0: "stable, but trivial: neither nontriviality equation holds, the function "
+                "never moves in the limit",
+                -1.0: "a negative c makes the learning rate grow with width; already c = 0 "
+                "blows the output up",
             },
-            explain="-1: for depth 1 this is exactly the mean-field parametrization MFP",
+            explain="1: stability needs 2 a_3 + c = c >= 1, and nontriviality 2 a_3 + c = 1 "
+            "(u + r = 1 + c = 1 would need c = 0); then r = 1: a kernel regime, like SP. "
+            "The readout's initialization alone does not make SP learn features",
         ),
-        reference=lambda: -1.0,
-        wrong=(lambda: 0.0, lambda: 1.0),
+        reference=lambda: 1.0,
+        wrong=(lambda: 0.0, lambda: 0.5, lambda: 2.0),
     )
 )
 
 register(
     Exercise(
         id="ch04-regime",
+        kind="derive",
         question="Classify a = (0, 1/2, 1), b = (0, 0, 0), c = -1 (two hidden layers).",
         checker=choice(
             "feature learning",
             ("unstable", "trivial", "kernel", "feature learning"),
             hints={
-                "kernel": "compute r: min(1, 1) - 1 - 1 + min(0 + 1, 1) = 0",
-                "unstable": "check each condition: a_1 + b_1 = 0, a_2 + b_2 = 1/2, a_3 + b_3 = 1 >= 1/2, "
-                "r = 0 >= 0, 2 a_3 + c = 1 >= 1, a_3 + b_3 + r = 1 >= 1",
+                "kernel": "a kernel regime needs r > 0; compute r with c = -1, which enters "
+                "it twice (once inside the min)",
+                "unstable": "check the conditions one at a time: the multipliers a and the "
+                "negative c compensate each other",
+                "trivial": "check the two nontriviality equations: one of them holds",
             },
             explain="feature learning: it is muP shifted by t = 1/2",
         ),
         reference=lambda: "feature learning",
-        wrong=(lambda: "kernel", lambda: "unstable"),
+        wrong=(lambda: "kernel", lambda: "unstable", lambda: "trivial"),
     )
 )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from . import Exercise, numeric, register
+from . import Exercise, choice, numeric, register
 
 register(
     Exercise(
         id="ch05-sp-output-slope",
+        kind="derive",
         question="In a coordinate check of SP trained by SGD at a width-independent learning rate, "
         "the output's change after one step grows like n^s. What is s?",
         checker=numeric(
@@ -44,21 +45,29 @@ register(
     )
 )
 
+_TENSORS = ("input weights", "hidden weights", "readout")
+
 register(
     Exercise(
-        id="ch05-sp-adam-shift",
-        question="Under SP with Adam the best learning rate falls roughly like 1/width. On a grid of "
-        "ratio 2, by how many grid steps does it move from width 128 to width 1024?",
-        checker=numeric(
-            3.0,
-            abs_tol=0.01,
+        id="ch05-debug-coord",
+        kind="debug",
+        question="Debug: coordinate_check.mystery_mlp is a muP MLP written by hand (two hidden "
+        "layers, no biases, Adam) with one wrong rule. From its coordinate check, which "
+        "tensor's rule is wrong: the input weights, the hidden weights or the readout?",
+        checker=choice(
+            "hidden weights",
+            _TENSORS,
             hints={
-                8.0: "8 is the factor; count grid steps of ratio 2: log2(8)",
-                1.5: "1/width, not 1/sqrt(width)",
+                "readout": "the output does blow up, but it reads x^2, which blows up "
+                "already; a wrong rule shows first in the first curve that is not flat",
+                "input weights": "x^1, which the input weights produce, is flat in width: "
+                "their rule is right",
             },
-            explain="3 = log2(1024 / 128)",
+            explain="x^1 is flat and x^2 grows like n: W^2, a matrix-like tensor, is trained "
+            "at SP's Adam rate eta instead of muP's eta / m. Adam's update entries have the "
+            "size of the rate, and n aligned terms add up",
         ),
-        reference=lambda: 3.0,
-        wrong=(lambda: 8.0, lambda: 1.5),
+        reference=lambda: "hidden weights",
+        wrong=(lambda: "readout", lambda: "input weights"),
     )
 )

@@ -9,14 +9,17 @@ from . import Exercise, choice, function, numeric, register
 register(
     Exercise(
         id="ch06-limit-width",
+        kind="derive",
         question="The muP limit of a 1-hidden-layer linear network with d = 784 inputs and c = 5 "
         "outputs is itself a finite network. Of which width?",
         checker=numeric(
             789.0,
             abs_tol=0.5,
             hints={
-                784.0: "the first layer's d directions are not all: the readout starts in c more",
-                5.0: "the readout alone spans c directions; the first layer adds d",
+                784.0: "the first layer's directions are not all the limit needs: where does "
+                "the readout start?",
+                5.0: "the readout's directions are not all the limit needs: where does the "
+                "first layer start?",
                 float(
                     "inf"
                 ): "nothing ever leaves the span the two layers start in: it is finite",
@@ -31,13 +34,15 @@ register(
 register(
     Exercise(
         id="ch06-update-rank",
+        kind="derive",
         question="One inner SGD step on a 5-way 1-shot support set changes a task's first layer "
         "W1 (m x 784) by -lr D^T X_s. At most what rank does this change have?",
         checker=numeric(
             5.0,
             abs_tol=0.01,
             hints={
-                1.0: "one rank-one term per support image, and there are N K of them",
+                1.0: "one support image gives a rank-one term, but the step sums over the "
+                "whole support set",
                 784.0: "X_s has only as many rows as support images",
             },
             explain="5: D^T X_s is a sum of one outer product per support image (N K = 5)",
@@ -86,6 +91,7 @@ def _query_features_low_rank(xq, xs, W1, b, beta, D, lr):
 register(
     Exercise(
         id="ch06-query-features",
+        kind="derive",
         question="Write query_features(xq, xs, W1, b, beta, D, lr) -> H_q (B, kq, m): the query "
         "features of every task after one inner step, without forming any task's weights.",
         checker=function(
@@ -93,6 +99,20 @@ register(
             _feature_cases,
             rtol=1e-9,
             explain="H_q = X_q W1^T + beta b - lr (X_q X_s^T + beta^2) D",
+            mistakes=(
+                (
+                    lambda xq, xs, W1, b, beta, D, lr: xq @ W1.T + beta * b,
+                    "these are the query features before the inner step; the step "
+                    "changes W1 and b",
+                ),
+                (
+                    lambda xq, xs, W1, b, beta, D, lr: (
+                        xq @ W1.T + beta * b - lr * (xq @ np.swapaxes(xs, 1, 2)) @ D
+                    ),
+                    "the weights' change is right, but the bias moves in the inner "
+                    "step too, and it reaches the queries through beta",
+                ),
+            ),
         ),
         reference=lambda: _query_features_low_rank,
         wrong=(

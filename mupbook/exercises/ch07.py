@@ -15,18 +15,20 @@ def _keep_probability(count: float, total: float, sample: float) -> float:
 register(
     Exercise(
         id="ch07-limit-width",
+        kind="derive",
         question="A 1-hidden-layer linear network with d inputs and d_o outputs has a muP limit of width "
-        "d + d_o. Word2Vec has d = d_o = V (one-hot words in, V scores out). Of which width is "
-        "its muP limit for a vocabulary of V = 1000 words?",
+        "at most d + d_o. Word2Vec has d = d_o = V (one-hot words in, V scores out), and its output "
+        "embeddings start at 0. Of which width is its muP limit for a vocabulary of V = 1000 words?",
         checker=numeric(
             1000.0,
             abs_tol=0.5,
             hints={
-                2000.0: "the general count, d + d_o; but Word2Vec's output embeddings start at 0, so they "
-                "bring no directions of their own: every update lies in the span of the V inputs",
+                2000.0: "that is the bound d + d_o, for a readout that starts with directions "
+                "of its own; which directions does a readout that starts at 0 bring?",
                 64.0: "that is a finite width; the limit needs every direction the inputs span",
             },
-            explain="V = 1000: E = A Ehat and U = B Ehat with V x V coefficients, since U starts at 0",
+            explain="V = 1000, below the bound d + d_o = 2000 because the readout starts at 0: "
+            "E = A Ehat and U = B Ehat with V x V coefficients",
         ),
         reference=lambda: 1000.0,
         wrong=(lambda: 2000.0, lambda: 64.0),
@@ -68,6 +70,7 @@ register(
 register(
     Exercise(
         id="ch07-ntk-accuracy",
+        kind="derive",
         question="In the NTK limit the input embeddings stay at their initialization, orthonormal one-hot "
         "rows. What analogy accuracy (in %) do they give?",
         checker=numeric(
@@ -106,5 +109,34 @@ register(
             lambda: lambda c, n, s: math.sqrt(s * n / c),
             lambda: lambda c, n, s: 1.0,
         ),
+    )
+)
+
+register(
+    Exercise(
+        id="ch07-recipe-limit-width",
+        kind="derive",
+        question="word2vec's own recipe starts the output embeddings U uniform on "
+        "[-0.5/n, 0.5/n], not at 0. Of which width is the muP limit of that recipe for "
+        "a vocabulary of V = 1000 words?",
+        checker=numeric(
+            1000.0,
+            abs_tol=0.5,
+            hints={
+                2000.0: "the bound d + d_o counts the directions a readout starts with; "
+                "how large is a row of U at the start, |U_j|, as n grows, and what is left "
+                "of it in the limit?",
+                float(
+                    "inf"
+                ): "nothing here needs infinitely many directions: every update "
+                "is a combination of rows that are already there",
+                0.0: "the input embeddings still start as V directions of their own",
+            },
+            explain="V = 1000: a row of U starts with norm of order n^(-1/2), its scores "
+            "U_j . h are O(1/n), and what it adds to the input embeddings' updates "
+            "vanishes too; the limit is the same width-V network as for U = 0",
+        ),
+        reference=lambda: 1000.0,
+        wrong=(lambda: 2000.0, lambda: float("inf")),
     )
 )

@@ -1,4 +1,4 @@
-"""Word2Vec at finite width, in the exact muP limit and in the NTK limit (TP4 section 9, Figure 5).
+"""Word2Vec at finite width, in the exact muP limit and in the NTK limit (TP4, section 9).
 
 **The model.** CBOW with negative sampling is a 1-hidden-layer linear network: word ``i``
 has an input embedding ``E_i`` and an output embedding ``U_i`` (rows of ``E``, ``U``: V x n).
@@ -14,16 +14,26 @@ weight decay ``wd`` shrinks each touched row once per touch, ``row -= lr wd row`
 batched: B positions at once, gathers and ``index_add_`` on the touched rows, no Python loop
 per word (updates within a batch use the weights from before it, like word2vec's threads).
 
-**Two recipes** behind one switch (:data:`RECIPES`): ``"tp4"`` (the paper's: E ~ N(0, 1/n),
-U = 0, lr 0.05, weight decay 0.001, divided input update) and ``"word2vec"`` (gensim's
-defaults: E ~ U(-0.5/n, 0.5/n), U = 0, lr 0.025, no weight decay, undivided update). Both
-decay the learning rate linearly to ``1e-4`` of its start over the whole run.
+**Two recipes** behind one switch (:data:`RECIPES`): ``"tp4"`` (the paper's code,
+github.com/edwardjhu/TP4: E uniform on [-sqrt(3/n), sqrt(3/n)], i.e. variance 1/n, U = 0,
+lr 0.05, weight decay 0.001, divided input update) and ``"word2vec"`` (word2vec's CBOW:
+E ~ U(-0.5/n, 0.5/n), U = 0, lr 0.05, no weight decay, undivided update; 0.025 is
+word2vec's skip-gram default and gensim's default for both). Both decay the learning rate
+linearly to ``1e-4`` of its start over the whole run.
+
+**Parametrizations.** The recipe is muP (TP4 section 9). :data:`ABCS` writes muP, NTP and
+SP (with learning rate ~ 1/n) as abc-parametrizations of CBOW, and :func:`lr_exponents`
+turns each into the recipe's coordinates: the same init (variance 1/n, U = 0) with the
+learning rates of E and U multiplied by powers of ``n / n_0``, equal to muP at a base
+width ``n_0`` (NTP: E's learning rate times ``n_0 / n``; SP: times ``(n_0 / n)^2``). In
+NTP and SP the embeddings turn by ``Theta(n^-r)`` (:func:`turning_angles`), with TP4's
+``r = 1`` and ``2`` here (:func:`theory_slope`), and the network tends to the NTK limit.
 
 **The muP limit is a width-V network.** Under the TP4 recipe every update of ``U`` is a
 combination of input embeddings and every update of ``E`` a combination of rows of ``U``,
 so ``E = A Ehat``, ``U = B Ehat`` with ``Ehat`` the initial embeddings and coefficients ``A``
-(init I), ``B`` (init 0), both V x V. As n -> oo, ``Ehat Ehat^T -> I`` (independent
-N(0, 1/n) rows), so all inner products, hence the whole training, are those of ``A``, ``B``:
+(init I), ``B`` (init 0), both V x V. As n -> oo, ``Ehat Ehat^T -> I`` (independent rows
+of variance 1/n), so all inner products, hence the whole training, are those of ``A``, ``B``:
 a width-V network with identity input embeddings (one-hot rows), trained by the same SGD.
 It costs 2 V^2 numbers (:func:`limit_memory_bytes`). The **NTK limit** freezes ``E`` at its
 initialization: in the limit the embeddings stay orthonormal, every analogy candidate ties
@@ -43,6 +53,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +61,10 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import _checks, paper, results, runtime
+from ..abc import ABC, classify
 from ..data import text, words
+from ..fit import SlopeFit, loglog_slope
+from ..stats import Proportion
 from . import _common
 
 STORAGES = {
@@ -61,6 +75,14 @@ STORAGES = {
 MIN_LR_RATIO = 1e-4
 
 
+#: Initializations of the input embeddings (the output embeddings always start at 0).
+INITS = {
+    "uniform": "uniform on [-sqrt(3/n), sqrt(3/n)], variance 1/n (TP4's code)",
+    "gaussian": "N(0, 1/n)",
+    "word2vec": "uniform on [-0.5/n, 0.5/n] (word2vec and gensim)",
+}
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How embeddings are initialized and trained (see the module docstring)."""
@@ -69,15 +91,15 @@ class Recipe:
     lr: float
     weight_decay: float
     divide_input: bool
-    init: str  # "gaussian": N(0, 1/n); "uniform": U(-0.5/n, 0.5/n)
+    init: str  # a key of INITS
 
 
 RECIPES = {
     "tp4": Recipe(
-        "tp4", lr=0.05, weight_decay=1e-3, divide_input=True, init="gaussian"
+        "tp4", lr=0.05, weight_decay=1e-3, divide_input=True, init="uniform"
     ),
     "word2vec": Recipe(
-        "word2vec", lr=0.025, weight_decay=0.0, divide_input=False, init="uniform"
+        "word2vec", lr=0.05, weight_decay=0.0, divide_input=False, init="word2vec"
     ),
 }
 
@@ -86,6 +108,64 @@ def recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {name!r}")
     return RECIPES[name]
+
+
+# ----------------------------------------------------------------- parametrizations
+
+#: CBOW as a TP4 abc-parametrization: layer 1 is the input embedding E^T (its input, the
+#: one-hot context, has the fixed dimension V), layer 2 the readout U, initialized at zero
+#: as in TP4's recipe; ``b_2 = 1`` stands for that zero (every ``b_2 >= 1/2`` gives the same
+#: r, stability and triviality here). SP is the stable one, with learning rate ~ 1/n.
+ABCS: dict[str, ABC] = {
+    "mup": ABC(("-1/2", "1/2"), ("1/2", 1), 0, "muP"),
+    "ntp": ABC((0, "1/2"), (0, 1), 0, "NTP"),
+    "sp": ABC((0, 0), (0, 1), 1, "SP"),
+}
+PARAM_NAMES = {k: v.name for k, v in ABCS.items()}
+
+
+def _param(param: str) -> str:
+    return _checks.choice(param, tuple(ABCS), "param")
+
+
+def lr_exponents(param: str) -> tuple[Fraction, Fraction]:
+    """``(k_E, k_U)``: in the recipe's coordinates (E of variance 1/n, U = 0, both trained at
+    ``lr``) the parametrization ``param`` trains E at ``lr (n/n_0)^k_E`` and U at
+    ``lr (n/n_0)^k_U``, equal to muP at the base width ``n_0``.
+
+    The abc form trains ``W^l`` at ``lr n^(-c - 2 a_l)`` from init variance
+    ``n^(-2 (a_l + b_l))`` (1 for E^T, since ``a_1 + b_1 = 0``). CBOW's scores ``U E^T x`` are
+    unchanged when E is multiplied by ``s`` and U divided by ``s``, and SGD stays equivalent
+    when E's learning rate is multiplied by ``s^2`` and U's divided by ``s^2`` (positive
+    homogeneity); ``s = n^-1/2`` gives E variance 1/n, hence
+    ``k_E = -c - 2 a_1 - 1`` and ``k_U = 1 - c - 2 a_2``: (0, 0) for muP, (-1, 0) for NTP,
+    (-2, 0) for SP."""
+    abc = ABCS[_param(param)]
+    return -abc.c - 2 * abc.a[0] - 1, 1 - abc.c - 2 * abc.a[1]
+
+
+def lr_multipliers(
+    param: str, width: int, base_width: int | None
+) -> tuple[float, float]:
+    """E's and U's learning-rate multipliers ``(n/n_0)^k`` of :func:`lr_exponents`; a
+    parametrization other than muP needs its base width ``n_0``."""
+    k_in, k_out = lr_exponents(param)
+    if k_in == 0 and k_out == 0:
+        return 1.0, 1.0
+    if base_width is None:
+        raise ValueError(
+            f"{PARAM_NAMES[param]} needs a base width n_0 (where it equals muP)"
+        )
+    rho = _checks.positive_int(width, "width") / _checks.positive_int(
+        base_width, "base_width"
+    )
+    return rho ** float(k_in), rho ** float(k_out)
+
+
+def theory_slope(param: str) -> float:
+    """``-r``, TP4's exponent of the feature updates (:func:`mupbook.abc.classify`), for
+    ``param``: the embeddings turn by ``Theta(n^-r)`` (0 for muP, -1 for NTP, -2 for SP)."""
+    return -float(classify(ABCS[_param(param)]).r)
 
 
 # ------------------------------------------------------------------------ memory
@@ -131,19 +211,32 @@ def check_limit_fits(
 class CBOW:
     """A CBOW negative-sampling model: input ``E`` and output ``U`` embeddings, V x n.
 
-    ``freeze_input=True`` never updates ``E`` (the NTK regime). Tables may be stored in
-    float16/bfloat16 (``storage``); arithmetic is float32.
+    ``freeze_input=True`` never updates ``E`` (the NTK limit). ``lr_mult`` multiplies the
+    learning rate of E's and U's gradient updates (the parametrization, see
+    :func:`lr_multipliers`); weight decay shrinks touched rows at the base rate in every
+    parametrization (it rescales rows, so cosines and analogies do not see it). Tables may
+    be stored in float16/bfloat16 (``storage``); arithmetic is float32.
     """
 
     def __init__(
-        self, inp: torch.Tensor, out: torch.Tensor, *, freeze_input: bool = False
+        self,
+        inp: torch.Tensor,
+        out: torch.Tensor,
+        *,
+        freeze_input: bool = False,
+        lr_mult: tuple[float, float] = (1.0, 1.0),
     ) -> None:
         if inp.shape != out.shape or inp.ndim != 2:
             raise ValueError(
                 f"input and output embeddings must both be (V, n), got {tuple(inp.shape)}, "
                 f"{tuple(out.shape)}"
             )
+        if len(lr_mult) != 2 or not all(
+            math.isfinite(m) and m > 0 for m in map(float, lr_mult)
+        ):
+            raise ValueError(f"lr_mult must be two positive numbers, got {lr_mult!r}")
         self.inp, self.out, self.freeze_input = inp, out, freeze_input
+        self.lr_mult = (float(lr_mult[0]), float(lr_mult[1]))
         self._scratch: dict[str, torch.Tensor] = {}
 
     def _gather(
@@ -181,30 +274,39 @@ class CBOW:
         vocab_size: int,
         width: int,
         *,
-        init: str = "gaussian",
+        init: str = "uniform",
+        param: str = "mup",
+        base_width: int | None = None,
         seed: int = 0,
         device: torch.device | str = "cpu",
         storage: str = "float32",
         freeze_input: bool = False,
     ) -> CBOW:
-        """Width ``n``: E ~ N(0, 1/n) (``gaussian``) or U(-0.5/n, 0.5/n) (``uniform``), U = 0."""
+        """Width ``n``, U = 0 and E drawn by ``init`` (:data:`INITS`: ``uniform``, TP4's
+        variance-1/n uniform; ``gaussian``, N(0, 1/n); ``word2vec``, U(-0.5/n, 0.5/n)),
+        trained in the parametrization ``param`` (:data:`ABCS`; NTP and SP need the
+        ``base_width`` at which they equal muP)."""
         if width < 1 or vocab_size < 2:
             raise ValueError(
                 f"need width >= 1 and vocab_size >= 2, got {width}, {vocab_size}"
             )
+        _checks.choice(init, tuple(INITS), "init")
+        mult = lr_multipliers(param, width, base_width)
         gen = runtime.generator(seed)
         if init == "gaussian":
             e = torch.randn(vocab_size, width, generator=gen) / math.sqrt(width)
         elif init == "uniform":
-            e = (torch.rand(vocab_size, width, generator=gen) - 0.5) / width
+            u = torch.rand(vocab_size, width, generator=gen)
+            e = (u - 0.5) * (2 * math.sqrt(3.0 / width))
         else:
-            raise ValueError(f"init must be 'gaussian' or 'uniform', got {init!r}")
+            e = (torch.rand(vocab_size, width, generator=gen) - 0.5) / width
         dtype = STORAGES[storage]
         dev = torch.device(device)
         return cls(
             e.to(dev, dtype),
             torch.zeros(vocab_size, width, device=dev, dtype=dtype),
             freeze_input=freeze_input,
+            lr_mult=mult,
         )
 
     @classmethod
@@ -276,12 +378,17 @@ class CBOW:
             + (torch.nn.functional.logsigmoid(-f[:, 1:]) * keep).sum()
         )
         neu1e = torch.bmm(g.unsqueeze(1), urows).squeeze(1)  # (B, n), from the old U
+        mult_in, mult_out = self.lr_mult
         # urows becomes the output update g_j h - lr wd U_j, in place (one pass, no temporary)
-        urows.baddbmm_(g.unsqueeze(2), h.unsqueeze(1), beta=-lr * weight_decay)
+        urows.baddbmm_(
+            g.unsqueeze(2), h.unsqueeze(1), beta=-lr * weight_decay, alpha=mult_out
+        )
         self.out.index_add_(0, rows.reshape(-1), urows.view(-1, n).to(self.out.dtype))
         if not self.freeze_input:
             if divide_input:
                 neu1e /= batch.count.unsqueeze(1).to(neu1e.dtype)
+            if mult_in != 1.0:
+                neu1e *= mult_in
             if weight_decay:
                 # ectx becomes the input update neu1e_owner - lr wd E_c, in place
                 if self.inp.dtype not in (torch.float16, torch.bfloat16):
@@ -323,25 +430,30 @@ def train(
     sample: float = 1e-4,
     batch_size: int = 1024,
     seed: int = 0,
+    max_positions: int | None = None,
     progress: bool = True,
     desc: str = "word2vec",
 ) -> TrainStats:
     """Train ``model`` for ``epochs`` passes over ``corpus`` (subsampled anew each epoch).
 
-    The same ``seed`` gives every model the same subsampling, windows and negatives. A
-    corpus with no training position, or an epoch that subsampling leaves without one, is
-    a ValueError (not a loss of 0).
+    The same ``seed`` gives every model the same subsampling, windows and negatives.
+    ``max_positions`` stops training after the batch that reaches that many positions (the
+    learning rate still follows the schedule of the full run; the last loss is that of
+    the epoch so far). A corpus with no training position, or an epoch that subsampling
+    leaves without one, is a ValueError (not a loss of 0).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if negatives < 0:
         raise ValueError(f"negatives must be >= 0, got {negatives}")
+    if max_positions is not None:
+        _checks.positive_int(max_positions, "max_positions")
     text.check_trainable(corpus)
     dev = model.inp.device
     rng = np.random.default_rng(seed)
     gen = runtime.generator(seed + 1)
     sampler = text.NegativeSampler(corpus.vocab, device=dev)
-    losses, positions = [], 0
+    losses, positions, words_seen = [], 0, 0
     start = time.perf_counter()
     with tqdm(
         total=epochs * corpus.raw_tokens,
@@ -375,6 +487,10 @@ def train(
                         f"{bar.n / (time.perf_counter() - start):,.0f} words/s",
                         refresh=False,
                     )
+                if max_positions is not None and positions >= max_positions:
+                    break
+            stopped = max_positions is not None and positions >= max_positions
+            words_seen += done if stopped else corpus.raw_tokens
             bar.update(corpus.raw_tokens - done)
             if seen == 0:
                 raise ValueError(
@@ -387,10 +503,10 @@ def train(
                 raise FloatingPointError(
                     f"the loss diverged in epoch {epoch + 1}; lower lr or batch_size"
                 )
+            if stopped:
+                break
     seconds = time.perf_counter() - start
-    return TrainStats(
-        losses, seconds, epochs * corpus.raw_tokens / seconds, positions
-    )
+    return TrainStats(losses, seconds, words_seen / seconds, positions)
 
 
 # -------------------------------------------------------------------- evaluation
@@ -404,6 +520,11 @@ class Accuracy:
     correct: int
     questions: int
     per_section: dict[str, tuple[int, int]]  # name -> (correct, questions)
+
+    @property
+    def proportion(self) -> Proportion:
+        """``correct`` of ``questions`` with its 95% Wilson interval (:mod:`mupbook.stats`)."""
+        return Proportion(self.correct, self.questions)
 
 
 def _unit_rows(emb: torch.Tensor) -> torch.Tensor:
@@ -462,6 +583,57 @@ def analogy_accuracy(emb: torch.Tensor, qs: text.Analogies) -> Accuracy:
         if m.any():
             per[name] = (int(ok[m].sum()), int(m.sum()))
     return Accuracy(100.0 * ok.mean(), int(ok.sum()), len(ok), per)
+
+
+def turning_angles(
+    emb: torch.Tensor, init: torch.Tensor | None, chunk: int = 1024
+) -> torch.Tensor:
+    """Per word, the angle (radians) between its embedding ``emb`` (V, n) and its initial
+    embedding ``init`` (V, n; ``None``: the identity, the limits' start), shape (V,), on
+    the CPU.
+
+    Computed as ``atan2(|e_perp|, e . u)`` in float64, ``u`` the unit initial row and
+    ``e_perp = e - (e . u) u``, which stays accurate for the tiny angles of wide NTP
+    networks; ``chunk`` rows at a time on ``emb``'s device. Rescaling a row (weight decay)
+    leaves its angle unchanged; a zero row is an error (its angle is undefined)."""
+    if emb.ndim != 2:
+        raise ValueError(f"emb must be (V, n), got {tuple(emb.shape)}")
+    if init is None and emb.shape[0] != emb.shape[1]:
+        raise ValueError(
+            f"init=None means the identity and needs square embeddings, got {tuple(emb.shape)}"
+        )
+    if init is not None and init.shape != emb.shape:
+        raise ValueError(
+            f"emb and init must have the same shape, got {tuple(emb.shape)} and {tuple(init.shape)}"
+        )
+    out = []
+    for s0 in range(0, emb.shape[0], chunk):
+        e = emb[s0 : s0 + chunk].detach().to(torch.float64)
+        if not bool(torch.isfinite(e).all()):
+            raise ValueError("the embeddings have non-finite entries (nan or inf)")
+        if init is None:  # u = e_i: the perpendicular part is every other coordinate
+            rows = torch.arange(e.shape[0], device=e.device)
+            along = e[rows, s0 + rows]
+            perp = (e.pow(2).sum(1) - along.pow(2)).clamp_min(0).sqrt()
+        else:
+            u = init[s0 : s0 + chunk].detach().to(e.device, torch.float64)
+            norms = u.norm(dim=1, keepdim=True)
+            if bool((norms == 0).any()):
+                raise ValueError(
+                    "an initial embedding is zero: its angle is undefined"
+                )
+            u = u / norms
+            along = (e * u).sum(1)
+            perp = (e - along.unsqueeze(1) * u).norm(dim=1)
+        if bool(((perp == 0) & (along == 0)).any()):
+            raise ValueError("an embedding ended at zero: its angle is undefined")
+        out.append(torch.atan2(perp, along).cpu())
+    return torch.cat(out)
+
+
+def mean_turn(emb: torch.Tensor, init: torch.Tensor | None) -> float:
+    """The mean over words of :func:`turning_angles`, in degrees."""
+    return math.degrees(float(turning_angles(emb, init).mean()))
 
 
 def nearest(
@@ -561,6 +733,8 @@ class Config(_common.ConfigBase):
     max_vocab: int | None = None
     figure_words: bool = True  # keep the cities and states in a capped vocabulary
     widths: tuple[int, ...] = (64, 256)
+    ntp_widths: tuple[int, ...] = ()  # NTP networks, equal to muP at base_width
+    base_width: int | None = None  # None: the smallest of ntp_widths
     limit: bool = True
     ntk: bool = True
     recipe: str = "tp4"
@@ -575,6 +749,14 @@ class Config(_common.ConfigBase):
     storage: str = "float32"
     seed: int = 0
     restrict: int = text.ANALOGY_RESTRICT
+    max_positions: int | None = None  # stop each model after this many positions
+
+    @property
+    def ntp_base_width(self) -> int | None:
+        """Where the NTP networks equal muP: ``base_width`` or the smallest NTP width."""
+        if self.base_width is not None:
+            return self.base_width
+        return min(self.ntp_widths) if self.ntp_widths else None
 
     def check(self) -> Config:
         """The configuration, validated before any work (ValueError naming the field)."""
@@ -583,10 +765,15 @@ class Config(_common.ConfigBase):
         _checks.choice(self.storage, tuple(STORAGES), "storage")
         if self.widths:
             _checks.widths(self.widths, minimum_count=1)
-        if not (self.widths or self.limit or self.ntk):
+        if self.ntp_widths:
+            _checks.widths(self.ntp_widths, minimum_count=1, what="ntp_widths")
+        if not (self.widths or self.ntp_widths or self.limit or self.ntk):
             raise ValueError(
                 "nothing to train: give widths, or keep the muP or NTK limit"
             )
+        for k in ("base_width", "max_positions"):
+            if getattr(self, k) is not None:
+                _checks.positive_int(getattr(self, k), k)
         for k in (
             "epochs",
             "window",
@@ -612,20 +799,51 @@ class Config(_common.ConfigBase):
 #: CPU, about 20 s on one thread: the first 800,000 tokens, the 1,000 most frequent words (plus the
 #: cities and states), one epoch.
 QUICK = Config(max_vocab=1000, max_tokens=800_000, widths=(64,), epochs=1)
-#: The offline corpus on a CPU (about eight minutes, one thread): the 1,500 most frequent
-#: words (plus the cities and states), widths 64 and 256, 3 epochs.
-OFFLINE = Config(corpus="offline", max_vocab=1500, widths=(64, 256), epochs=3)
+#: The offline corpus on a CPU (about half an hour, one thread): the 1,500 most frequent
+#: words (plus the cities and states), 3 epochs, muP at widths 64, 256 and 1024 and NTP at
+#: the same widths (equal to muP at 64) beside both limits.
+OFFLINE = Config(
+    corpus="offline",
+    max_vocab=1500,
+    widths=(64, 256, 1024),
+    ntp_widths=(64, 256, 1024),
+    epochs=3,
+)
 #: The paper's run: text8, full vocabulary (V = 71,291), 15 epochs, a large GPU.
 TEXT8 = Config(
     corpus="text8",
     max_vocab=None,
     widths=(64, 256, 1024),
+    ntp_widths=(64, 256, 1024),
     epochs=15,
     storage="bfloat16",
     batch_size=4096,
     limit_batch_size=1024,
 )
 CONFIGS = {"quick": QUICK, "offline": OFFLINE, "text8": TEXT8, "full": TEXT8}
+
+#: How far the embeddings turn against width, muP beside NTP with base width 8 (so that
+#: every swept width is far above it): widths 64, 256 and 1024, each trained on the first
+#: 5,120 positions of the quick corpus (10 batches), enough for the turning angle to show
+#: its power law.
+QUICK_SWEEP = QUICK.replace(
+    widths=(64, 256, 1024),
+    ntp_widths=(64, 256, 1024),
+    base_width=8,
+    limit=False,
+    ntk=False,
+    max_positions=5_120,
+)
+#: The same on text8, one epoch, up to width 4096 (a GPU).
+TEXT8_SWEEP = TEXT8.replace(
+    widths=(64, 256, 1024, 4096),
+    ntp_widths=(64, 256, 1024, 4096),
+    base_width=8,
+    limit=False,
+    ntk=False,
+    epochs=1,
+)
+SWEEPS = {"quick": QUICK_SWEEP, "full": TEXT8_SWEEP}
 
 
 def config(name: str | None = None) -> Config:
@@ -636,12 +854,21 @@ def config(name: str | None = None) -> Config:
     return CONFIGS[name]
 
 
+def sweep_config(scale: str | None = None) -> Config:
+    """The width sweep of muP and NTP (:data:`QUICK_SWEEP` or :data:`TEXT8_SWEEP`), on the
+    corpus of :func:`config` at the same scale."""
+    scale = runtime.scale() if scale is None else scale
+    return SWEEPS[_checks.choice(scale, tuple(SWEEPS), "scale")]
+
+
 # --------------------------------------------------------------------------- runs
 
 
 @dataclass
 class ModelResult:
-    """One trained model: ``key`` ("ntk", "64", "256", ..., "limit"), its scores, its vectors."""
+    """One trained model: ``key`` ("ntk", "64", ..., "ntp-256", ..., "limit"), its
+    parametrization, its scores, how far its embeddings turned (mean angle, degrees) and
+    its vectors."""
 
     key: str
     label: str
@@ -650,11 +877,15 @@ class ModelResult:
     projection: Projection | None
     stats: TrainStats
     embeddings: torch.Tensor = field(repr=False)
+    param: str = "mup"
+    turn: float = 0.0
 
     def summary(self) -> dict:
         return {
             "label": self.label,
+            "param": self.param,
             "width": self.width,
+            "turn_degrees": self.turn,
             "accuracy": self.accuracy.accuracy,
             "correct": self.accuracy.correct,
             "questions": self.accuracy.questions,
@@ -686,6 +917,22 @@ class Run:
         return self.models[key].accuracy.accuracy
 
 
+def load_corpus(cfg: Config, *, progress: bool = True) -> text.Corpus:
+    """The corpus of ``cfg``: its tokens, vocabulary (with the cities and states of the
+    figure where ``figure_words``) and encoding. Load it once and pass it to :func:`run`
+    to train several configurations on the same data."""
+    cities, states = words.cities_and_states()
+    extra = [*cities, *states] if cfg.figure_words else []
+    return text.load_corpus(
+        cfg.corpus,
+        min_count=cfg.min_count,
+        max_vocab=cfg.max_vocab,
+        max_tokens=cfg.max_tokens,
+        extra_words=extra,
+        progress=progress,
+    )
+
+
 def run(
     cfg: Config,
     *,
@@ -693,36 +940,32 @@ def run(
     device: str | torch.device | None = None,
     progress: bool = True,
 ) -> Run:
-    """Train every model of ``cfg`` (NTK limit, each width, muP limit) on the same data."""
+    """Train every model of ``cfg`` (NTK limit, each muP and NTP width, muP limit) on the
+    same data (``corpus``: :func:`load_corpus` of ``cfg``, loaded here if not given)."""
     cfg.check()
     rec = recipe(cfg.recipe)
     lr = rec.lr if cfg.lr is None else cfg.lr
     wd = rec.weight_decay if cfg.weight_decay is None else cfg.weight_decay
     dev = runtime.device(None if device is None else str(device))
     if corpus is None:
-        cities, states = words.cities_and_states()
-        extra = [*cities, *states] if cfg.figure_words else []
-        corpus = text.load_corpus(
-            cfg.corpus,
-            min_count=cfg.min_count,
-            max_vocab=cfg.max_vocab,
-            max_tokens=cfg.max_tokens,
-            extra_words=extra,
-            progress=progress,
-        )
+        corpus = load_corpus(cfg, progress=progress)
     text.check_trainable(corpus)
     V = len(corpus.vocab)
     qs = text.analogies(corpus.vocab, cfg.restrict)
     if cfg.limit or cfg.ntk:
         check_limit_fits(V, cfg.storage, dev)
-    plan: list[tuple[str, str]] = []
+    plan: list[
+        tuple[str, str, str, int]
+    ] = []  # key, label, param, width (0: a limit)
     if cfg.ntk:
-        plan.append(("ntk", "NTK limit"))
-    plan += [(str(w), f"width {w}") for w in cfg.widths]
+        plan.append(("ntk", "NTK limit", "ntp", 0))
+    plan += [(str(w), f"width {w}", "mup", int(w)) for w in cfg.widths]
+    plan += [(f"ntp-{w}", f"NTP, width {w}", "ntp", int(w)) for w in cfg.ntp_widths]
     if cfg.limit:
-        plan.append(("limit", f"μP limit (width V = {V:,})"))
+        plan.append(("limit", f"μP limit (width V = {V:,})", "mup", 0))
     models: dict[str, ModelResult] = {}
-    for key, label in plan:
+    for key, label, param, width in plan:
+        init = None  # the limits start at the identity
         if key in ("ntk", "limit"):
             model = CBOW.limit(
                 V,
@@ -735,12 +978,15 @@ def run(
         else:
             model = CBOW.finite(
                 V,
-                int(key),
+                width,
                 init=rec.init,
+                param=param,
+                base_width=cfg.ntp_base_width,
                 seed=cfg.seed + 2,
                 device=dev,
                 storage=cfg.storage,
             )
+            init = model.inp.clone()
             bs = cfg.batch_size
         if (
             key == "ntk"
@@ -759,6 +1005,7 @@ def run(
                 sample=cfg.sample,
                 batch_size=bs,
                 seed=cfg.seed,
+                max_positions=cfg.max_positions,
                 progress=progress,
                 desc=label,
             )
@@ -768,9 +1015,17 @@ def run(
         except ValueError:
             proj = None
         models[key] = ModelResult(
-            key, label, model.width, analogy_accuracy(emb, qs), proj, stats, emb
+            key,
+            label,
+            model.width,
+            analogy_accuracy(emb, qs),
+            proj,
+            stats,
+            emb,
+            param=param,
+            turn=mean_turn(model.inp, init),
         )
-        del model
+        del model, init
     return Run(
         cfg, corpus.name, corpus.vocab, qs, corpus.raw_tokens, len(corpus), models
     )
@@ -793,8 +1048,9 @@ def results_dict(
     for key, m in r.models.items():
         published = paper.WORD2VEC_TEXT8.get(key)
         note = (
-            f"{r.corpus} corpus, V = {len(r.vocab):,}, {r.config.epochs} epochs, "
-            f"{m.accuracy.questions:,} of {r.analogies.total:,} questions in vocabulary"
+            f"{m.accuracy.proportion} correct; {r.corpus} corpus, V = {len(r.vocab):,}, "
+            f"{r.config.epochs} epochs, {m.accuracy.questions:,} of "
+            f"{r.analogies.total:,} questions in vocabulary"
         )
         if not text8:
             note += (
@@ -848,23 +1104,31 @@ def results_dict(
 
 
 def orthonormal_equivalence(
-    vocab_size: int = 40, width: int = 120, *, tokens: int = 4000, seed: int = 0
+    vocab_size: int = 40,
+    width: int = 120,
+    *,
+    tokens: int = 4000,
+    seed: int = 0,
+    rows: str = "orthonormal",
 ) -> dict[str, float]:
     """Train the muP limit (width V, E = I) and a width-n network whose input embeddings are
     orthonormal rows ``Q`` (n > V, U = 0) on the same toy Zipf corpus, in float64.
 
     Returns their final losses and ``max |E_wide - E_limit Q|``, ``max |U_wide - U_limit Q|``:
     zero up to rounding, because the wide network's weights stay ``A Q``, ``B Q`` with (A, B)
-    the limit's. Random N(0, 1/n) rows are orthonormal only as n -> oo.
+    the limit's. ``rows="gaussian"`` uses N(0, 1/n) rows instead, orthonormal only as
+    n -> oo: then the two differ at finite n.
     """
+    _checks.choice(rows, ("orthonormal", "gaussian"), "rows")
     rng = np.random.default_rng(seed)
     p = 1.0 / np.arange(1, vocab_size + 1)
     toks = [f"w{i}" for i in rng.choice(vocab_size, size=tokens, p=p / p.sum())]
     corpus = text.encode(toks, text.build_vocab(toks, min_count=1))
     V = len(corpus.vocab)
     gen = runtime.generator(seed)
-    q, _ = torch.linalg.qr(torch.randn(width, V, generator=gen, dtype=torch.float64))
-    Q = q.T.contiguous()
+    z = torch.randn(width, V, generator=gen, dtype=torch.float64)
+    Q = (torch.linalg.qr(z)[0] if rows == "orthonormal" else z / math.sqrt(width)).T
+    Q = Q.contiguous()
     limit = CBOW(
         torch.eye(V, dtype=torch.float64), torch.zeros(V, V, dtype=torch.float64)
     )
@@ -900,10 +1164,55 @@ def load_results(folder: str | Path | None = None) -> dict[str, dict]:
 
 
 def accuracy_points(doc_or_run: Mapping | Run) -> dict[str, float]:
-    """``{"ntk": acc, "64": acc, ..., "limit": acc}`` of a run or a results document."""
+    """``{"ntk": acc, "64": acc, ..., "ntp-256": acc, ..., "limit": acc}`` (%) of a run or
+    a results document."""
     if isinstance(doc_or_run, Run):
         return {k: m.accuracy.accuracy for k, m in doc_or_run.models.items()}
     return {k: float(m["accuracy"]) for k, m in doc_or_run["models"].items()}
+
+
+def proportions(doc_or_run: Mapping | Run) -> dict[str, Proportion]:
+    """Every model's correct answers of its questions, with its 95% Wilson interval."""
+    if isinstance(doc_or_run, Run):
+        return {k: m.accuracy.proportion for k, m in doc_or_run.models.items()}
+    return {
+        k: Proportion(int(m["correct"]), int(m["questions"]))
+        for k, m in doc_or_run["models"].items()
+    }
+
+
+def _finite_models(doc_or_run: Mapping | Run) -> dict[str, tuple[str, int, float]]:
+    """``{key: (param, width, turn in degrees)}`` of the finite-width models."""
+    if isinstance(doc_or_run, Run):
+        items = [(k, m.param, m.width, m.turn) for k, m in doc_or_run.models.items()]
+    else:
+        items = [
+            (k, m.get("param", "mup"), int(m["width"]), m.get("turn_degrees"))
+            for k, m in doc_or_run["models"].items()
+        ]
+    return {
+        k: (p, w, t)
+        for k, p, w, t in items
+        if k not in ("ntk", "limit") and t is not None
+    }
+
+
+def turns(doc_or_run: Mapping | Run, param: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(widths, mean turning angles in degrees)`` of the finite ``param`` networks, by width."""
+    _param(param)
+    pts = sorted(
+        (w, t) for p, w, t in _finite_models(doc_or_run).values() if p == param
+    )
+    return np.array([w for w, _ in pts]), np.array([t for _, t in pts], dtype=float)
+
+
+def turn_slope(doc_or_run: Mapping | Run, param: str) -> SlopeFit:
+    """Log-log slope of the mean turning angle against width (:func:`theory_slope` is its
+    infinite-width value)."""
+    ws, ts = turns(doc_or_run, param)
+    if len(ws) < 2:
+        raise ValueError(f"no two {PARAM_NAMES[param]} widths to fit a slope through")
+    return loglog_slope(ws, ts)
 
 
 # ------------------------------------------------------------------- neighbours
@@ -949,6 +1258,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--widths", type=int, nargs="+", help="finite widths (strictly increasing)"
     )
+    p.add_argument(
+        "--ntp-widths", type=int, nargs="+", help="NTP widths (strictly increasing)"
+    )
+    p.add_argument("--base-width", type=int, help="where NTP equals muP")
+    p.add_argument(
+        "--max-positions", type=int, help="stop each model after this many positions"
+    )
     p.add_argument("--no-limit", action="store_true")
     p.add_argument("--no-ntk", action="store_true")
     p.add_argument("--recipe", choices=sorted(RECIPES))
@@ -976,6 +1292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "max_vocab",
                     "max_tokens",
                     "widths",
+                    "ntp_widths",
+                    "base_width",
+                    "max_positions",
                     "recipe",
                     "epochs",
                     "lr",
@@ -1000,7 +1319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for m in r.models.values():
         sep = "-" if m.projection is None else f"{m.projection.score:.0f}%"
         print(
-            f"{m.label:32s} analogy {m.accuracy.accuracy:6.2f}% ({m.accuracy.correct}/{m.accuracy.questions})"
+            f"{m.label:32s} analogy {m.accuracy.proportion}  turned {m.turn:.3g} degrees"
             f"  cities/states separation {sep}  {m.stats.words_per_second:,.0f} words/s"
         )
     print(f"wrote {run_.out} ({run_.seconds():.1f} s)")

@@ -18,7 +18,13 @@ dictionary therefore never exceeds P rows.
 Kernels (:class:`Kernel`): the 1-hidden-layer ReLU NNGP and NTK of TP4's MAML baselines,
 computed by :func:`mupbook.kernels.tp4_relu_1lp_kernels` (not written twice), and the
 same two for a linear network, ``sigma_w^2 <x, x'> + sigma_b^2`` plus, for the NTK,
-``sigma_v^2 <x, x'>``.
+``sigma_v^2 <x, x'>``. With ``depth=L`` the ReLU kernels are those of an L-hidden-layer
+MLP, :func:`mupbook.kernels.mlp_kernels` (neural-tangents' conventions: inputs scaled by
+``1/d``, every layer ``Dense(sigma_w, sigma_b)``), as the pi-limit paper's baselines use
+them (its code's ``relu_gp_fn`` / ``relu_ntk_fn`` with ``varw = sigma_w^2``, ``varb =
+sigma_b^2``): the NTK is neural-tangents' (every weight and bias trains, the readout's
+bias too), the NNGP the readout weights' alone, i.e. ``mlp_kernels(...).nngp -
+sigma_b^2`` (no readout bias).
 """
 
 from __future__ import annotations
@@ -34,16 +40,34 @@ KERNELS = ("relu-nngp", "relu-ntk", "linear-nngp", "linear-ntk")
 
 @dataclass(frozen=True)
 class Kernel:
-    """One of :data:`KERNELS` with TP4's scales (``--sigma1``, ``--sigmab``, ``--sigma2``)."""
+    """One of :data:`KERNELS` with TP4's scales (``--sigma1``, ``--sigmab``, ``--sigma2``).
+
+    ``depth``: None for TP4's 1-hidden-layer kernels, or L >= 1 for the ReLU kernels of an
+    L-hidden-layer MLP (module docstring; ``sigma_v`` is then unused)."""
 
     name: str
     sigma_w: float = 1.0
     sigma_b: float = 1.0
     sigma_v: float = 1.0
+    depth: int | None = None
 
     def __post_init__(self) -> None:
         if self.name not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {self.name!r}")
+        if self.depth is not None:
+            if not self.name.startswith("relu"):
+                raise ValueError(
+                    f"depth is for the ReLU kernels only, not {self.name!r} (a deep linear "
+                    "network's kernel is the 1-layer one rescaled)"
+                )
+            if (
+                isinstance(self.depth, bool)
+                or not isinstance(self.depth, int)
+                or self.depth < 1
+            ):
+                raise ValueError(
+                    f"depth must be None or an integer >= 1, got {self.depth!r}"
+                )
         for what in ("sigma_w", "sigma_b", "sigma_v"):
             v = getattr(self, what)
             if (
@@ -56,6 +80,11 @@ class Kernel:
 
     def __call__(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The kernel matrix (N, M) of points x (N, d) and z (M, d), float64."""
+        if self.depth is not None:
+            k = kernels.mlp_kernels(
+                x, z, depth=self.depth, w_std=self.sigma_w, b_std=self.sigma_b
+            )
+            return k.nngp - self.sigma_b**2 if self.name == "relu-nngp" else k.ntk
         if self.name.startswith("relu"):
             k = kernels.tp4_relu_1lp_kernels(
                 x, z, sigma_w=self.sigma_w, sigma_b=self.sigma_b, sigma_v=self.sigma_v

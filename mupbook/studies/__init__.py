@@ -10,7 +10,14 @@
   networks trained by gradient descent;
 * :mod:`~mupbook.studies.coord_check` (chapter 5 and "muP for Transformers"): coordinate
   checks of MLPs and of the GPT;
-* :mod:`~mupbook.studies.attention` ("muP for Transformers"): why attention needs 1/d.
+* :mod:`~mupbook.studies.spellings` (chapter 5): muP in the book's three spellings, one
+  parametrization;
+* :mod:`~mupbook.studies.attention` ("muP for Transformers"): why attention needs 1/d;
+* :mod:`~mupbook.studies.pi_limit` ("Deep limits that learn features"): finite pi-nets
+  converging to the infinite one, one step as rows, growth, the explorer's frames;
+* :mod:`~mupbook.studies.nonlinear_limit` and :mod:`~mupbook.studies.zdot` (the chapter
+  "Computing the feature-learning limit"): finite muP and NTP networks beside the limits,
+  and Z-hat + Z-dot.
 
 Import the modules directly (``from mupbook.studies import movement``); this file imports
 nothing.

@@ -15,6 +15,7 @@ stream); the output is tracked too. Inputs may be features (float) or tokens (in
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
 
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .. import _checks, runtime
 from ..fit import loglog_slope
-from ..nn import MuMLP, ScaledModule
+from ..nn import MuMLP, ScaledMLP, ScaledModule, tp5_scalings
 from ..transformer import GPT
 
 ModelFactory = Callable[[int, torch.Generator], ScaledModule]
@@ -56,8 +57,10 @@ def toy_batch(
 class CoordCheck:
     """Mean |coordinate| per (seed, width, step, layer): ``size`` of the activations and
     ``delta`` of their change since init; step 0 is initialization, step t is after t
-    optimizer steps. ``layers`` names the columns: ``x^1 .. x^L`` and ``output``.
-    Runs whose loss turned non-finite are marked in ``diverged`` (seed, width) and hold NaN."""
+    optimizer steps. ``layers`` names the columns: ``x^1 .. x^L`` (an MLP) or the
+    model's own names (the GPT), then ``output``.
+    Runs whose loss turned non-finite are marked in ``diverged`` (seed, width) and hold NaN.
+    ``lr`` is the learning rate the runs used (None where unknown)."""
 
     widths: np.ndarray
     layers: list[str]
@@ -65,6 +68,7 @@ class CoordCheck:
     delta: np.ndarray
     diverged: np.ndarray
     label: str
+    lr: float | None = None
 
     @property
     def steps(self) -> int:
@@ -176,7 +180,7 @@ def coord_check(
         raise FloatingPointError(
             f"every run diverged (lr={lr}); lower the learning rate"
         )
-    return CoordCheck(ws, names, size, delta, diverged, label)
+    return CoordCheck(ws, names, size, delta, diverged, label, lr)
 
 
 def named_activations(
@@ -280,6 +284,19 @@ def mlp_coord_check(
         label=f"{param} {optimizer}",
         progress=progress,
     )
+
+
+def mystery_mlp(width: int, generator: torch.Generator | None = None) -> ScaledMLP:
+    """Chapter 5's debug exercise: a muP MLP written by hand, with one mistake.
+
+    32 inputs, two hidden ReLU layers of ``width``, 4 outputs, no biases, base width 16,
+    TP5's Table 8 form, float32; inputs (B, 32) give outputs (B, 4). One tensor's Adam
+    learning rate is not muP's (reading this code gives the exercise away: the exercise
+    finds the tensor with a coordinate check).
+    """
+    weights, _ = tp5_scalings("mup", "table8", 32, width, 4, 2, 16)
+    weights[1] = dataclasses.replace(weights[1], adam_lr=1.0)  # SP's rate for W^2
+    return ScaledMLP([32, width, width, 4], weights, None, generator=generator)
 
 
 def gpt_coord_check(

@@ -196,6 +196,7 @@ def train_network(
     activation: str = "relu",
     param: str = "ntp",
     seed: int = 0,
+    centred: bool = True,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> Trained:
@@ -203,7 +204,9 @@ def train_network(
 
     The network's function is ``f(x) - f_0(x)``, its output minus the output at
     initialization (module docstring), and every parameter is trained at ``lr n^-c``
-    (``lr`` for NTP). Raises ValueError when the loss becomes non-finite or grows 1000-fold.
+    (``lr`` for NTP). ``centred=False`` trains and predicts with the plain output ``f(x)``
+    instead: its random part at initialization then stays in the predictions at every
+    width. Raises ValueError when the loss becomes non-finite or grows 1000-fold.
     """
     x_train, y_train, x_test = _xy(x_train, y_train, x_test)
     _checks.positive_int(width, "width")
@@ -226,6 +229,8 @@ def train_network(
     )
     with torch.no_grad():
         f0_train, f0_test = net(xtr), net(xte)
+    if not centred:
+        f0_train, f0_test = torch.zeros_like(f0_train), torch.zeros_like(f0_test)
     opt = net.sgd(lr)
     losses = np.empty(steps + 1)
     for t in range(steps + 1):

@@ -1,19 +1,26 @@
-"""Vector-like and matrix-like parameters (TP4 section 2 and Figure 4; TP5 section 5).
+"""Vector-like and matrix-like parameters (chapter 3; TP5's classification of parameters).
 
 A weight multiplies a vector, and each output coordinate sums over the weight's
 fan-in. If the fan-in is a *finite* dimension (input weights, biases) the sum has a
 fixed number of terms; if it is the *width* n (hidden weights, the readout) it has n
-terms, which cancel in square root at initialization (independent) but add up
-linearly in an update (correlated). So, for entries of size ``n^-alpha``:
+terms, which cancel in square root when ``W`` and ``v`` are independent but add up
+linearly when they are correlated. They are correlated in two ways: an update ``W`` is
+built from the vector it later multiplies (``dW = -lr g v^T``), and a vector can be built
+from the weights that later multiply it (backpropagation makes the features' change
+``dx^L`` depend on the readout ``W^{L+1}_0``, which then multiplies it). So, for entries of
+size ``n^-alpha``:
 
-=================  ========================  ===========================
-contracted dim     init (independent)         update (correlated)
-=================  ========================  ===========================
-finite (d)         ``n^-alpha``               ``n^-alpha``
-width (n)          ``n^(1/2 - alpha)``        ``n^(1 - alpha)``
-=================  ========================  ===========================
+==============  ====================  ====================  ==========================
+contracted dim  init, ``v`` indep.    update (``W`` from v)  init, ``v`` from ``W``
+==============  ====================  ====================  ==========================
+finite (d)      ``n^-alpha``          ``n^-alpha``          ``n^-alpha``
+width (n)       ``n^(1/2 - alpha)``   ``n^(1 - alpha)``     ``n^(1 - alpha)``
+==============  ====================  ====================  ==========================
 
-and the entry size that keeps ``W v`` of order one is ``alpha = 0, 0, 1/2, 1``.
+and the entry size that keeps ``W v`` of order one is ``alpha = 0, 0, 0`` and
+``1/2, 1, 1``. The last column is why muP initializes the readout at ``n^-1`` (TP5 Table 3:
+variance ``1/fan_in^2``) although at initialization it only multiplies independent
+features: during training it multiplies ``dx^L`` too (TP4's ``a_{L+1} + b_{L+1} + r >= 1``).
 """
 
 from __future__ import annotations
@@ -27,14 +34,20 @@ from .. import _checks, runtime
 from .cancellation import rms
 
 Contracted = Literal["finite", "width"]
-Phase = Literal["init", "update"]
+Phase = Literal["init", "update", "backprop"]
+
+#: What W and v are in each phase: "init" W independent of v, "update" W built from v,
+#: "backprop" W at init and v built from W.
+PHASES = ("init", "update", "backprop")
 
 #: The exponent alpha (entries of size n^-alpha) that keeps W v of order one.
 NEEDED_ALPHA = {
     ("finite", "init"): 0.0,
     ("finite", "update"): 0.0,
+    ("finite", "backprop"): 0.0,
     ("width", "init"): 0.5,
     ("width", "update"): 1.0,
+    ("width", "backprop"): 1.0,
 }
 
 
@@ -49,8 +62,8 @@ def _check(contracted: str, phase: str) -> None:
         raise ValueError(
             f"contracted must be 'finite' or 'width', got {contracted!r}"
         )
-    if phase not in ("init", "update"):
-        raise ValueError(f"phase must be 'init' or 'update', got {phase!r}")
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
 
 
 def contraction_sizes(
@@ -65,10 +78,12 @@ def contraction_sizes(
 ) -> np.ndarray:
     """rms coordinate of ``W v`` for each width, shape (trials, widths).
 
-    ``v`` has iid N(0, 1) coordinates: ``d`` of them if ``contracted == "finite"``,
-    ``n`` if ``"width"``. The output has ``n`` (resp. ``d``) coordinates. ``W`` has
-    entries of size ``n^-alpha``: iid Gaussian at ``init``, and at ``update`` a rank-one
-    gradient-like matrix ``g v^T`` (g with iid +-1 entries), correlated with ``v``.
+    ``v`` has ``d`` coordinates if ``contracted == "finite"``, ``n`` if ``"width"``; the
+    output has ``n`` (resp. ``d``). ``W`` has entries of size ``n^-alpha``. ``init``: W iid
+    Gaussian, ``v`` iid N(0, 1), independent of it. ``update``: W a rank-one
+    gradient-like matrix ``g sign(v)^T`` (g with iid +-1 entries), correlated with ``v``.
+    ``backprop``: W iid Gaussian and ``v = W^T g`` (the backward pass through W of a
+    vector ``g`` of +-1 entries), rescaled to coordinates of root-mean-square 1.
     """
     _check(contracted, phase)
     ws = _checks.widths(widths)
@@ -81,13 +96,17 @@ def contraction_sizes(
         fan_in, fan_out = (d, n) if contracted == "finite" else (n, d)
         v = torch.randn(trials, fan_in, generator=gen, dtype=torch.float64)
         scale = float(n) ** -alpha
-        if phase == "init":
+        if phase in ("init", "backprop"):
             w = (
                 torch.randn(
                     trials, fan_out, fan_in, generator=gen, dtype=torch.float64
                 )
                 * scale
             )
+            if phase == "backprop":
+                g = torch.randint(0, 2, (trials, fan_out), generator=gen) * 2 - 1
+                v = torch.einsum("toi,to->ti", w, g.to(torch.float64))
+                v = v / rms(v)[:, None]
             wv = torch.einsum("toi,ti->to", w, v)
         else:
             g = (

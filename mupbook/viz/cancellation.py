@@ -1,9 +1,12 @@
-"""Figures of square-root cancellation (chapter 1): the coordinates of ``W x``, ``dW x`` and ``dW x~``."""
+"""Figures of square-root cancellation (chapter 1): the coordinates of ``W x``, ``dW x`` and
+``dW x~``, and how the size of ``dW x`` depends on the parametrization."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from ..studies import cancellation
-from . import figure, histograms
+from . import figure, histograms, loglog_sweep
 
 
 def plot_coordinates(width: int = 1024, lr: float = 1.0, seed: int = 0):
@@ -25,3 +28,28 @@ def plot_coordinates(width: int = 1024, lr: float = 1.0, seed: int = 0):
         fontsize=10,
     )
     return fig
+
+
+def plot_updates(results: Sequence[cancellation.Cancellation]):
+    """Two panels over the parametrizations of ``results`` (all on the same widths): the
+    rms coordinate of ``dW x`` with the theory slope of each (dashed), and the ratio
+    ``dW x / dW x~`` with slope 1/2 for all. Returns ``(fig, slopes)``, the fitted slopes of
+    the left panel by parametrization name."""
+    fig, axes = figure(ncols=2)
+    slopes = loglog_sweep(
+        axes[0, 0],
+        results[0].widths,
+        {r.param: r.update for r in results},
+        theory={r.param: cancellation.update_theory_slope(r) for r in results},
+        ylabel="rms coordinate of dW x",
+    )
+    axes[0, 0].set_title("one SGD step: the parametrization decides", fontsize=10)
+    loglog_sweep(
+        axes[0, 1],
+        results[0].widths,
+        {r.param: r.series()["ratio"] for r in results},
+        theory={r.param: 0.5 for r in results},
+        ylabel="dW x / dW x~",
+    )
+    axes[0, 1].set_title("correlation buys sqrt(n) in every one", fontsize=10)
+    return fig, slopes

@@ -4,8 +4,10 @@ An explorer is a set of named controls and a *draw function* that takes the cont
 values as keyword arguments and returns what to show: a matplotlib figure, an HTML
 string, or anything IPython can display. :func:`explorer` wires them together (an
 output area that is redrawn whenever a control changes); every explorer of the book is
-a few lines over it, and each draw function also works without widgets, so the rendered
-book can show the same picture as a static figure.
+a few lines over it. While the book is built (``MUPBOOK_STATIC_EXPLORERS=1``) the same
+helper draws the pictures ahead over a small grid of the controls' values and returns
+HTML controls that page through them in the rendered page, with no kernel
+(:mod:`mupbook.viz.static_explorer`); an explorer chooses that grid with ``frames=``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from .. import runtime
 from . import cancellation as cancellation_viz
+from . import static_explorer
 from . import vector_matrix as vector_matrix_viz
 
 
@@ -40,6 +44,9 @@ def explorer(
     controls: Mapping[str, Any],
     draw: Callable[..., Any],
     rows: Sequence[Sequence[str]] | None = None,
+    *,
+    frames: Mapping[str, Sequence[Any]] | None = None,
+    max_frames: int = static_explorer.MAX_FRAMES,
 ):
     """Controls (``{keyword: widget}``) above an output area showing ``draw(**values)``.
 
@@ -47,9 +54,13 @@ def explorer(
     The output is redrawn whenever a control's value changes. Returns the widget, with two
     attributes for tests and tools: ``controls`` (the mapping given) and ``drawn`` (what the
     last call of ``draw`` returned).
-    """
-    import ipywidgets as w
 
+    While the book is built (:func:`mupbook.runtime.static_explorers`) it returns instead
+    the pictures of a grid of values behind plain HTML controls
+    (:func:`mupbook.viz.static_explorer.static_explorer`): ``frames`` (``{keyword:
+    [values]}``) chooses a control's values there (default: every option, a few values
+    per slider), ``max_frames`` caps the grid. Both are ignored by the live widget.
+    """
     if not controls:
         raise ValueError("an explorer needs at least one control")
     rows = [[name] for name in controls] if rows is None else [list(r) for r in rows]
@@ -59,6 +70,13 @@ def explorer(
             f"rows must place every control exactly once; controls {sorted(controls)}, "
             f"placed {placed}"
         )
+    if runtime.static_explorers():
+        return static_explorer.static_explorer(
+            controls, draw, rows, frames, max_frames
+        )
+
+    import ipywidgets as w
+
     out = w.Output()
     box = w.VBox([w.HBox([controls[name] for name in row]) for row in rows] + [out])
     box.controls = dict(controls)
@@ -104,10 +122,29 @@ def cancellation_explorer(max_log2_width: int = 14):
             2**log2_width, lr, seed
         ),
         rows=[list(controls)],
+        # In the book: widths 64, 256 and 1024 (a wider one costs a second a picture),
+        # the slider's four learning rates 0.01 .. 10, two seeds; 24 pictures.
+        frames={"log2_width": [6, 8, 10], "seed": [0, 1]},
     )
 
 
 # ------------------------------------------------------------------------------ chapter 2
+
+
+def _width_slider(max_log2_width: int):
+    """The log2-width slider (2^4 .. 2^max_log2_width, from 2^6) of the kernel and limit
+    explorers; ``max_log2_width`` must lie in 6..14."""
+    import ipywidgets as w
+
+    if not 6 <= max_log2_width <= 14:
+        raise ValueError(f"max_log2_width must be in 6..14, got {max_log2_width}")
+    return w.IntSlider(
+        value=6,
+        min=4,
+        max=max_log2_width,
+        description="log2 width",
+        continuous_update=False,
+    )
 
 
 def kernel_explorer(max_log2_width: int = 12):
@@ -119,13 +156,9 @@ def kernel_explorer(max_log2_width: int = 12):
     from ..kernels import ACTIVATIONS
     from .kernels import plot_kernel_slice
 
-    if not 6 <= max_log2_width <= 14:
-        raise ValueError(f"max_log2_width must be in 6..14, got {max_log2_width}")
     slider = dict(continuous_update=False)
     controls = {
-        "log2_width": w.IntSlider(
-            value=6, min=4, max=max_log2_width, description="log2 width", **slider
-        ),
+        "log2_width": _width_slider(max_log2_width),
         "depth": w.IntSlider(value=2, min=1, max=4, description="depth", **slider),
         "activation": w.Dropdown(
             options=list(ACTIVATIONS), value="relu", description="activation"
@@ -147,6 +180,16 @@ def kernel_explorer(max_log2_width: int = 12):
         controls,
         draw,
         rows=[["log2_width", "depth", "activation"], ["w_std", "b_std"]],
+        # In the book: widths 64 and 1024 (the curves close in), depths 1 and 2, the two
+        # nonlinear activations (a linear network's are affine in <x, x'>), two
+        # weight and two bias scales; 32 pictures, about 0.8 s of CPU each.
+        frames={
+            "log2_width": [6, 10],
+            "depth": [1, 2],
+            "activation": ["relu", "erf"],
+            "w_std": [1.0, 2.0],
+            "b_std": [0.0, 1.0],
+        },
     )
 
 
@@ -154,7 +197,9 @@ def kernel_explorer(max_log2_width: int = 12):
 
 
 def contraction_explorer():
-    """Pick the contracted dimension, init or update, and the entry exponent alpha."""
+    """Pick the contracted dimension, the phase (W at init with an independent v, W an update
+    built from v, or W at init with v built from W by backpropagation) and the entry
+    exponent alpha."""
     import ipywidgets as w
 
     controls = {
@@ -162,7 +207,9 @@ def contraction_explorer():
             options=["finite", "width"], value="width", description="sum over"
         ),
         "phase": w.ToggleButtons(
-            options=["init", "update"], value="update", description="W is"
+            options=["init", "update", "backprop"],
+            value="update",
+            description="phase",
         ),
         "alpha": w.FloatSlider(
             value=0.5,
@@ -173,16 +220,21 @@ def contraction_explorer():
             continuous_update=False,
         ),
     }
-    return explorer(controls, vector_matrix_viz.plot_contraction)
+    return explorer(
+        controls,
+        vector_matrix_viz.plot_contraction,
+        frames={"alpha": [-0.5, 0.0, 0.5, 1.0, 1.5]},
+    )
 
 
 # ------------------------------------------------------------------------------ chapter 4
 
 
 def abc_explorer(depth: int = 2):
-    """Sliders for every ``a_l``, ``b_l`` and ``c`` (steps of 1/4); shows the verdict of TP4's
-    classification (stable? trivial? kernel or feature learning?), ``r``, the maximally
-    updated layers and every broken condition."""
+    """Sliders for every ``a_l``, ``b_l`` and ``c`` (steps of 1/4); shows the verdict of
+    :func:`mupbook.abc.classify` (stable? TP4 Theorem 3.3; trivial? kernel or feature
+    learning? Theorems 3.6 and 3.8), ``r``, the maximally updated layers and every broken
+    condition."""
     from fractions import Fraction
     from html import escape
 
@@ -219,13 +271,25 @@ def abc_explorer(depth: int = 2):
             v.regime, "firebrick"
         )
         items = "".join(f"<li>{escape(f)}</li>" for f in v.failures)
+        exps = lambda xs: ", ".join(str(x) for x in xs)  # noqa: E731
         return (
             f"<b style='color:{color}'>{v.regime}</b> &nbsp; r = {v.r}, "
-            f"r_l = ({', '.join(str(r) for r in v.r_layers)}); maximally updated hidden "
+            f"r_l = ({exps(v.r_layers)}); maximally updated hidden "
             f"layers: {list(v.maximal_layers) or 'none'}; readout updated maximally: "
-            f"{v.readout_updated_maximally}<ul>{items}</ul>"
+            f"{v.readout_updated_maximally}, initialized maximally: "
+            f"{v.readout_initialized_maximally}<br><small>a = ({exps(v.abc.a)}), "
+            f"b = ({exps(v.abc.b)}), c = {v.abc.c}</small><ul>{items}</ul>"
         )
 
+    # In the book: each exponent at muP's value and at NTP's or SP's (a_1 in {-1/2, 0},
+    # the other a_l and every b_l in {0, 1/2}, the readout's b also at 2, "initialized at
+    # zero"; c in {0, 1}), enough for muP, NTP, SP and the narrative's variations. The
+    # pictures are a few hundred bytes of text each, so the grid may hold a few hundred.
+    grid = {f"a{l + 1}": [0.0, 0.5] for l in range(n)}
+    grid["a1"] = [-0.5, 0.0]
+    grid |= {f"b{l + 1}": [0.0, 0.5] for l in range(n)}
+    grid[f"b{n}"] = [0.0, 0.5, 2.0]
+    grid["c"] = [0.0, 1.0]
     return explorer(
         controls,
         draw,
@@ -234,47 +298,155 @@ def abc_explorer(depth: int = 2):
             [f"b{l + 1}" for l in range(n)],
             ["c"],
         ],
+        frames=grid,
+        max_frames=3 * 2 ** (2 * n),
+    )
+
+
+# ------------------------------------------------- chapter "Computing the feature-learning limit"
+
+
+def limit_explorer(
+    task,
+    limit,
+    limit_outputs,
+    ntk_outputs,
+    training,
+    max_log2_width: int = 12,
+):
+    """Sliders for the width (2^4 .. 2^max) and the seed: one ordinary muP network trained
+    like the (already trained) ``limit``, beside the limit's outputs ``limit_outputs`` and
+    the NTK predictor's ``ntk_outputs`` (test outputs (E, 1) each), with the density of its
+    neurons' pre-activations against the limit's nodes
+    (:func:`mupbook.viz.nonlinear_limit.plot_width_frame`)."""
+    import ipywidgets as w
+
+    from .nonlinear_limit import plot_width_frame
+
+    slider = dict(continuous_update=False)
+    controls = {
+        "log2_width": _width_slider(max_log2_width),
+        "seed": w.IntSlider(value=0, min=0, max=9, description="seed", **slider),
+    }
+
+    def draw(log2_width, seed):
+        return plot_width_frame(
+            task, limit, limit_outputs, ntk_outputs, training, 2**log2_width, seed
+        )
+
+    # the rendered book: every other width, three seeds (each picture trains one network)
+    widths = list(range(4, max_log2_width + 1, 2))
+    return explorer(
+        controls,
+        draw,
+        rows=[["log2_width", "seed"]],
+        frames={"log2_width": widths, "seed": [0, 1, 2]},
     )
 
 
 # ------------------------------------------------------------------------------ chapter 5
 
 
-def coord_explorer(widths: tuple[int, ...] = (64, 128, 256, 512, 1024)):
-    """Run a coordinate check for the chosen parametrization, optimizer and learning rate;
-    show every layer's mean |coordinate| (or its change) against width at one step."""
+#: Learning rates of the coordinate-check explorer before its multiplier: the book's.
+COORD_LRS = {"sgd": 0.5, "adam": 0.01}
+
+
+def coord_explorer(
+    checks: Mapping[tuple[str, str], Any] | None = None,
+    widths: tuple[int, ...] = (64, 128, 256, 512, 1024),
+):
+    """Coordinate checks by parametrization, optimizer, learning rate, step and what is
+    shown (every layer's mean |coordinate| or its change since init, against width).
+
+    ``checks``: runs already made, ``{(param, optimizer): CoordCheck}`` (a chapter's, at
+    the learning rate each records). The learning-rate control multiplies each
+    optimizer's rate (its run's in ``checks``, else :data:`COORD_LRS`) by 1/8 .. 8. A run
+    not in ``checks`` is made when first shown (with the widths, steps and number of seeds
+    of a given run, else ``widths``, 5 steps, one seed) and kept, so moving the step or
+    what is shown never trains again. In the rendered book the pictures come from
+    ``checks`` alone (multiplier 1), never from new runs: all four of SP/muP with SGD/Adam
+    must be given there.
+    """
     import ipywidgets as w
 
     from ..studies import coord_check
     from .coord_check import plot_coord_check
 
+    checks = dict(checks or {})
+    pairs = [(p, o) for p in ("sp", "mup") for o in coord_check.OPTIMIZERS]
+    for key, check in checks.items():
+        if key not in pairs:
+            raise ValueError(
+                f"checks are keyed (param, optimizer) in {pairs}, not {key}"
+            )
+        if check.lr is None:
+            raise ValueError(f"the check {key} does not record its learning rate")
+    missing = [key for key in pairs if key not in checks]
+    if runtime.static_explorers() and missing:
+        raise ValueError(
+            "in the rendered book the coordinate-check explorer shows runs already made: "
+            f"pass checks for {missing} too"
+        )
+    shape = next(iter(checks.values()), None)
+    steps = shape.steps if shape is not None else 5
+    scales = [2.0**k for k in range(-3, 4)]
     slider = dict(continuous_update=False)
     controls = {
         "param": w.ToggleButtons(
             options=["sp", "mup"], value="sp", description="param"
         ),
         "optimizer": w.ToggleButtons(
-            options=["sgd", "adam"], value="sgd", description="optimizer"
+            options=list(coord_check.OPTIMIZERS), value="sgd", description="optimizer"
         ),
-        "lr": w.FloatLogSlider(
-            value=0.1, base=10, min=-3, max=0.5, step=0.25, description="lr", **slider
+        "lr_scale": w.SelectionSlider(
+            options=[(f"{x:g}" if x >= 1 else f"1/{1 / x:g}", x) for x in scales],
+            value=1.0,
+            description="lr x",
+            **slider,
         ),
-        "step": w.IntSlider(value=1, min=1, max=5, description="step", **slider),
+        "step": w.IntSlider(value=1, min=1, max=steps, description="step", **slider),
         "kind": w.ToggleButtons(
             options=["size", "delta"], value="size", description="show"
         ),
     }
+    runs: dict[tuple[str, str, float], Any] = {
+        (p, o, 1.0): check for (p, o), check in checks.items()
+    }
 
-    def draw(param, optimizer, lr, step, kind):
-        try:
-            check = coord_check.mlp_coord_check(
-                param, optimizer, lr, widths, steps=5, seeds=(0,), progress=False
-            )
-        except FloatingPointError as err:
-            return f"<b style='color:firebrick'>diverged at every width</b>: {err}"
-        return plot_coord_check(check, kind, steps=[step])
+    def run(param: str, optimizer: str, scale: float):
+        key = (param, optimizer, scale)
+        if key not in runs:
+            base = checks.get((param, optimizer))
+            lr = (base.lr if base is not None else COORD_LRS[optimizer]) * scale
+            try:
+                runs[key] = coord_check.mlp_coord_check(
+                    param,
+                    optimizer,
+                    lr,
+                    shape.widths if shape is not None else widths,
+                    steps=steps,
+                    seeds=range(shape.size.shape[0] if shape is not None else 1),
+                    progress=False,
+                )
+            except FloatingPointError as err:
+                runs[key] = err
+        return runs[key]
 
-    return explorer(controls, draw)
+    def draw(param, optimizer, lr_scale, step, kind):
+        check = run(param, optimizer, lr_scale)
+        if isinstance(check, FloatingPointError):
+            return f"<b style='color:firebrick'>diverged at every width</b>: {check}"
+        fig = plot_coord_check(check, kind, steps=[step])
+        fig.suptitle(f"learning rate {check.lr:g}", fontsize=10)
+        return fig
+
+    return explorer(
+        controls,
+        draw,
+        rows=[["param", "optimizer"], ["lr_scale", "step", "kind"]],
+        # In the book: the given runs only (multiplier 1), every step, both kinds.
+        frames={"lr_scale": [1.0], "step": list(range(1, steps + 1))},
+    )
 
 
 # ------------------------------------------------------------------------------ chapter 6
@@ -306,9 +478,20 @@ def fewshot_explorer(
             name: maml.predictions(lr_, tasks, steps, inner_lr)
             for name, lr_ in learners.items()
         }
-        return plot_tasks(tasks, 3, preds)
+        fig = plot_tasks(tasks, 3, preds)
+        fig.suptitle(
+            f"test tasks {seed}, {steps} inner step{'s' if steps > 1 else ''}: "
+            + (fig._suptitle.get_text() if fig._suptitle is not None else ""),
+            fontsize=9,
+        )
+        fig.tight_layout()
+        return fig
 
-    return explorer(controls, draw, rows=[["seed", "steps"]])
+    # In the book: four batches of tasks, 1, 5 and 20 inner steps (the models trained
+    # above, adapted on each task: no training); 12 pictures.
+    return explorer(
+        controls, draw, rows=[["seed", "steps"]], frames={"steps": [1, 5, 20]}
+    )
 
 
 # ------------------------------------------------------------------------------ chapter 7
@@ -347,6 +530,44 @@ def neighbours_explorer(run, words_to_offer: Sequence[str] | None = None, k: int
         lambda word: table(
             ["model", f"nearest {k} words (cosine)"], neighbours_table(run, word, k)
         ),
+        # In the book: every word offered; each picture is a small table of text.
+        max_frames=max(len(words_to_offer), 1),
+    )
+
+
+# ------------------------------------------------------------------------ the pi-limit
+
+
+def pi_explorer(frames):
+    """Sliders for the rank r, the width n and the number of SGD steps over precomputed
+    frames (:func:`mupbook.studies.pi_limit.explorer_frames`): finite against infinite
+    outputs, and the gap against width (:func:`mupbook.viz.pi.plot_frame`)."""
+    import ipywidgets as w
+
+    from .pi import plot_frame
+
+    slider = dict(continuous_update=False)
+    controls = {
+        "r": w.SelectionSlider(
+            options=list(frames.rs),
+            value=frames.rs[len(frames.rs) // 2],
+            description="r",
+            **slider,
+        ),
+        "width": w.SelectionSlider(
+            options=list(frames.widths),
+            value=frames.widths[len(frames.widths) // 2],
+            description="width n",
+            **slider,
+        ),
+        "steps": w.IntSlider(
+            value=frames.steps, min=0, max=frames.steps, description="steps", **slider
+        ),
+    }
+    return explorer(
+        controls,
+        lambda r, width, steps: plot_frame(frames, r, width, steps),
+        rows=[list(controls)],
     )
 
 
@@ -420,9 +641,11 @@ __all__ = [
     "kernel_explorer",
     "contraction_explorer",
     "abc_explorer",
+    "limit_explorer",
     "coord_explorer",
     "fewshot_explorer",
     "neighbours_explorer",
     "gpt_training",
     "gpt_explorer",
+    "pi_explorer",
 ]

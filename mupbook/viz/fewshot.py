@@ -158,7 +158,8 @@ def plot_training(histories: Mapping[str, object], ax=None):
 
 
 def plot_recorded(recorded: Mapping[str, dict], inner_steps: int, ax=None):
-    """The paper's Figure 1 (Omniglot panel) from recorded full-size runs
+    """The Omniglot panel of the blog's Figure 1 (the Microsoft Research blog post on TP4;
+    TP4's own Figure 1 is a PCA of Word2Vec embeddings) from recorded full-size runs
     (:func:`mupbook.experiments.maml.load_results`), with the paper's numbers beside ours."""
     one_shot = {k: r for k, r in recorded.items() if maml.paper_setting(r["config"])}
     table = maml.accuracy_table(one_shot, inner_steps)

@@ -1,4 +1,5 @@
-"""Figures of the Word2Vec chapter: PCA of city and state vectors, analogy accuracy against width."""
+"""Figures of the Word2Vec chapter: PCA of city and state vectors, analogy accuracy against
+width (with binomial intervals), and how far the embeddings turn against width."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..experiments import word2vec as w2v
 from ..experiments.word2vec import Projection
+from ..stats import Proportion
+from . import figure, loglog_sweep
 
 
 def plot_pca(
@@ -46,28 +50,76 @@ def plot_pca(
     return axes[0].figure
 
 
-def plot_accuracy(points: Mapping[str, Mapping[str, float]], axes=None):
-    """Analogy accuracy against width, one line per source (``{"ours": {"64": acc, ...,
-    "limit": acc}, ...}``); each source's limit is a dashed horizontal line."""
-    ax = axes if axes is not None else plt.subplots(figsize=(5.2, 3.6))[1]
+def _value(v: float | Proportion) -> tuple[float, float, float]:
+    """(accuracy, distance down to the interval's low end, up to its high end), in %."""
+    if isinstance(v, Proportion):
+        low, high = v.interval
+        return v.percent, v.percent - low, high - v.percent
+    return float(v), 0.0, 0.0
+
+
+def plot_accuracy(points: Mapping[str, Mapping[str, float | Proportion]], axes=None):
+    """Analogy accuracy (%) against width, one colour per source (``{"ours": {"64": p,
+    ..., "ntp-256": p, ..., "limit": p, "ntk": p}, ...}``): muP widths joined by a solid
+    line, NTP widths (keys ``ntp-<width>``) by a dotted one, the muP limit a dashed
+    horizontal line and the NTK limit a dotted one. A :class:`~mupbook.stats.Proportion`
+    is drawn with its 95% interval (error bars, a band for the limits)."""
+    ax = axes if axes is not None else plt.subplots(figsize=(5.6, 3.8))[1]
     for i, (name, pts) in enumerate(points.items()):
         color = f"C{i}"
-        ws = sorted(int(k) for k in pts if k.isdigit())
-        ax.plot(
-            ws,
-            [pts[str(w)] for w in ws],
-            "o-",
-            color=color,
-            label=f"{name}: finite width",
-        )
-        if "limit" in pts:
-            ax.axhline(pts["limit"], ls="--", color=color, label=f"{name}: μP limit")
-        if "ntk" in pts:
-            ax.axhline(
-                pts["ntk"], ls=":", color=color, alpha=0.6, label=f"{name}: NTK limit"
+        for prefix, style, what in (("", "o-", "μP"), ("ntp-", "s:", "NTP")):
+            ws = sorted(
+                int(k[len(prefix) :])
+                for k in pts
+                if k.startswith(prefix) and k[len(prefix) :].isdigit()
             )
+            if not ws:
+                continue
+            vals = np.array([_value(pts[f"{prefix}{w}"]) for w in ws])
+            ax.errorbar(
+                ws,
+                vals[:, 0],
+                yerr=vals[:, 1:].T if vals[:, 1:].any() else None,
+                fmt=style,
+                color=color,
+                capsize=2,
+                label=f"{name}: {what}, finite width",
+            )
+        for key, ls, what in (("limit", "--", "μP limit"), ("ntk", ":", "NTK limit")):
+            if key not in pts:
+                continue
+            v, lo, hi = _value(pts[key])
+            ax.axhline(v, ls=ls, color=color, label=f"{name}: {what}")
+            if lo or hi:
+                ax.axhspan(v - lo, v + hi, color=color, alpha=0.12, lw=0)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("width n")
     ax.set_ylabel("analogy accuracy (%)")
     ax.legend(fontsize=7)
+    return ax.figure
+
+
+def plot_turns(doc_or_run: Mapping | w2v.Run, ax=None, title: str = ""):
+    """Mean turning angle of the embeddings (degrees) against width for muP and NTP, on
+    log-log axes with fitted slopes and TP4's slopes ``-r`` (dashed,
+    :func:`~mupbook.experiments.word2vec.theory_slope`)."""
+    if ax is None:
+        fig, axes = figure(width=5.0, height=3.6)
+        ax = axes[0, 0]
+    (ws, mup), (ws_ntp, ntp) = (
+        w2v.turns(doc_or_run, "mup"),
+        w2v.turns(doc_or_run, "ntp"),
+    )
+    if ws.tolist() != ws_ntp.tolist():
+        raise ValueError(
+            f"muP and NTP were trained at different widths: {ws.tolist()}, {ws_ntp.tolist()}"
+        )
+    loglog_sweep(
+        ax,
+        ws,
+        {"μP": mup, "NTP": ntp},
+        theory={"μP": w2v.theory_slope("mup"), "NTP": w2v.theory_slope("ntp")},
+        ylabel="mean turning angle (degrees)",
+    )
+    ax.set_title(title or "how far the embeddings turn", fontsize=9)
     return ax.figure

@@ -11,7 +11,11 @@ and checks that
 * every image has loaded (``naturalWidth > 0``), and every chapter has figures;
 * a notebook page's Colab button opens that very notebook on Colab;
 * every link to a local page or file resolves to an existing file, and its ``#anchor``
-  to an element with that id.
+  to an element with that id;
+* every explorer of a chapter (one per explorer call in its notebook) is live: moving
+  each of its controls to each of its values shows another picture, which loads, and
+  nothing is logged to the console (the script in ``book/_ext/static/`` pages through the
+  pictures drawn at build time, :mod:`mupbook.viz.static_explorer`).
 
 A full-page PNG screenshot of each page goes to ``_build/screenshots/<page>.png``.
 
@@ -27,6 +31,7 @@ Without Chromium they fail (they never skip): install it with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -39,8 +44,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from check_book import colab_url
 from notebook_policy import ROOT, toc_files
+from repository import colab_url
 
 PAGES = [
     re.search(r"^root:\s*(\S+)", (ROOT / "_toc.yml").read_text(), re.MULTILINE).group(
@@ -103,9 +108,9 @@ def html_dir(request) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def server(html_dir):
-    """``http://127.0.0.1:<port>`` serving the built book from a thread."""
+@contextlib.contextmanager
+def serve(folder: Path):
+    """``http://127.0.0.1:<port>`` serving ``folder`` from a thread."""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
@@ -113,22 +118,28 @@ def server(html_dir):
 
         def do_GET(self):
             # Chromium asks every site for /favicon.ico by itself; the book has none.
-            if (
-                self.path == "/favicon.ico"
-                and not (html_dir / "favicon.ico").exists()
-            ):
+            if self.path == "/favicon.ico" and not (folder / "favicon.ico").exists():
                 self.send_response(204)
                 self.end_headers()
                 return
             super().do_GET()
 
-    handler = functools.partial(Quiet, directory=str(html_dir))
+    handler = functools.partial(Quiet, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def server(html_dir):
+    """``http://127.0.0.1:<port>`` serving the built book from a thread."""
+    with serve(html_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -303,4 +314,180 @@ def test_page_renders_in_a_browser(page, html_dir, server, browser, screenshots)
         f"broken link: {b}"
         for b in broken_local_links(facts["links"], server, html_dir)
     ]
+    assert not problems, f"{page}:\n  " + "\n  ".join(problems)
+
+
+# ------------------------------------------------------------------------------ explorers
+
+#: Moves every control of every explorer on the page to each of its values in turn (then
+#: back), and reports for each move whether the picture changed and loaded.
+MOVE_CONTROLS = """
+const done = arguments[arguments.length - 1];
+const roots = Array.from(document.querySelectorAll(".mupbook-explorer"));
+const settle = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+async function images(frame) {
+  const imgs = Array.from(frame.querySelectorAll("img"));
+  await Promise.all(imgs.map((img) => img.decode().catch(() => null)));
+  return imgs.map((img) => img.naturalWidth);
+}
+(async () => {
+  const moves = [];
+  for (const [e, root] of roots.entries()) {
+    const frame = root.querySelector(".mupbook-explorer-frame");
+    const inputs = Array.from(root.querySelectorAll("[data-control]"));
+    for (const input of inputs) {
+      const name = input.closest("label").firstChild.textContent.trim();
+      const count = input.tagName === "SELECT" ? input.options.length : Number(input.max) + 1;
+      const start = input.value;
+      const order = [...Array(count).keys()].map(String).filter((v) => v !== start);
+      for (const value of [...order, start]) {
+        const before = frame.innerHTML;
+        input.value = value;
+        input.dispatchEvent(new Event(input.tagName === "SELECT" ? "change" : "input"));
+        await settle();
+        moves.push({explorer: e, control: name, value: value,
+                    changed: frame.innerHTML !== before, widths: await images(frame)});
+      }
+    }
+  }
+  done({explorers: roots.length,
+        controls: roots.map((r) => r.querySelectorAll("[data-control]").length),
+        moves: moves});
+})();
+"""
+
+
+#: Notices that the theme's own scripts log (level INFO) while a page loads, and may log a
+#: little later than the load itself; any other message while the controls move fails.
+THEME_NOTICES = re.compile(
+    r"/_static/(scripts/pydata-sphinx-theme\.js|togglebutton\.js)\S* [\d:]+ "
+    r"\"\[(PST|togglebutton)\]"
+)
+#: Waits until the page has loaded and its deferred scripts have run.
+SETTLE = """
+const done = arguments[arguments.length - 1];
+const wait = () => document.readyState === "complete"
+  ? setTimeout(done, 500) : setTimeout(wait, 50);
+wait();
+"""
+
+
+def console_problems(entries: list[dict], when: str) -> list[str]:
+    """Every console message but the theme's notices, as a problem found ``when``."""
+    return [
+        f"console, {when}: {e['level']} {e['message']}"
+        for e in entries
+        if not (e["level"] == "INFO" and THEME_NOTICES.search(e["message"]))
+    ]
+
+
+def explorer_problems(report: dict) -> list[str]:
+    """What :data:`MOVE_CONTROLS` found wrong: a move that left the picture as it was, a
+    picture that did not load, an explorer with no control to move."""
+    out = [
+        f"explorer {i}: no control to move"
+        for i, n in enumerate(report["controls"])
+        if n == 0
+    ]
+    for m in report["moves"]:
+        where = f"explorer {m['explorer']}, {m['control']} -> value #{m['value']}"
+        if not m["changed"]:
+            out.append(f"{where}: the picture did not change")
+        if any(not w for w in m["widths"]):
+            out.append(f"{where}: a picture did not load")
+    return out
+
+
+def expected_explorers(page: str) -> int:
+    """How many explorers the chapter ``page`` calls (one per call in a code cell)."""
+    import nbformat
+    from notebook_policy import EXPLORER_CALL
+
+    nb = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
+    return sum(
+        len(EXPLORER_CALL.findall(c.source))
+        for c in nb.cells[1:]
+        if c.cell_type == "code"
+    )
+
+
+def test_explorer_script_pages_through_pictures_offline(
+    tmp_path, browser, monkeypatch
+):
+    """The script and markup alone, without a built book: two explorers on one page
+    (pictures and text, a fixed control), every control moved."""
+    import ipywidgets as w
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mupbook.viz import explorers
+
+    monkeypatch.setenv("MUPBOOK_STATIC_EXPLORERS", "1")
+
+    def draw(k, color):
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([0, 1, 2], [0, k, k * k], color=color)
+        return fig
+
+    pictures = explorers.explorer(
+        {
+            "k": w.IntSlider(value=1, min=0, max=3, description="k"),
+            "color": w.Dropdown(options=["red", "blue"], description="colour"),
+        },
+        draw,
+        rows=[["k", "color"]],
+    )
+    text = explorers.explorer(
+        {
+            "word": w.ToggleButtons(options=["a", "b", "c"], description="word"),
+            "scale": w.FloatSlider(value=1.0, min=0.5, max=2.0, description="scale"),
+        },
+        lambda word, scale: f"<p>{word} at {scale}</p>",
+        frames={"scale": [1.0]},
+    )
+    static = ROOT / "book" / "_ext" / "static"
+    for name in ("mupbook-explorers.js", "mupbook-explorers.css"):
+        shutil.copy2(static / name, tmp_path / name)
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><title>explorers</title>'
+        '<link rel="stylesheet" href="mupbook-explorers.css">'
+        '<script defer src="mupbook-explorers.js"></script></head><body>'
+        f"{pictures._repr_html_()}{text._repr_html_()}</body></html>"
+    )
+    with serve(tmp_path) as url:
+        browser.get_log("browser")
+        browser.get(f"{url}/index.html")
+        report = browser.execute_async_script(MOVE_CONTROLS)
+        facts = browser.execute_script(PAGE_FACTS)
+        logs = browser.get_log("browser")
+    assert report["explorers"] == 2 and report["controls"] == [2, 1], report
+    assert len(report["moves"]) == (3 + 1) + (1 + 1) + (2 + 1)
+    assert explorer_problems(report) == []
+    assert not [e for e in logs if e["level"] in ("SEVERE", "WARNING")], logs
+    assert all(u.startswith(url + "/") for u in facts["resources"]), facts[
+        "resources"
+    ]
+
+
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if p.startswith("chapters/")], ids=lambda p: p
+)
+def test_every_explorer_of_a_chapter_is_live(page, html_dir, server, browser):
+    expected = expected_explorers(page)
+    browser.get_log("browser")
+    browser.get(f"{server}/{page}.html")
+    browser.execute_async_script(SETTLE)
+    problems = console_problems(browser.get_log("browser"), "on loading")
+    report = browser.execute_async_script(MOVE_CONTROLS)
+    problems += explorer_problems(report)
+    if report["explorers"] != expected:
+        problems.append(
+            f"{report['explorers']} live explorers on the page, {expected} called in "
+            "the notebook (one fell back to a widget, or its output is hidden)"
+        )
+    problems += console_problems(
+        browser.get_log("browser"), "while moving the controls"
+    )
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)

@@ -17,6 +17,7 @@ import torch
 from mupbook import results
 from mupbook.data import text, words
 from mupbook.experiments import word2vec as w2v
+from mupbook.fit import loglog_slope
 
 
 def toy_tokens(n: int = 20_000, V: int = 50, seed: int = 0) -> list[str]:
@@ -314,7 +315,8 @@ def test_a_network_whose_embeddings_are_orthonormal_rows_trains_exactly_like_the
     torch.testing.assert_close(wide.out, limit.out @ Q, rtol=0, atol=1e-12)
 
 
-def test_gaussian_networks_approach_the_limit_as_width_grows():
+@pytest.mark.parametrize("init", ["gaussian", "uniform"])
+def test_random_networks_approach_the_limit_as_width_grows(init):
     c = toy_corpus()
     V = len(c.vocab)
     lim = w2v.CBOW.limit(V)
@@ -322,11 +324,120 @@ def test_gaussian_networks_approach_the_limit_as_width_grows():
     gram = lim.inp @ lim.inp.T
     errs = []
     for n in (64, 1024, 16384):
-        m = w2v.CBOW.finite(V, n, seed=0)
+        m = w2v.CBOW.finite(V, n, init=init, seed=0)
         w2v.train(m, c, **train_kwargs(epochs=1))
         errs.append(float((m.inp @ m.inp.T - gram).abs().max()))
     assert errs[0] > errs[1] > errs[2]
     assert errs[2] < 0.05
+
+
+def test_tp4_recipe_draws_embeddings_uniformly_with_variance_one_over_n():
+    # TP4's word2vec.c: syn0 = (rand/RAND_MAX - 0.5) * 2 sqrt(3) / sqrt(n)
+    assert w2v.recipe("tp4").init == "uniform"
+    n = 64
+    e = w2v.CBOW.finite(2000, n, init="uniform", seed=0).inp
+    bound = (3 / n) ** 0.5
+    assert float(e.abs().max()) <= bound
+    assert float(e.abs().max()) > 0.99 * bound
+    assert float(e.var()) == pytest.approx(1 / n, rel=0.02)
+    w = w2v.CBOW.finite(2000, n, init="word2vec", seed=0).inp
+    assert float(w.abs().max()) <= 0.5 / n
+
+
+def test_both_recipes_use_cbows_learning_rate():
+    # word2vec's CBOW default (0.025 is its skip-gram default and gensim's default)
+    assert w2v.recipe("tp4").lr == w2v.recipe("word2vec").lr == 0.05
+
+
+def test_learning_rate_exponents_are_minus_r_for_the_embeddings_and_zero_for_the_readout():
+    for param, r in (("mup", 0), ("ntp", 1), ("sp", 2)):
+        k_in, k_out = w2v.lr_exponents(param)
+        assert (k_in, k_out) == (-r, 0)
+        assert w2v.theory_slope(param) == -r
+    assert w2v.lr_multipliers("ntp", 256, 64) == (0.25, 1.0)
+    assert w2v.lr_multipliers("sp", 256, 64) == (1 / 16, 1.0)
+    assert w2v.lr_multipliers("mup", 256, None) == (1.0, 1.0)
+    with pytest.raises(ValueError, match="base width"):
+        w2v.lr_multipliers("ntp", 256, None)
+
+
+def test_ntp_updates_the_embeddings_at_its_learning_rate_multiplier_and_the_readout_alike():
+    c = toy_corpus()
+    V, n = len(c.vocab), 16
+    gen = torch.Generator().manual_seed(0)
+    e0 = torch.randn(V, n, generator=gen, dtype=torch.float64) / n**0.5
+    u0 = torch.randn(V, n, generator=gen, dtype=torch.float64) / n**0.5
+    mu = w2v.CBOW(e0.clone(), u0.clone())
+    nt = w2v.CBOW(e0.clone(), u0.clone(), lr_mult=(0.25, 1.0))
+    kw = train_kwargs(epochs=1, weight_decay=0.0, max_positions=1)
+    w2v.train(mu, c, **kw)
+    w2v.train(nt, c, **kw)
+    torch.testing.assert_close(
+        nt.inp - e0, 0.25 * (mu.inp - e0), rtol=1e-10, atol=1e-15
+    )
+    torch.testing.assert_close(nt.out, mu.out, rtol=1e-12, atol=0)
+
+
+def test_ntp_at_its_base_width_is_mup():
+    c = toy_corpus()
+    V = len(c.vocab)
+    mu = w2v.CBOW.finite(V, 32, seed=1)
+    nt = w2v.CBOW.finite(V, 32, param="ntp", base_width=32, seed=1)
+    assert (
+        w2v.train(mu, c, **train_kwargs()).losses
+        == w2v.train(nt, c, **train_kwargs()).losses
+    )
+    assert torch.equal(mu.inp, nt.inp)
+
+
+def test_ntp_embeddings_turn_like_one_over_width_and_mup_embeddings_do_not_shrink():
+    c = toy_corpus()
+    V = len(c.vocab)
+    widths = (256, 512, 1024, 2048)
+    turns = {"mup": [], "ntp": []}
+    for param in turns:
+        for n in widths:
+            m = w2v.CBOW.finite(V, n, param=param, base_width=16, seed=0)
+            e0 = m.inp.clone()
+            w2v.train(m, c, **train_kwargs(epochs=1))
+            turns[param].append(w2v.mean_turn(m.inp, e0))
+    assert loglog_slope(widths, turns["ntp"]).slope == pytest.approx(-1, abs=0.1)
+    assert abs(loglog_slope(widths, turns["mup"]).slope) < 0.1
+
+
+def test_turning_angles_ignore_rescaling_and_resolve_tiny_angles():
+    gen = torch.Generator().manual_seed(0)
+    e0 = torch.randn(5, 40, generator=gen)
+    # rescaling (weight decay) turns nothing: zero up to float32 rounding of the rows
+    assert float(w2v.turning_angles(3.0 * e0, e0).max()) < 1e-7
+    # turn row 0 by a tiny known angle in the plane of e0[0] and a vector orthogonal to it
+    u = e0[0].double() / e0[0].double().norm()
+    v = torch.randn(40, generator=gen, dtype=torch.float64)
+    v -= (v @ u) * u
+    v /= v.norm()
+    theta = 1e-6
+    e = e0.double().clone()
+    e[0] = 2.0 * (
+        torch.cos(torch.tensor(theta)) * u + torch.sin(torch.tensor(theta)) * v
+    )
+    assert float(w2v.turning_angles(e, e0)[0]) == pytest.approx(theta, rel=1e-6)
+    # the limits start at the identity
+    eye = torch.eye(3)
+    turned = eye.clone()
+    turned[1] = torch.tensor([0.0, 1.0, 1.0])
+    angles = w2v.turning_angles(turned, None)
+    assert angles.tolist() == pytest.approx([0.0, math.pi / 4, 0.0])
+    assert w2v.mean_turn(turned, None) == pytest.approx(15.0)
+    with pytest.raises(ValueError, match="ended at zero"):
+        w2v.turning_angles(torch.zeros(3, 3), None)
+
+
+def test_max_positions_stops_training_after_the_batch_that_reaches_it():
+    c = toy_corpus()
+    m = w2v.CBOW.finite(len(c.vocab), 8, seed=0)
+    st = w2v.train(m, c, **train_kwargs(epochs=2, max_positions=100, batch_size=64))
+    assert 100 <= st.positions < 164
+    assert len(st.losses) == 1
 
 
 def test_ntk_limit_keeps_its_embeddings_and_scores_zero():
@@ -531,6 +642,7 @@ def test_run_writes_a_valid_results_file(monkeypatch, tmp_path):
     r = w2v.run(cfg, corpus=c, device="cpu", progress=False)
     assert set(r.models) == {"ntk", "8", "limit"}
     assert r.accuracy("ntk") == 0.0
+    assert r.models["ntk"].turn == 0.0  # frozen at the identity
     doc = w2v.results_dict(r, argv=["--config", "quick"], device="cpu", seconds=1.0)
     out = results.write_json(tmp_path / "word2vec_quick.json", doc)
     back = results.load(out)
@@ -538,6 +650,47 @@ def test_run_writes_a_valid_results_file(monkeypatch, tmp_path):
         row["paper"] is None for row in back["reproduction"]
     )  # not text8: never beside the paper
     assert len(back["reproduction"]) == 3
+    q = back["models"]["8"]["questions"]
+    assert f"/{q} = " in back["reproduction"][1]["note"]  # the count and its interval
+    assert w2v.proportions(back)["8"] == w2v.proportions(r)["8"]
+
+
+def test_run_trains_ntp_networks_beside_mup_and_fits_their_turning_slopes(
+    monkeypatch, tmp_path
+):
+    f = tmp_path / "q.txt"
+    f.write_text(": s\nw1 w2 w3 w4\nw2 w3 w4 w5\n")
+    monkeypatch.setattr(text, "analogy_path", lambda progress=True: f)
+    c = toy_corpus()
+    cfg = w2v.QUICK_SWEEP.replace(
+        widths=(64, 128),
+        ntp_widths=(64, 128),
+        base_width=8,
+        window=3,
+        negatives=5,
+        sample=1e-3,
+        batch_size=64,
+        max_positions=1000,
+        seed=3,  # not toy_tokens' seed 0: its uniforms would pick what subsampling keeps
+    )
+    r = w2v.run(cfg, corpus=c, device="cpu", progress=False)
+    assert list(r.models) == ["64", "128", "ntp-64", "ntp-128"]
+    assert r.models["ntp-64"].param == "ntp"
+    assert all(m.stats.positions < 2 * cfg.max_positions for m in r.models.values())
+    doc = w2v.results_dict(r, device="cpu", seconds=1.0)
+    ws, ts = w2v.turns(doc, "ntp")
+    assert ws.tolist() == [64, 128] and ts[1] < ts[0]
+    assert w2v.turn_slope(doc, "ntp").slope == pytest.approx(
+        w2v.turn_slope(r, "ntp").slope
+    )
+    with pytest.raises(ValueError, match="no two"):
+        w2v.turn_slope(doc, "sp")
+
+
+def test_orthonormal_rows_are_what_makes_the_wide_network_exact():
+    assert w2v.orthonormal_equivalence(20, 60)["max_err_input"] < 1e-12
+    gauss = w2v.orthonormal_equivalence(20, 60, rows="gaussian")
+    assert gauss["max_err_input"] > 1e-3
 
 
 # ------------------------------------------------------- corpora too small to train on

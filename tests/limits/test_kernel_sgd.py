@@ -155,3 +155,22 @@ def test_non_finite_points_or_coefficients_are_refused_not_added():
 def test_linear_kernels_refuse_non_finite_points_like_the_relu_ones(name):
     with pytest.raises(ValueError, match="non-finite"):
         Kernel(name)(_x(2) * float("nan"), _x(3))
+
+
+def test_deep_relu_kernels_are_mlp_kernels_of_that_depth_without_the_readout_bias_in_the_nngp():
+    from mupbook import kernels
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 12, generator=gen, dtype=torch.float64)
+    z = torch.rand(3, 12, generator=gen, dtype=torch.float64)
+    ref = kernels.mlp_kernels(x, z, depth=2, w_std=1.0, b_std=0.5)
+    nngp = Kernel("relu-nngp", 1.0, 0.5, depth=2)(x, z)
+    assert torch.equal(nngp, ref.nngp - 0.25)
+    assert torch.equal(Kernel("relu-ntk", 1.0, 0.5, depth=2)(x, z), ref.ntk)
+    # the readout-only kernel is E[relu(h) relu(h')] at the last hidden layer
+    one = kernels.mlp_kernels(x, z, depth=1, w_std=1.0, b_std=0.5).nngp - 0.25
+    assert not torch.allclose(one, nngp)
+    with pytest.raises(ValueError, match="ReLU"):
+        Kernel("linear-ntk", depth=2)
+    with pytest.raises(ValueError, match="depth"):
+        Kernel("relu-ntk", depth=0)

@@ -49,18 +49,65 @@ def test_breaking_the_init_scaling_fails_the_chapter_check():
         cancellation.check_slopes(result)
 
 
-def test_breaking_the_correlation_fails_the_chapter_check(measured):
-    # If the update were independent of x, dW x would cancel like dW x~: ratio slope 0.
-    fake = cancellation.Cancellation(
-        measured.widths,
-        measured.init,
-        measured.update_indep,
-        measured.update_indep,
-        lr=1.0,
-        param="fake",
+def noisy_sgd(monkeypatch):
+    """Train every AbcMLP with its gradients replaced by Gaussian noise of the same size:
+    a real network whose update is no longer built from its activations."""
+    import torch
+
+    from mupbook.nn import AbcMLP
+
+    sgd = AbcMLP.sgd
+    gen = torch.Generator().manual_seed(0)
+
+    def noise_like(g):
+        noise = torch.randn(g.shape, generator=gen, dtype=g.dtype)
+        return noise * g.norm() / noise.norm()
+
+    def broken(self, eta, **kwargs):
+        for p in self.parameters():
+            p.register_hook(noise_like)
+        return sgd(self, eta, **kwargs)
+
+    monkeypatch.setattr(AbcMLP, "sgd", broken)
+
+
+def test_an_update_not_built_from_x_fails_the_chapter_check(monkeypatch):
+    # Same networks, but the step follows noise of the gradient's size: dW x cancels like
+    # dW x~, the ratio stays flat and the correlation claim fails (init is untouched).
+    noisy_sgd(monkeypatch)
+    result = cancellation.measure_cancellation(WIDTHS, seeds=(0, 1))
+    assert result.slopes["ratio"].slope == pytest.approx(0.0, abs=0.1)
+    with pytest.raises(AssertionError, match="correlated vs independent") as err:
+        cancellation.check_slopes(result)
+    assert "W x at init" not in str(err.value)
+
+
+def test_update_size_follows_the_first_step_exponent_of_each_parametrization():
+    # 2 seeds x 5 widths; standard errors ~0.02-0.04 with target 3, hence 0.1.
+    results = [
+        cancellation.measure_cancellation(WIDTHS, seeds=(0, 1), param=p)
+        for p in ("mup", "ntp", "sp_c0")
+    ]
+    assert [cancellation.update_theory_slope(r) for r in results] == [0.0, -0.5, 0.5]
+    cancellation.check_update_slopes(results)
+    # the ratio is the same identity in all three: |x|^2 / |x . x~| does not see the abc
+    assert np.allclose(results[1].series()["ratio"], results[0].series()["ratio"])
+
+
+def test_a_learning_rate_off_by_sqrt_n_fails_every_update_claim(monkeypatch):
+    from mupbook.nn import AbcMLP
+
+    sgd = AbcMLP.sgd
+    monkeypatch.setattr(
+        AbcMLP, "sgd", lambda self, eta, **kw: sgd(self, eta * self.width**-0.5, **kw)
     )
-    with pytest.raises(AssertionError, match="correlated vs independent"):
-        cancellation.check_slopes(fake)
+    results = [
+        cancellation.measure_cancellation(WIDTHS, seeds=(0,), param=p)
+        for p in ("mup", "ntp")
+    ]
+    with pytest.raises(AssertionError, match="2 of 2 claims failed") as err:
+        cancellation.check_update_slopes(results)
+    assert "muP: coordinates of dW x" in str(err.value) and "NTP" in str(err.value)
 
 
 def test_same_seeds_same_numbers():
@@ -81,6 +128,15 @@ def test_diverged_step_is_reported_not_plotted():
             lr=1e30,
             param="mup",
         )
+
+
+def test_a_small_correlation_defeats_square_root_cancellation():
+    r = cancellation.inner_products([2**k for k in range(8, 14)], trials=64, rho=0.3)
+    from mupbook.fit import loglog_slope
+
+    assert loglog_slope(r["widths"], r["independent"]).slope > 0.9
+    with pytest.raises(ValueError, match="rho"):
+        cancellation.inner_products([64, 128], rho=1.5)
 
 
 def test_inner_products_follow_sqrt_n_and_n():

@@ -121,6 +121,37 @@ def test_a_non_finite_learning_rate_is_refused():
         )
 
 
+def test_mystery_mlp_is_mup_but_for_one_tensor_the_hidden_adam_rate():
+    from mupbook.exercises import EXERCISES
+
+    mystery = coord.mystery_mlp(256, torch.Generator().manual_seed(0))
+    mup = MuMLP(32, 256, 4, "mup", depth=2, base_width=16, bias=False)
+    differ = [
+        name
+        for (name, _, s), (_, _, s_mup) in zip(
+            mystery.named_scalings(), mup.named_scalings()
+        )
+        if s != s_mup
+    ]
+    assert differ == ["weights.1"]  # W^2, the hidden matrix
+    assert EXERCISES["ch05-debug-coord"].reference() == "hidden weights"
+
+
+def test_coordinate_check_of_the_mystery_mlp_points_at_the_hidden_layer():
+    cc = coord.coord_check(
+        coord.mystery_mlp,
+        [64, 128, 256, 512],
+        *batch(),
+        steps=1,
+        optimizer="adam",
+        lr=0.01,
+        progress=False,
+    )
+    change = dict(zip(cc.layers, cc.slopes("delta")[1]))
+    assert abs(change["x^1"]) < 0.15, change  # the input layer is right
+    assert change["x^2"] > 0.5 and change["output"] > 0.5, change  # W^2 is not
+
+
 # ------------------------------------------------------------------------------ the GPT
 
 

@@ -176,6 +176,35 @@ def test_centred_networks_approach_the_ntk_prediction_like_inverse_sqrt_width():
     assert set(sweep.kernel_accuracy) == {"nngp", "ntk", "ntk_steps"}
 
 
+def test_networks_that_are_not_centred_keep_their_random_start_at_every_width(
+    monkeypatch,
+):
+    # Without centring, f_0 (an NNGP draw of variance Theta(1)) stays in the predictions:
+    # the gap to the NTK's ensemble mean does not shrink with width.
+    import functools
+
+    task = _toy_task()
+    original = kr.train_network
+    monkeypatch.setattr(
+        kr, "train_network", functools.partial(original, centred=False)
+    )
+    sweep = kr.width_sweep(
+        task, [64, 256, 1024], steps=60, seeds=range(2), device="cpu"
+    )
+    assert abs(sweep.slope.slope) < 0.15, sweep.slope
+    out = original(
+        task.x_train,
+        task.y_train,
+        task.x_test,
+        width=64,
+        steps=1,
+        lr=1.0,
+        centred=False,
+        device="cpu",
+    )
+    assert out.loss[0] > 0.5 * float((task.y_train**2).mean())  # f_0 != 0
+
+
 def test_width_sweep_rejects_bad_input():
     task = _toy_task()
     with pytest.raises(ValueError, match="at least 2 widths"):

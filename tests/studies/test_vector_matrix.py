@@ -10,7 +10,7 @@ WIDTHS = [2**k for k in range(6, 12)]
 
 
 @pytest.mark.parametrize("contracted", ["finite", "width"])
-@pytest.mark.parametrize("phase", ["init", "update"])
+@pytest.mark.parametrize("phase", ["init", "update", "backprop"])
 @pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
 def test_contraction_slope_matches_the_table(contracted, phase, alpha):
     sizes = kinds.contraction_sizes(WIDTHS, contracted, phase, alpha, trials=16)
@@ -19,6 +19,18 @@ def test_contraction_slope_matches_the_table(contracted, phase, alpha):
     assert fit.slope == pytest.approx(
         kinds.theory_slope(contracted, phase, alpha), abs=0.06
     )
+
+
+def test_a_vector_built_from_the_weights_adds_up_like_an_update():
+    # The fifth sum: W at init times v = W^T g grows like n^(1 - alpha) over the width,
+    # as an update does, not like n^(1/2 - alpha) as an independent v does.
+    widths = [2**k for k in range(6, 12)]
+    backprop, indep = (
+        np.exp(np.log(kinds.contraction_sizes(widths, "width", p, 1.0)).mean(0))
+        for p in ("backprop", "init")
+    )
+    # 16 trials each: the two slopes' errors (~0.01-0.03) add up; 0.1 still excludes 0.
+    assert loglog_slope(widths, backprop / indep).slope == pytest.approx(0.5, abs=0.1)
 
 
 def test_needed_alpha_makes_every_sum_flat():

@@ -92,9 +92,18 @@ def test_table_refuses_ragged_rows():
         viz.table(["a", "b"], [[1]])
 
 
-def test_coord_explorer_reports_total_divergence_instead_of_a_plot():
+def test_coord_explorer_reports_total_divergence_instead_of_a_plot(monkeypatch):
+    from mupbook.studies import coord_check
+
     box = explorers.coord_explorer(widths=(64, 128))
     assert isinstance(box.drawn, Figure)
-    box.controls["lr"].value = 10**0.5  # a large SP learning rate
-    box.controls["optimizer"].value = "sgd"
-    assert isinstance(box.drawn, Figure) or "diverged" in box.drawn
+    assert "learning rate 0.5" in box.drawn._suptitle.get_text()  # SGD's, times 1
+
+    def diverge(*args, **kwargs):
+        raise FloatingPointError(
+            "every run diverged (lr=4.0); lower the learning rate"
+        )
+
+    monkeypatch.setattr(coord_check, "mlp_coord_check", diverge)
+    box.controls["lr_scale"].value = 8.0
+    assert "diverged at every width" in box.drawn and "lr=4.0" in box.drawn

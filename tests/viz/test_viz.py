@@ -43,3 +43,57 @@ def test_phase_diagram_draws_regimes_and_marks():
         {"NTP": (0.5, 0)},
     )
     assert axes[0, 0].images and any(t.get_text() == "NTP" for t in axes[0, 0].texts)
+
+
+def test_update_figure_draws_each_parametrization_with_its_theory_slope():
+    from mupbook.studies import cancellation
+    from mupbook.viz.cancellation import plot_updates
+
+    results = [
+        cancellation.measure_cancellation([64, 128, 256], seeds=(0,), param=p)
+        for p in ("mup", "ntp")
+    ]
+    fig, slopes = plot_updates(results)
+    assert set(slopes) == {"muP", "NTP"} and len(fig.axes) == 2
+    assert slopes["NTP"] == pytest.approx(results[1].slopes["update"].slope)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(label.startswith("NTP: slope") for label in labels)
+
+
+def _w2v_doc():
+    models = {}
+    for w in (64, 256, 1024):
+        models[str(w)] = {"param": "mup", "width": w, "turn_degrees": 30.0}
+        models[f"ntp-{w}"] = {"param": "ntp", "width": w, "turn_degrees": 640.0 / w}
+    models["limit"] = {"param": "mup", "width": 1500, "turn_degrees": 31.0}
+    return {"models": models}
+
+
+def test_word2vec_turns_are_drawn_with_fitted_and_theoretical_slopes():
+    from mupbook.viz import word2vec as w2v_viz
+
+    fig = w2v_viz.plot_turns(_w2v_doc())
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] in ("μP: slope +0.00", "μP: slope -0.00")
+    assert labels[1] == "NTP: slope -1.00" and "theory" in labels
+
+
+def test_word2vec_accuracy_draws_intervals_of_counts_and_plain_paper_numbers():
+    from mupbook.stats import Proportion
+    from mupbook.viz import word2vec as w2v_viz
+
+    ours = {
+        "64": Proportion(26, 1086),
+        "256": Proportion(28, 1086),
+        "ntp-64": Proportion(26, 1086),
+        "ntp-256": Proportion(8, 1086),
+        "limit": Proportion(34, 1086),
+        "ntk": Proportion(0, 1086),
+    }
+    fig = w2v_viz.plot_accuracy({"ours": ours, "TP4": {"64": 33.35, "limit": 43.3}})
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "ours: NTP, finite width" in labels and "TP4: μP limit" in labels
+    bars = [c for c in ax.containers if c.has_yerr]
+    assert len(bars) == 2  # our muP and NTP widths; the paper's numbers have none
+    assert len(ax.patches) == 2  # the bands of our two limits
