@@ -47,6 +47,7 @@ def _parameter_names() -> tuple[str, ...]:
 register(
     Exercise(
         id="gpt-sp-logit-slope",
+        kind="derive",
         question="A muP GPT whose q and k keep coordinates of order one computes its "
         "attention scores with SP's scale, q.k / sqrt(d). After a few Adam steps q and k "
         "are correlated. The scores then grow with the head dimension like d^s: what is s?",
@@ -71,6 +72,7 @@ register(
 register(
     Exercise(
         id="gpt-attention-multiplier",
+        kind="practice",
         question="A muP GPT has base head dimension d_0 = 16 (where it equals SP). Which factor "
         "multiplies q.k at head dimension d = 256?",
         checker=numeric(
@@ -96,6 +98,7 @@ register(
 register(
     Exercise(
         id="gpt-mlp-adam-lr",
+        kind="derive",
         question="In muP with Adam (base width 64), the MLP's first matrix has shape "
         "(4n, n). At width n = 1024, by which factor is its learning rate multiplied, "
         "relative to the base learning rate eta?",
@@ -125,6 +128,7 @@ _BLOCK = BUG_LAYERS - 1
 register(
     Exercise(
         id="gpt-find-the-bug",
+        kind="debug",
         question="mupbook.exercises.transformers.buggy_gpt is a muP GPT in which one tensor "
         "keeps a wrong rule. Run a coordinate check on it and name the tensor "
         "(a parameter name such as 'blocks.0.attn.q').",

@@ -291,6 +291,16 @@ class Sweep:
         out[ok] = np.nanmin(mean[ok], axis=1)
         return out
 
+    def curve(self, width: int, log2_lr: float) -> np.ndarray | None:
+        """Seed-mean minibatch training loss (points,) at :attr:`curve_steps` of the run
+        at ``width`` and base learning rate ``2**log2_lr``; NaN from a seed's divergence
+        on; None when that width or learning rate is not on the sweep's grid."""
+        j = np.flatnonzero(self.widths == int(width))
+        k = np.flatnonzero(np.abs(self.log2_lrs - float(log2_lr)) < 1e-9)
+        if j.size == 0 or k.size == 0:
+            return None
+        return self.curves[:, j[0], k[0]].mean(axis=0)
+
     def to_dict(self) -> dict:
         """JSON-ready (non-finite numbers become None)."""
         try:

@@ -1,6 +1,6 @@
 """Figures of the GPT chapter: the dot-product law behind 1/d attention, learning-rate
 curves across widths (TP5 Figure 1's picture on our data), optima against width, and
-the explorer's training curves."""
+the explorer's pictures (training curves, beside the recorded sweep)."""
 
 from __future__ import annotations
 
@@ -191,4 +191,48 @@ def plot_training_curves(curves: Mapping[str, np.ndarray], title: str = ""):
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_gpt_setting(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    title: str,
+    sweep: Sweep | None = None,
+    log2_lr: float | None = None,
+):
+    """The GPT explorer's picture. Left: training loss against step, one line per entry
+    (label -> (steps (k,), losses (k,))), a divergence crossed where it happened. Right,
+    when ``sweep`` is given: that sweep's validation loss against log2 learning rate
+    (:func:`plot_gpt_sweep`'s panel), with ``log2_lr`` marked by a vertical line.
+    Returns the figure."""
+    fig, axes = figure(ncols=2 if sweep is not None else 1, width=4.3, height=3.3)
+    ax = axes[0, 0]
+    for k, (label, (x, y)) in enumerate(curves.items()):
+        x, y = np.asarray(x), np.asarray(y, dtype=float)
+        ok = np.isfinite(y)
+        color = COLORS[k % len(COLORS)]
+        ax.plot(x[ok], y[ok], color=color, label=label)
+        if not ok.all():
+            ax.plot(
+                [x[int(np.argmin(ok))]],
+                [0.95],
+                "x",
+                color=color,
+                mew=2,
+                ms=9,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+            )
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (nats / character)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    if sweep is not None:
+        mean = sweep.mean_loss()
+        lo = np.nanmin(mean)
+        hi = min(np.nanmax(mean), lo + 1.2)
+        _plot_one(axes[0, 1], sweep, (lo - 0.03, hi + 0.05))
+        if log2_lr is not None:
+            axes[0, 1].axvline(log2_lr, color="black", lw=1, ls="--")
     return fig

@@ -136,6 +136,16 @@ def test_each_seed_has_its_own_optimum_and_a_seed_diverged_everywhere_has_none()
     assert np.isnan(s.seed_optima()[1, 2]) and np.isfinite(s.seed_optima()[0, 2])
 
 
+def test_a_recorded_curve_is_the_seed_mean_and_none_off_the_grid():
+    s = synthetic_sweep("mup", [-7.0, -7.0, -7.0])
+    s.curves[0, 1, 4] = [3.0, 2.0, 1.0]
+    s.curves[1, 1, 4] = [3.0, 3.0, np.nan]  # seed 1 diverged at its last point
+    np.testing.assert_allclose(s.curve(128, s.log2_lrs[4]), [3.0, 2.5, np.nan])
+    assert s.curve(512, -8.0) is None  # a width the sweep did not train
+    assert s.curve(128, -8.25) is None  # between two grid points
+    assert s.curve(64, -10.0).shape == (3,)
+
+
 def test_results_document_validates_and_carries_tp5_claims():
     sweeps = {
         "sp": synthetic_sweep("sp", [-6, -7, -8]),

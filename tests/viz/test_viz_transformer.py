@@ -70,13 +70,63 @@ def test_training_curves_mark_where_a_run_diverged():
     assert any(ln.get_marker() == "x" for ln in fig.axes[0].lines)
 
 
-def test_gpt_explorer_trains_both_widths_and_redraws():
+def random_data():
     ids = torch.randint(0, chars.VOCAB, (3000,), generator=runtime.generator(0))
-    data = mg.Data(ids, ids[:32].view(1, 32), ids[1:33].view(1, 32), "random")
-    box = explorers.gpt_explorer(data=data, steps=3)
+    return mg.Data(ids, ids[:32].view(1, 32), ids[1:33].view(1, 32), "random")
+
+
+def legend(fig):
+    return [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_gpt_explorer_trains_both_widths_and_redraws():
+    box = explorers.gpt_explorer(data=random_data(), steps=3)
     assert isinstance(box.drawn, Figure)
-    labels = [t.get_text() for t in box.drawn.axes[0].get_legend().get_texts()]
-    assert labels == ["width 64", "width 256"]
+    assert legend(box.drawn) == ["width 64", "width 256"]
+    assert "trained live" in box.drawn.axes[0].get_title()
     box.controls["log2_width"].value = 7
-    labels = [t.get_text() for t in box.drawn.axes[0].get_legend().get_texts()]
-    assert labels == ["width 64", "width 128"]
+    assert legend(box.drawn) == ["width 64", "width 128"]
+
+
+def recorded_sweeps():
+    out = {p: sweep(p, [-7.0] * 3) for p in ("sp", "mup")}
+    for s in out.values():
+        s.curves = np.random.default_rng(0).uniform(2, 3, s.val_loss.shape + (4,))
+        s.curve_steps = np.array([0, 10, 20, 29])
+    return out
+
+
+def test_gpt_explorer_draws_a_recorded_setting_without_training(monkeypatch):
+    recorded = recorded_sweeps()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a recorded setting was trained")
+
+    monkeypatch.setattr(mg, "training_curve", no_training)
+    monkeypatch.setattr(mg, "load_data", no_training)
+    box = explorers.gpt_explorer(recorded)
+    left, right = box.drawn.axes[:2]
+    assert legend(box.drawn) == ["width 64", "width 256"]
+    assert "recorded (mean of 2 seeds)" in left.get_title()
+    np.testing.assert_allclose(
+        left.lines[1].get_ydata(), recorded["sp"].curve(256, -7.0)
+    )
+    assert any(list(ln.get_xdata()) == [-7.0, -7.0] for ln in right.lines)  # marked
+    box.controls["param"].value = "mup"
+    assert "μP" in box.drawn.axes[0].get_title()
+
+
+def test_gpt_explorer_trains_live_off_the_recorded_grid():
+    box = explorers.gpt_explorer(recorded_sweeps(), data=random_data(), steps=3)
+    box.controls["log2_width"].value = 9  # width 512 was not recorded
+    assert "trained live" in box.drawn.axes[0].get_title()
+    assert legend(box.drawn) == ["width 64", "width 512"]
+    assert len(box.drawn.axes) == 2  # the recorded sweep beside it
+
+
+def test_gpt_explorer_in_the_book_shows_only_recorded_settings(monkeypatch):
+    monkeypatch.setenv("MUPBOOK_STATIC_EXPLORERS", "1")
+    monkeypatch.setattr(mg, "training_curve", None)  # any training would fail
+    out = explorers.gpt_explorer(recorded_sweeps())
+    # 2 parametrizations x widths 64, 128, 256 x learning rates 2^-10 .. 2^-5
+    assert len(out.index) == 2 * 3 * 6
