@@ -36,7 +36,12 @@ of the same initial model, one batched forward and backward pass for all of them
 over the stacked tensors with per-copy, per-tensor learning rates (TP5's muP rules via
 :meth:`mupbook.nn.ScaledModule.param_groups`); copies that diverge are dropped from the
 stack. The tests check that this equals training each learning rate alone with the
-model's own ``.adam()``; ``bench/bench_mutransfer_gpt.py`` measures the speed-up.
+model's own ``.adam()``; ``bench/bench_mutransfer_gpt.py`` measures the speed-up. Stacking
+pays where one copy leaves the hardware idle: on a GPU always, on one CPU thread only at
+narrow widths (at width 512 the stack is slower than its copies one after another), so
+``--stack auto`` (the default, :func:`stack_size`) stacks on a CPU up to
+:data:`CPU_STACK_MAX_WIDTH` and trains wider models one learning rate at a time (a stack
+of one copy: the same arithmetic).
 
 Command line (writes JSON with the configuration, every loss, and provenance)::
 
@@ -78,6 +83,13 @@ BATCH_SEED_OFFSET = 1_000_003
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 CURVE_POINTS = 50
+#: On a CPU, the widest width whose learning rates train stacked under ``--stack auto``;
+#: wider ones train one at a time. ``bench/bench_mutransfer_gpt.py`` on one thread (12
+#: learning rates, 8 x 32 tokens): stacking is 2.4x faster than stacks of one at width
+#: 64, 1.25x at 128, even (1.05x) at 256 and 0.73x (slower) at 512.
+CPU_STACK_MAX_WIDTH = 256
+#: ``--stack`` choices: every learning rate of a width together, one at a time, or auto.
+STACK_MODES = ("auto", "all", "one")
 
 
 # ------------------------------------------------------------- batched training core
@@ -501,6 +513,19 @@ def make_model(
     )
 
 
+def stack_size(
+    width: int, device: torch.device | str, mode: str = "auto"
+) -> int | None:
+    """How many learning rates of ``width`` train together (:func:`train_lrs`'s
+    ``group``): None (all of them) or 1. ``mode`` ``"all"``, ``"one"``, or ``"auto"``:
+    all on a GPU, and on a CPU up to :data:`CPU_STACK_MAX_WIDTH`."""
+    _checks.choice(mode, STACK_MODES, "stack")
+    if mode == "auto":
+        wide = int(width) > CPU_STACK_MAX_WIDTH
+        mode = "one" if torch.device(device).type == "cpu" and wide else "all"
+    return None if mode == "all" else 1
+
+
 def train_lrs(
     model: ScaledModule,
     lrs: Sequence[float] | torch.Tensor,
@@ -508,28 +533,41 @@ def train_lrs(
     val: tuple[torch.Tensor, torch.Tensor],
     *,
     weight_decay: float = 0.0,
+    group: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train copies of ``model`` at every base learning rate of ``lrs`` (R,) on the
     minibatches ``batches`` (inputs and targets, (steps, B, T)) and return the
     minibatch losses (R, steps) (step t's loss before update t) and the final
-    validation loss (R,) over ``val`` (inputs and targets (N, T)), float64."""
-    stack = StackedAdamW(
-        model,
-        lrs,
-        weight_decay=weight_decay,
-        drop_above=DROP_FACTOR * math.log(chars.VOCAB),
-    )
+    validation loss (R,) over ``val`` (inputs and targets (N, T)), float64.
+    ``group`` learning rates train stacked at a time (None: all of them); the result
+    does not depend on it."""
+    lrs = [float(x) for x in torch.as_tensor(lrs, dtype=torch.float64).flatten()]
+    size = len(lrs) if group is None else _checks.positive_int(group, "group")
     xs, ys = batches
-    curves = [stack.step(x, y) for x, y in zip(xs, ys)]
-    final = stack.dataset_loss(*val)
-    return torch.stack(curves, 1).numpy(), final.numpy()
+    curves, finals = [], []
+    for k in range(0, len(lrs), size):
+        stack = StackedAdamW(
+            model,
+            lrs[k : k + size],
+            weight_decay=weight_decay,
+            drop_above=DROP_FACTOR * math.log(chars.VOCAB),
+        )
+        curves.append(torch.stack([stack.step(x, y) for x, y in zip(xs, ys)], 1))
+        finals.append(stack.dataset_loss(*val))
+    return torch.cat(curves).numpy(), torch.cat(finals).numpy()
 
 
 def run_cell(
-    cfg: Config, param: str, width: int, seed: int, data: Data, device=None
+    cfg: Config,
+    param: str,
+    width: int,
+    seed: int,
+    data: Data,
+    device=None,
+    stack: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """One (param, width, seed): minibatch curves (lrs, steps), validation losses
-    (lrs,), seconds."""
+    (lrs,), seconds. ``stack``: how the learning rates train (:func:`stack_size`)."""
     dtype = {"float32": torch.float32, "float64": torch.float64}[cfg.dtype]
     t0 = time.perf_counter()
     batches = chars.train_batches(
@@ -547,6 +585,7 @@ def run_cell(
         batches,
         (data.val_x, data.val_y),
         weight_decay=cfg.weight_decay,
+        group=stack_size(width, next(model.parameters()).device, stack),
     )
     return curves, final, time.perf_counter() - t0
 
@@ -638,10 +677,13 @@ def run(
     progress: bool = True,
     done: Mapping[tuple[str, int, int], tuple] | None = None,
     on_cell=None,
+    stack: str = "auto",
 ) -> dict[str, Sweep]:
     """Every (width, param, seed) of ``cfg`` (widths ascending), skipping those in
-    ``done``; ``on_cell(cells)`` is called after each new one (to checkpoint).
+    ``done``; ``on_cell(cells)`` is called after each new one (to checkpoint);
+    ``stack`` says how each width's learning rates train (:func:`stack_size`).
     Returns ``{param: Sweep}``."""
+    _checks.choice(stack, STACK_MODES, "stack")
     if not isinstance(cfg, Config):
         raise ValueError(f"cfg must be a Config, got {type(cfg).__name__}")
     cfg.check()
@@ -658,7 +700,7 @@ def run(
     bar = tqdm(total=len(todo), desc="GPT muTransfer", disable=not progress)
     for p, n, s in todo:
         bar.set_postfix(param=p, width=n, seed=s)
-        cells[(p, n, s)] = run_cell(cfg, p, n, s, data, dev)
+        cells[(p, n, s)] = run_cell(cfg, p, n, s, data, dev, stack)
         if on_cell is not None:
             on_cell(cells)
         bar.update()
@@ -668,6 +710,7 @@ def run(
         "n_train_chars": int(data.train.numel()),
         "device": str(dev),
         "threads": torch.get_num_threads(),
+        "stack": stack,
     }
     return assemble(cfg, cells, meta)
 
@@ -845,6 +888,14 @@ def _parser() -> argparse.ArgumentParser:
         "--log2-lrs", type=float, nargs="+", help="override the log2 learning rates"
     )
     ap.add_argument(
+        "--stack",
+        choices=STACK_MODES,
+        default="auto",
+        help="train each width's learning rates together (all), one at a time (one), "
+        f"or auto: all on a GPU, on a CPU up to width {CPU_STACK_MAX_WIDTH} "
+        "(default auto; the results do not depend on it)",
+    )
+    ap.add_argument(
         "--resume",
         action="store_true",
         help="continue from the checkpoint <out>.partial of an interrupted run",
@@ -891,6 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=start.progress,
         done=done,
         on_cell=checkpoint,
+        stack=args.stack,
     )
     prov = dict(prov, seconds=before + start.seconds())
     doc = results_dict(result, cfg, prov)

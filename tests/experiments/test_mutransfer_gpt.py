@@ -77,6 +77,32 @@ def test_stacked_training_equals_training_each_learning_rate_alone(param):
             assert torch.allclose(ours[name], p, rtol=1e-10, atol=1e-12), name
 
 
+def test_learning_rates_trained_in_groups_equal_one_stack():
+    xs, ys = tokens()
+    vx, vy = tokens(steps=1, b=3, seed=5)
+    model = tiny("mup")
+    lrs = [2.0**-9, 2.0**-6, 2.0**-3]
+    together = mg.train_lrs(model, lrs, (xs, ys), (vx[0], vy[0]), weight_decay=0.1)
+    for group in (1, 2):
+        apart = mg.train_lrs(
+            model, lrs, (xs, ys), (vx[0], vy[0]), weight_decay=0.1, group=group
+        )
+        for a, b in zip(apart, together):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_auto_stacks_on_a_gpu_and_on_a_cpu_only_up_to_the_measured_width():
+    edge = mg.CPU_STACK_MAX_WIDTH
+    assert mg.stack_size(edge, "cpu") is None  # all learning rates together
+    assert mg.stack_size(2 * edge, "cpu") == 1
+    assert mg.stack_size(2 * edge, "cuda") is None
+    assert mg.stack_size(64, "cpu", "one") == 1
+    assert mg.stack_size(4096, "cpu", "all") is None
+    with pytest.raises(ValueError, match="stack"):
+        mg.stack_size(64, "cpu", "some")
+
+
 def test_a_diverging_copy_is_dropped_and_the_others_are_untouched():
     xs, ys = tokens(steps=8)
     model = tiny("sp")
