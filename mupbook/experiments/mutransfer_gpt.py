@@ -424,9 +424,10 @@ def _grid(lo: float, hi: float, step: float = 0.5) -> tuple[float, ...]:
     return tuple(float(x) for x in np.arange(lo, hi + step / 2, step))
 
 
-#: The chapter's live sweep (a 2-core CPU, under a minute): widths 64 to 256, a coarse
-#: grid, one seed, short training. It shows the curves; the claims are checked on the
-#: recorded run.
+#: A small sweep (minutes of one CPU, seconds of a GPU): widths 64 to 256, a coarse grid,
+#: one seed, short training. The chapter runs it only where no recorded run is at hand
+#: (Colab), to show the curves; the claims are checked on the recorded run. The
+#: explorer's live pictures train on its batches.
 QUICK = Config(
     widths=(64, 128, 256),
     log2_lrs=_grid(-11.0, -5.0, 1.0),
