@@ -641,7 +641,7 @@ def gpt_picture(
             seeds = len(sweep.seeds)
             return plot_gpt_setting(
                 curves,
-                f"{mg.PARAM_NAMES[param]}, Adam, lr 2^{log2_lr:g}: recorded "
+                f"{mg.PARAM_NAMES[param]}, Adam, lr 2^{log2_lr:g}: from the sweep "
                 f"(mean of {seeds} seed{'s' * (seeds > 1)})",
                 sweep,
                 log2_lr,

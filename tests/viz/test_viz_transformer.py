@@ -107,7 +107,7 @@ def test_gpt_explorer_draws_a_recorded_setting_without_training(monkeypatch):
     box = explorers.gpt_explorer(recorded)
     left, right = box.drawn.axes[:2]
     assert legend(box.drawn) == ["width 64", "width 256"]
-    assert "recorded (mean of 2 seeds)" in left.get_title()
+    assert "from the sweep (mean of 2 seeds)" in left.get_title()
     np.testing.assert_allclose(
         left.lines[1].get_ydata(), recorded["sp"].curve(256, -7.0)
     )
