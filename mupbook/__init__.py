@@ -11,9 +11,10 @@ this table (``tests/test_architecture.py`` enforces it):
 layer                  modules                                                         chapters
 =====================  ==============================================================  ========
 core (flat, small)     ``runtime`` switches and seeds; ``_checks`` input checks;         all
-                       ``fit`` log-log slopes; ``stats`` binomial intervals of
-                       accuracies; ``abc`` abc-parametrizations and the
+                       ``fit`` log-log slopes and grid optima; ``stats`` binomial
+                       intervals of accuracies; ``abc`` abc-parametrizations and the
                        Dynamical Dichotomy; ``nn`` width-parametrized MLPs;
+                       ``transformer`` a GPT on ``nn``'s per-tensor scalings;
                        ``kernels`` exact NNGP/NTK; ``predict`` kernel predictors;
                        ``empirical`` finite-width kernels; ``results`` the JSON of a
                        run; ``paper`` the published numbers; ``reproduction`` the
@@ -21,14 +22,15 @@ core (flat, small)     ``runtime`` switches and seeds; ``_checks`` input checks;
 ``limits/``            exact infinite-width limits beside their finite samplers:         5-7, pi
                        ``linear``, ``kernel_sgd``, ``one_hidden``, ``pi`` (deep ReLU
                        pi-limit)
-``data/``              Omniglot, text8 and the offline corpus, the analogy set           2, 5-7
+``data/``              Omniglot, text8 and the offline corpus (words and characters),    2, 5-7
+                       the analogy set
 ``studies/``           one chapter's demonstrations: ``cancellation``,                   1-5, pi
                        ``vector_matrix``, ``movement``, ``kernel_regression``,
-                       ``coord_check``, ``spellings``, ``nonlinear_limit``, ``zdot``,
-                       ``pi_limit``
+                       ``coord_check`` (MLPs and the GPT), ``spellings``,
+                       ``nonlinear_limit``, ``zdot``, ``pi_limit``, ``attention``
 ``experiments/``       the papers' experiments with their command lines: ``maml``,       5-7, pi
-                       ``mutransfer``, ``word2vec``, ``pi_maml``, ``pi_supervised``
-                       (shared skeleton ``_common``)
+                       ``mutransfer``, ``mutransfer_gpt``, ``word2vec``, ``pi_maml``,
+                       ``pi_supervised`` (shared skeleton ``_common``)
 ``exercises/``         checkers of the chapters' exercises, one module per chapter       all
 ``viz/``               everything that draws, and the explorers (one helper)             all
 =====================  ==============================================================  ========

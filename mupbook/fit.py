@@ -2,9 +2,10 @@
 
 A quantity ``y ~ C n^s`` lies on a line of slope ``s`` in log-log coordinates;
 :func:`loglog_slope` fits it by least squares and reports a standard error, and
-:func:`expect_slope` is the assertion the chapters use to pin a claim down. :class:`Claims`
-checks several claims at once and fails once, naming every claim that broke (so that one
-broken run shows each of them failing). The interval beside an accuracy (k correct answers
+:func:`expect_slope` is the assertion the chapters use to pin a claim down;
+:func:`parabola_optimum` locates the minimum of a curve on an evenly spaced grid (the best
+learning rate of a sweep). :class:`Claims` checks several claims at once and fails once,
+naming every claim that broke (so that one broken run shows each of them failing). The interval beside an accuracy (k correct answers
 out of n) is :func:`mupbook.stats.wilson_interval`.
 """
 
@@ -73,6 +74,57 @@ def expect_slope(
         raise AssertionError(
             f"{what}: measured log-log slope {slope:+.3f}, expected {expected:+.3f} +/- {tol}"
         )
+
+
+@dataclass(frozen=True)
+class GridOptimum:
+    """The minimum of a curve sampled on an evenly spaced grid: ``x`` and ``y`` of the
+    vertex of the parabola through the best grid point and its two neighbours (the grid
+    point itself when it lacks a finite neighbour), the best point's ``index``, and
+    ``at_edge``: the best point is an end of the grid or next to a missing (non-finite)
+    value, so the true minimum may lie beyond it."""
+
+    x: float
+    y: float
+    index: int
+    at_edge: bool
+
+
+def parabola_optimum(x, y) -> GridOptimum:
+    """Locate the minimum of ``y`` over the evenly spaced grid ``x`` (1-D, same length,
+    >= 3 points) by a parabola through the lowest finite value and its two neighbours.
+    Non-finite values (diverged runs) are ignored. The vertex lies within half a grid step
+    of the best point (the best point is the lowest of the three)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape or x.size < 3:
+        raise ValueError(
+            f"x and y must be 1-D of the same length >= 3, got {x.shape} and {y.shape}"
+        )
+    steps = np.diff(x)
+    if not (np.all(np.isfinite(x)) and np.all(steps > 0)) or not np.allclose(
+        steps, steps[0], rtol=1e-9, atol=1e-12
+    ):
+        raise ValueError(
+            f"x must be finite, increasing and evenly spaced: {x.tolist()}"
+        )
+    ok = np.isfinite(y)
+    if not ok.any():
+        raise ValueError("no finite value: every point diverged")
+    i = int(np.nanargmin(np.where(ok, y, np.nan)))
+    if i == 0 or i == x.size - 1 or not (ok[i - 1] and ok[i + 1]):
+        return GridOptimum(float(x[i]), float(y[i]), i, True)
+    a, b, c = y[i - 1], y[i], y[i + 1]
+    curve = a - 2 * b + c  # >= 0, since b is the lowest of the three
+    if curve <= 0:
+        return GridOptimum(float(x[i]), float(b), i, False)
+    offset = 0.5 * (a - c) / curve
+    return GridOptimum(
+        float(x[i] + offset * steps[0]),
+        float(b - (a - c) ** 2 / (8 * curve)),
+        i,
+        False,
+    )
 
 
 class Claims:

@@ -14,6 +14,9 @@ multiply the base learning rate ``eta``. Two families fill these in:
 Shapes: input (B, d_in) -> hidden (B, n) x depth -> output (B, d_out). Layer ``l``
 computes ``h^l = mult_l * x^(l-1) @ w_l^T + bias_l`` and ``x^l = phi(h^l)``.
 Biases, where enabled, start at zero unless their scaling gives an init std.
+
+:class:`ScaledModule` holds what every width-parametrized model shares (per-tensor
+optimizer groups, SGD and AdamW); :mod:`mupbook.transformer` builds a GPT on it.
 """
 
 from __future__ import annotations
@@ -56,18 +59,95 @@ def check_float_dtype(dtype: torch.dtype) -> torch.dtype:
 
 @dataclass(frozen=True)
 class Scaling:
-    """How one parameter tensor scales: stored ``w ~ N(0, init_std^2)`` (0: zeros),
-    used as ``multiplier * w``, trained at ``eta * sgd_lr`` (SGD) or ``eta * adam_lr``
-    (Adam; ``None`` where the parametrization does not define it)."""
+    """How one parameter tensor scales: stored ``w ~ N(init_mean, init_std^2)`` (std 0:
+    the constant ``init_mean``, e.g. a LayerNorm gain of 1), used as ``multiplier * w``,
+    trained at ``eta * sgd_lr`` (SGD) or ``eta * adam_lr`` (Adam; ``None`` where the
+    parametrization does not define it)."""
 
     kind: Kind
     init_std: float
     multiplier: float
     sgd_lr: float
     adam_lr: float | None
+    init_mean: float = 0.0
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        """A freshly initialized tensor of ``shape`` (drawn from ``generator`` only when
+        ``init_std > 0``, so a zero-initialized tensor consumes no random numbers)."""
+        if self.init_std > 0:
+            w = torch.randn(*shape, generator=generator, dtype=dtype) * self.init_std
+            return w + self.init_mean if self.init_mean else w
+        return torch.full(shape, float(self.init_mean), dtype=dtype)
 
 
-class ScaledMLP(nn.Module):
+class ScaledModule(nn.Module):
+    """A model whose every parameter has a :class:`Scaling`: subclasses implement
+    :meth:`named_scalings`; optimizer groups, SGD and AdamW follow from it."""
+
+    def named_scalings(self) -> list[tuple[str, nn.Parameter, Scaling]]:
+        """Every parameter with its name and scaling."""
+        raise NotImplementedError
+
+    def param_groups(
+        self, optimizer: Literal["sgd", "adam"], lr: float, weight_decay: float = 0.0
+    ) -> list[dict]:
+        """One optimizer group per parameter, ``lr = eta * factor``; weight decay is
+        divided by the same factor so that ``lr * weight_decay`` does not change with
+        width (the ``mup`` package's convention for decoupled decay)."""
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(
+                f"learning rate must be a positive finite number, got {lr!r}"
+            )
+        if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+        if optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+        groups = []
+        for name, p, s in self.named_scalings():
+            factor = s.sgd_lr if optimizer == "sgd" else s.adam_lr
+            if factor is None:
+                raise ValueError(
+                    f"{type(self).__name__} defines no {optimizer} learning rates "
+                    "(abc-parametrizations are for SGD; use MuMLP for Adam)"
+                )
+            groups.append(
+                {
+                    "params": [p],
+                    "lr": lr * factor,
+                    "weight_decay": weight_decay / factor,
+                    "name": name,
+                }
+            )
+        return groups
+
+    def sgd(
+        self, lr: float, *, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> torch.optim.SGD:
+        """SGD with this parametrization's per-parameter learning rates."""
+        return torch.optim.SGD(
+            self.param_groups("sgd", lr, weight_decay), lr=lr, momentum=momentum
+        )
+
+    def adam(
+        self,
+        lr: float,
+        *,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> torch.optim.AdamW:
+        """AdamW (decoupled weight decay) with per-parameter learning rates."""
+        return torch.optim.AdamW(
+            self.param_groups("adam", lr, weight_decay), lr=lr, betas=betas, eps=eps
+        )
+
+
+class ScaledMLP(ScaledModule):
     """An MLP whose weights and biases follow given :class:`Scaling` rules."""
 
     def __init__(
@@ -151,59 +231,6 @@ class ScaledMLP(nn.Module):
                 for l, (b, s) in enumerate(zip(self.biases, self.bias_scalings))
             ]
         return out
-
-    def param_groups(
-        self, optimizer: Literal["sgd", "adam"], lr: float, weight_decay: float = 0.0
-    ) -> list[dict]:
-        """One optimizer group per parameter, ``lr = eta * factor``; weight decay is
-        divided by the same factor so that ``lr * weight_decay`` does not change with
-        width (the ``mup`` package's convention for decoupled decay)."""
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(
-                f"learning rate must be a positive finite number, got {lr!r}"
-            )
-        if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-        if optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
-        groups = []
-        for name, p, s in self.named_scalings():
-            factor = s.sgd_lr if optimizer == "sgd" else s.adam_lr
-            if factor is None:
-                raise ValueError(
-                    f"{type(self).__name__} defines no {optimizer} learning rates "
-                    "(abc-parametrizations are for SGD; use MuMLP for Adam)"
-                )
-            groups.append(
-                {
-                    "params": [p],
-                    "lr": lr * factor,
-                    "weight_decay": weight_decay / factor,
-                    "name": name,
-                }
-            )
-        return groups
-
-    def sgd(
-        self, lr: float, *, momentum: float = 0.0, weight_decay: float = 0.0
-    ) -> torch.optim.SGD:
-        """SGD with this parametrization's per-parameter learning rates."""
-        return torch.optim.SGD(
-            self.param_groups("sgd", lr, weight_decay), lr=lr, momentum=momentum
-        )
-
-    def adam(
-        self,
-        lr: float,
-        *,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-    ) -> torch.optim.AdamW:
-        """AdamW (decoupled weight decay) with per-parameter learning rates."""
-        return torch.optim.AdamW(
-            self.param_groups("adam", lr, weight_decay), lr=lr, betas=betas, eps=eps
-        )
 
 
 class AbcMLP(ScaledMLP):
@@ -435,23 +462,41 @@ def parameter_kinds(model: nn.Module, base: nn.Module) -> dict[str, Kind]:
     """Classify every parameter of ``model`` by comparing it with ``base``, the same
     architecture at another width: the number of dimensions whose size differs is
     0 (scalar-like: finite), 1 (vector-like) or 2 (matrix-like)."""
+    return {
+        name: kind for name, (kind, _) in explain_parameter_kinds(model, base).items()
+    }
+
+
+def explain_parameter_kinds(
+    model: nn.Module, base: nn.Module
+) -> dict[str, tuple[Kind, str]]:
+    """:func:`parameter_kinds` with the reason for each verdict: ``{name: (kind, why)}``,
+    ``why`` naming the dimensions that grow with width (e.g. ``"(27, 256) vs (27, 64):
+    dim 1 grows"``)."""
     ours = dict(model.named_parameters())
     theirs = dict(base.named_parameters())
     if ours.keys() != theirs.keys():
         missing = sorted(set(ours) ^ set(theirs))
         raise ValueError(f"model and base have different parameters: {missing[:5]}")
-    kinds: dict[str, Kind] = {}
+    out: dict[str, tuple[Kind, str]] = {}
     for name, p in ours.items():
         q = theirs[name]
         if p.ndim != q.ndim:
             raise ValueError(
                 f"{name}: {p.ndim} dimensions in model but {q.ndim} in base"
             )
-        changed = sum(a != b for a, b in zip(p.shape, q.shape))
-        if changed > 2:
+        grows = [i for i, (a, b) in enumerate(zip(p.shape, q.shape)) if a != b]
+        if len(grows) > 2:
             raise ValueError(
-                f"{name}: {changed} dimensions change with width; only up to 2 "
+                f"{name}: {len(grows)} dimensions change with width; only up to 2 "
                 "(vector- or matrix-like) have a muP rule"
             )
-        kinds[name] = ("scalar", "vector", "matrix")[changed]
-    return kinds
+        shapes = f"{tuple(p.shape)} vs {tuple(q.shape)}"
+        why = (
+            f"{shapes}: no dimension grows with width"
+            if not grows
+            else f"{shapes}: dim{'s' if len(grows) > 1 else ''} "
+            f"{' and '.join(map(str, grows))} grow{'' if len(grows) > 1 else 's'}"
+        )
+        out[name] = (("scalar", "vector", "matrix")[len(grows)], why)
+    return out

@@ -54,6 +54,24 @@ def percent(value: float) -> str:
     return f"{value:g} %"
 
 
+#: TP5 (Yang, Hu et al., *Tensor Programs V*, arXiv:2203.03466), on Transformers trained
+#: with Adam. Its Figure 1 ("Training loss against learning rate on Transformers of varying
+#: d_model trained with Adam"; post-layernorm Transformers, d_model 128 to 8192, trained on
+#: wikitext-2 for 5 epochs, Section 3; muP from base width 128, Section 4) gives curves,
+#: not numbers, so the reproduction page sets these claims beside our measurements.
+#: Sources, checked in the arXiv v2 text: Section 3 ("as shown in Fig. 1 (left)", the
+#: optimum shifts in SP), Section 4 ("The results are shown on the right in Fig. 1, where
+#: the optimal learning rate is stable, and the performance improves monotonically with
+#: width"), Definition 4.1 (1/d attention) and Section 6.1 (transfer once a minimum scale
+#: is met, e.g. width 256, depth 4, batch size 32, sequence length 128, 5000 steps).
+TP5_TRANSFORMER_CLAIMS: dict[str, str] = {
+    "mup": "in μP the optimal learning rate is stable across width (Section 4, "
+    "Figure 1 right)",
+    "sp": "in SP the optimal learning rate shifts with width (Section 3, Figure 1 left)",
+    "wider": "in μP the performance improves monotonically with width (Section 4, "
+    "Figure 1 right)",
+}
+
 #: The pi-limit paper (Yang, Santacroce & Hu, "Efficient Computation of Deep Nonlinear
 #: Infinite-Width Neural Networks that Learn Features", ICLR 2022), Table 1, as its code's
 #: README lists it with the command of each entry (santacml/pilim, ``pilimit_orig/README.md``,

@@ -144,6 +144,25 @@ EXPERIMENTS: dict[str, Experiment] = {
             "limit); the book does not train on fil9.",
         ),
         Experiment(
+            "mutransfer_gpt",
+            "muTransfer of a GPT on text: the best Adam learning rate across widths",
+            (
+                Expected(
+                    "mutransfer_gpt.json",
+                    "python -m mupbook.experiments.mutransfer_gpt --config cpu --threads 1 "
+                    "--out results/mutransfer_gpt.json",
+                    tuple(
+                        (f"{k}", v) for k, v in paper.TP5_TRANSFORMER_CLAIMS.items()
+                    ),
+                ),
+            ),
+            others="mutransfer_gpt_*.json",
+            note="TP5's Figure 1 gives curves, not numbers: its claims (no values) sit "
+            "in the notes, beside our measured shifts (log2 units) and losses. The full "
+            "configuration (`--config full`, widths 128 to 4096) needs a GPU.",
+            paper_label="TP5",
+        ),
+        Experiment(
             "pi_maml",
             "The pi-limit: Omniglot 5-way 1-shot MAML with 2-hidden-layer networks "
             "(the pi-limit paper's Table 1)",

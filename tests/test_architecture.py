@@ -134,6 +134,7 @@ CORE = (
     "results.py",
     "runtime.py",
     "stats.py",
+    "transformer.py",
 )
 
 

@@ -45,6 +45,40 @@ def test_expect_slope_passes_inside_and_fails_outside_the_tolerance():
         expect_slope(float("nan"), 0.5, 0.1)
 
 
+def test_parabola_optimum_recovers_the_vertex_of_a_sampled_parabola():
+    from mupbook.fit import parabola_optimum
+
+    x = np.arange(-12, -4.9, 0.5)
+    opt = parabola_optimum(x, 2.0 + 0.3 * (x + 7.8) ** 2)
+    assert opt.x == pytest.approx(-7.8) and opt.y == pytest.approx(2.0)
+    assert opt.index == int(np.argmin(np.abs(x + 7.8))) and not opt.at_edge
+
+
+def test_parabola_optimum_stays_within_half_a_step_of_the_best_point():
+    from mupbook.fit import parabola_optimum
+
+    rng = np.random.default_rng(0)
+    x = np.arange(10.0)
+    for _ in range(200):
+        y = rng.normal(size=10)
+        opt = parabola_optimum(x, y)
+        assert abs(opt.x - x[np.argmin(y)]) <= 0.5 + 1e-12
+        assert opt.y <= y.min() + 1e-12
+
+
+def test_parabola_optimum_ignores_diverged_points_and_flags_the_edge():
+    from mupbook.fit import parabola_optimum
+
+    x = np.arange(5.0)
+    opt = parabola_optimum(x, [3.0, 2.0, 1.0, np.nan, np.nan])
+    assert (opt.x, opt.index, opt.at_edge) == (2.0, 2, True)  # next to a divergence
+    assert parabola_optimum(x, [0.0, 1, 2, 3, 4]).at_edge  # an end of the grid
+    with pytest.raises(ValueError, match="every point diverged"):
+        parabola_optimum(x, [np.nan] * 5)
+    with pytest.raises(ValueError, match="evenly spaced"):
+        parabola_optimum([0, 1, 3], [1, 0, 1])
+
+
 def test_claims_report_every_broken_claim_at_once():
     from mupbook.fit import Claims
 

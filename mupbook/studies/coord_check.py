@@ -5,6 +5,12 @@ and step, the mean absolute coordinate of its activations and of their change si
 initialization. Under muP every curve is flat in width (log-log slope 0); a slope
 > 0 is a blow-up that a wider model would turn into divergence; a slope < 0 is a
 layer that stops learning.
+
+One check serves every model of the book: a model's ``forward(x, return_features=True)``
+returns its output and either a list of hidden activations (the MLPs of
+:mod:`mupbook.nn`, named ``x^1 .. x^L``) or a dict of named activations (the GPT of
+:mod:`mupbook.transformer`: embeddings, attention logits, MLP activations, residual
+stream); the output is tracked too. Inputs may be features (float) or tokens (int).
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from tqdm.auto import tqdm
 
 from .. import _checks, runtime
 from ..fit import loglog_slope
-from ..nn import MuMLP, ScaledMLP, tp5_scalings
+from ..nn import MuMLP, ScaledMLP, ScaledModule, tp5_scalings
+from ..transformer import GPT
 
-ModelFactory = Callable[[int, torch.Generator], ScaledMLP]
+ModelFactory = Callable[[int, torch.Generator], ScaledModule]
 #: The optimizers a coordinate check can run (each model's ``.sgd(lr)`` / ``.adam(lr)``).
 OPTIMIZERS = ("sgd", "adam")
 
@@ -50,7 +57,8 @@ def toy_batch(
 class CoordCheck:
     """Mean |coordinate| per (seed, width, step, layer): ``size`` of the activations and
     ``delta`` of their change since init; step 0 is initialization, step t is after t
-    optimizer steps. ``layers`` names the columns: ``x^1 .. x^L`` and ``output``.
+    optimizer steps. ``layers`` names the columns: ``x^1 .. x^L`` (an MLP) or the
+    model's own names (the GPT), then ``output``.
     Runs whose loss turned non-finite are marked in ``diverged`` (seed, width) and hold NaN.
     ``lr`` is the learning rate the runs used (None where unknown)."""
 
@@ -84,6 +92,26 @@ class CoordCheck:
                     out[t, k] = loglog_slope(self.widths[ok], mean[ok, t, k]).slope
         return out
 
+    def slopes_at(
+        self,
+        kind: Literal["size", "delta"],
+        steps: Sequence[int],
+        layers: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """:meth:`slopes` at the given ``steps`` and ``layers`` (names of
+        :attr:`layers`, default all), shape (len(steps), len(layers))."""
+        chosen = list(self.layers) if layers is None else list(layers)
+        unknown = sorted(set(chosen) - set(self.layers))
+        if unknown:
+            raise ValueError(f"unknown layers {unknown}; the check has {self.layers}")
+        bad = [t for t in steps if not 0 <= int(t) <= self.steps]
+        if bad:
+            raise ValueError(f"steps {bad} outside 0..{self.steps}")
+        table = self.slopes(kind)
+        return table[
+            np.ix_([int(t) for t in steps], [self.layers.index(n) for n in chosen])
+        ]
+
 
 def coord_check(
     make_model: ModelFactory,
@@ -100,8 +128,9 @@ def coord_check(
     progress: bool = True,
 ) -> CoordCheck:
     """Run a coordinate check. ``make_model(width, generator)`` builds the model;
-    ``x`` (B, d_in) and ``y`` ((B, d_out) targets for ``mse``, (B,) class indices for
-    ``xent``) are one fixed batch, trained on for ``steps`` full-batch steps."""
+    ``x`` (B, d_in) features or (B, T) tokens and ``y`` ((B, d_out) targets for
+    ``mse``; class indices of the output's leading shape, (B,) or (B, T), for ``xent``)
+    are one fixed batch, trained on for ``steps`` full-batch steps."""
     ws = _checks.widths(widths)
     steps = _checks.positive_int(steps, "steps")
     seeds = _checks.seeds(seeds)
@@ -114,6 +143,7 @@ def coord_check(
             f"{tuple(x.shape)} and {tuple(y.shape)}"
         )
     size = delta = None
+    names: list[str] = []
     diverged = np.zeros((len(seeds), len(ws)), dtype=bool)
     bar = tqdm(
         total=len(seeds) * len(ws),
@@ -125,7 +155,12 @@ def coord_check(
         for j, n in enumerate(ws):
             model = make_model(int(n), runtime.generator(seed * 100_003 + j))
             p0 = next(model.parameters())
-            xb, yb = x.to(p0.device, p0.dtype), y.to(p0.device)
+            xb = (
+                x.to(p0.device, p0.dtype)
+                if x.is_floating_point()
+                else x.to(p0.device)
+            )
+            yb = y.to(p0.device)
             if loss == "mse":
                 yb = yb.to(p0.dtype)
             opt = model.sgd(lr) if optimizer == "sgd" else model.adam(lr)
@@ -134,7 +169,7 @@ def coord_check(
                 diverged[i, j] = True
                 bar.update()
                 continue
-            s, d = records
+            s, d, names = records
             if size is None:
                 shape = (len(seeds), len(ws), steps + 1, s.shape[1])
                 size, delta = np.full(shape, np.nan), np.full(shape, np.nan)
@@ -145,37 +180,55 @@ def coord_check(
         raise FloatingPointError(
             f"every run diverged (lr={lr}); lower the learning rate"
         )
-    L = size.shape[-1] - 1
-    return CoordCheck(
-        ws,
-        [f"x^{l}" for l in range(1, L + 1)] + ["output"],
-        size,
-        delta,
-        diverged,
-        label,
-        lr,
+    return CoordCheck(ws, names, size, delta, diverged, label, lr)
+
+
+def named_activations(
+    out: torch.Tensor, feats: list[torch.Tensor] | dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """A model's ``(output, features)`` as ``{name: activation}``: a list of features is
+    named ``x^1 .. x^L``, a dict keeps its names; ``output`` comes last. Detached."""
+    named = (
+        dict(feats)
+        if isinstance(feats, dict)
+        else {f"x^{l}": f for l, f in enumerate(feats, 1)}
+    )
+    if "output" in named:
+        raise ValueError("a feature may not be called 'output' (that is the output)")
+    named["output"] = out
+    return {k: v.detach() for k, v in named.items()}
+
+
+def _objective(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    if loss == "mse":
+        return (out - y).pow(2).mean() / 2
+    return torch.nn.functional.cross_entropy(
+        out.reshape(-1, out.shape[-1]), y.reshape(-1)
     )
 
 
 def _train_and_record(
-    model: ScaledMLP,
+    model: ScaledModule,
     opt: torch.optim.Optimizer,
     x: torch.Tensor,
     y: torch.Tensor,
     steps: int,
     loss: str,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Sizes (steps + 1, layers) of activations and of their change; None if it diverged.
+) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """Sizes (steps + 1, activations) of activations and of their change, and their
+    names; None if it diverged.
 
     One forward pass per step: the pass that computes step t's loss also records the
     activations after t - 1 updates."""
     size = delta = None
     init: list[torch.Tensor] = []
+    names: list[str] = []
     for t in range(steps + 1):
         out, feats = model(x, return_features=True)
-        acts = [f.detach() for f in feats] + [out.detach()]
+        named = named_activations(out, feats)
+        acts = list(named.values())
         if t == 0:
-            init = acts
+            init, names = acts, list(named)
             size = np.zeros((steps + 1, len(acts)))
             delta = np.zeros((steps + 1, len(acts)))
         size[t] = [a.abs().mean().item() for a in acts]
@@ -184,17 +237,13 @@ def _train_and_record(
             return None
         if t == steps:
             break
-        value = (
-            (out - y).pow(2).mean() / 2
-            if loss == "mse"
-            else torch.nn.functional.cross_entropy(out, y)
-        )
+        value = _objective(out, y, loss)
         if not torch.isfinite(value):
             return None
         opt.zero_grad()
         value.backward()
         opt.step()
-    return size, delta
+    return size, delta, names
 
 
 def mlp_coord_check(
@@ -248,3 +297,65 @@ def mystery_mlp(width: int, generator: torch.Generator | None = None) -> ScaledM
     weights, _ = tp5_scalings("mup", "table8", 32, width, 4, 2, 16)
     weights[1] = dataclasses.replace(weights[1], adam_lr=1.0)  # SP's rate for W^2
     return ScaledMLP([32, width, width, 4], weights, None, generator=generator)
+
+
+def gpt_coord_check(
+    param: Literal["mup", "sp"],
+    tokens: torch.Tensor,
+    targets: torch.Tensor,
+    widths: Sequence[int] = (128, 256, 512, 1024),
+    *,
+    optimizer: Literal["sgd", "adam"] = "adam",
+    lr: float = 0.03,
+    steps: int = 12,
+    seeds: Sequence[int] = (0, 1, 2),
+    vocab: int = 27,
+    n_layers: int = 2,
+    n_heads: int = 2,
+    base_width: int = 32,
+    zero_query: bool | None = None,
+    zero_readout: bool | None = None,
+    progress: bool = True,
+) -> CoordCheck:
+    """A coordinate check of :class:`mupbook.transformer.GPT` (``vocab`` tokens,
+    ``n_layers`` blocks, ``n_heads`` heads, context = the batch's length) in muP or SP on
+    one fixed batch of ``tokens`` and next-token ``targets`` (B, T), float32, trained by
+    cross-entropy. Tracks every named activation of :meth:`GPT.forward` and the output.
+
+    ``zero_query`` and ``zero_readout`` default to True under muP (the ``mup`` README's
+    recommendation: no ``n^-1/2`` transient at initialization) and False under SP. The
+    base width (32) lies below the sweep, as in :func:`mlp_coord_check`."""
+    if tokens.ndim != 2 or tokens.shape != targets.shape:
+        raise ValueError(
+            f"tokens and targets must both be (batch, time), got "
+            f"{tuple(tokens.shape)} and {tuple(targets.shape)}"
+        )
+    zr = (param == "mup") if zero_readout is None else bool(zero_readout)
+
+    def make(n: int, g: torch.Generator) -> GPT:
+        return GPT(
+            vocab,
+            n,
+            param,
+            n_layers=n_layers,
+            n_heads=n_heads,
+            context=tokens.shape[1],
+            base_width=base_width,
+            zero_query=zero_query,
+            zero_readout=zr,
+            generator=g,
+        )
+
+    return coord_check(
+        make,
+        widths,
+        tokens,
+        targets,
+        steps=steps,
+        optimizer=optimizer,
+        lr=lr,
+        seeds=seeds,
+        loss="xent",
+        label=f"GPT {param} {optimizer}",
+        progress=progress,
+    )

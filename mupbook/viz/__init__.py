@@ -4,8 +4,8 @@ This package file holds the shared style (:func:`figure`, :func:`loglog_sweep`,
 :func:`histograms`, :func:`phase_diagram`, :func:`table`). Its modules draw the figures
 of a topic (:mod:`~mupbook.viz.cancellation`, :mod:`~mupbook.viz.vector_matrix`,
 :mod:`~mupbook.viz.kernels`, :mod:`~mupbook.viz.coord_check`, :mod:`~mupbook.viz.mutransfer`,
-:mod:`~mupbook.viz.fewshot`, :mod:`~mupbook.viz.word2vec`), and
-:mod:`~mupbook.viz.explorers` builds every interactive explorer with one helper (live
+:mod:`~mupbook.viz.fewshot`, :mod:`~mupbook.viz.word2vec`, :mod:`~mupbook.viz.transformer`),
+and :mod:`~mupbook.viz.explorers` builds every interactive explorer with one helper (live
 ipywidgets, or pictures drawn ahead for the rendered book:
 :mod:`~mupbook.viz.static_explorer`). Nothing outside this package imports it: the
 chapters and this package sit on top of the library.

@@ -12,10 +12,12 @@ HTML controls that page through them in the rendered page, with no kernel
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.figure import Figure
 
 from .. import runtime
@@ -571,6 +573,140 @@ def pi_explorer(frames):
     )
 
 
+# ------------------------------------------------------------- muP for Transformers
+
+
+def gpt_training(
+    param: str = "sp",
+    log2_width: int = 8,
+    log2_lr: float = -5.0,
+    *,
+    data=None,
+    steps: int = 40,
+    base_width: int = 64,
+    sweep=None,
+):
+    """Train a GPT of width ``2**log2_width`` and one of the base width at the same base
+    learning rate ``2**log2_lr`` (same initial seed, same minibatches of the chapter's
+    quick configuration, ``steps`` steps) and plot both training curves
+    (:func:`mupbook.viz.transformer.plot_gpt_setting`, beside ``sweep`` when given).
+    ``data``: a :class:`mupbook.experiments.mutransfer_gpt.Data` (loaded when None).
+    Tens of CPU seconds a picture: the explorer's live fallback."""
+    from ..experiments import mutransfer_gpt as mg
+    from .transformer import plot_gpt_setting
+
+    cfg = mg.QUICK.replace(steps=steps, base_width=base_width)
+    data = mg.load_data(cfg) if data is None else data
+    width = 2**log2_width
+    curves = {
+        f"width {n}": (
+            np.arange(steps),
+            mg.training_curve(cfg, param, n, log2_lr, data),
+        )
+        for n in dict.fromkeys((base_width, width))
+    }
+    name = mg.PARAM_NAMES[param]
+    return plot_gpt_setting(
+        curves,
+        f"{name}, Adam, lr 2^{log2_lr:g}: trained live ({steps} steps)",
+        sweep,
+        log2_lr,
+    )
+
+
+def gpt_picture(
+    param: str,
+    log2_width: int,
+    log2_lr: float,
+    *,
+    recorded=None,
+    data=None,
+    steps: int = 40,
+):
+    """The GPT explorer's draw function. When the recorded sweep ``recorded`` (``{param:
+    Sweep}``, :func:`mupbook.experiments.mutransfer_gpt.sweeps`) trained this width and
+    learning rate: its seed-mean training curves of that width and of the base width
+    (its narrowest), beside its validation loss against learning rate; no training.
+    Otherwise both models train live (:func:`gpt_training`, ``steps`` steps on ``data``)."""
+    sweep = None if recorded is None else recorded.get(param)
+    width = 2**log2_width
+    if sweep is not None:
+        base = int(sweep.widths[0])
+        found = {n: sweep.curve(n, log2_lr) for n in dict.fromkeys((base, width))}
+        if all(c is not None for c in found.values()):
+            from ..experiments import mutransfer_gpt as mg
+            from .transformer import plot_gpt_setting
+
+            curves = {f"width {n}": (sweep.curve_steps, c) for n, c in found.items()}
+            seeds = len(sweep.seeds)
+            return plot_gpt_setting(
+                curves,
+                f"{mg.PARAM_NAMES[param]}, Adam, lr 2^{log2_lr:g}: from the sweep "
+                f"(mean of {seeds} seed{'s' * (seeds > 1)})",
+                sweep,
+                log2_lr,
+            )
+    return gpt_training(
+        param, log2_width, log2_lr, data=data, steps=steps, sweep=sweep
+    )
+
+
+def gpt_explorer(recorded=None, data=None, steps: int = 40):
+    """Pick the parametrization, the width (64 .. 512) and the base learning rate: a GPT
+    of that width and one of the base width (64), side by side (:func:`gpt_picture`).
+    Settings that the recorded sweep ``recorded`` (``{param: Sweep}``) trained are drawn
+    from it, at once; others train live in Jupyter (tens of seconds), on ``data``
+    (loaded once, when first needed). Under SP the wide model's curve parts from the
+    narrow one and, at large learning rates, diverges first; under muP they stay
+    together. In the rendered book the pictures are the recorded ones (widths, and every
+    other learning rate of the recorded grid)."""
+    import ipywidgets as w
+
+    from ..experiments import mutransfer_gpt as mg
+
+    cache = {"data": data}
+
+    def draw(param, log2_width, log2_lr):
+        if cache["data"] is None and (
+            recorded is None
+            or recorded.get(param) is None
+            or recorded[param].curve(2**log2_width, log2_lr) is None
+        ):
+            cache["data"] = mg.load_data(mg.QUICK)
+        return gpt_picture(
+            param,
+            log2_width,
+            log2_lr,
+            recorded=recorded,
+            data=cache["data"],
+            steps=steps,
+        )
+
+    slider = dict(continuous_update=False)
+    controls = {
+        "param": w.ToggleButtons(
+            options=["sp", "mup"], value="sp", description="param"
+        ),
+        "log2_width": w.IntSlider(
+            value=8, min=6, max=9, description="log2 width", **slider
+        ),
+        "log2_lr": w.FloatSlider(
+            value=-7.0, min=-11.5, max=-3.0, step=0.5, description="log2 lr", **slider
+        ),
+    }
+    frames = None
+    if recorded:
+        some = next(iter(recorded.values()))
+        frames = {
+            "param": [p for p in ("sp", "mup") if p in recorded],
+            "log2_width": [
+                int(round(math.log2(n))) for n in some.widths if 64 <= n <= 512
+            ],
+            "log2_lr": [float(x) for x in some.log2_lrs if float(x).is_integer()],
+        }
+    return explorer(controls, draw, frames=frames)
+
+
 __all__ = [
     "show",
     "explorer",
@@ -582,5 +718,8 @@ __all__ = [
     "coord_explorer",
     "fewshot_explorer",
     "neighbours_explorer",
+    "gpt_training",
+    "gpt_picture",
+    "gpt_explorer",
     "pi_explorer",
 ]

@@ -15,7 +15,18 @@ from mupbook.exercises import (
     numeric,
 )
 
-CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05nl", "ch05", "ch06", "ch07", "pi")
+CHAPTERS = (
+    "ch01",
+    "ch02",
+    "ch03",
+    "ch04",
+    "ch05nl",
+    "ch05",
+    "gpt",
+    "ch06",
+    "ch07",
+    "pi",
+)
 
 #: (exercise, a typical wrong answer, words its message must contain, the answer as a
 #: student would write it, which the message must not contain).
@@ -73,6 +84,13 @@ CONFUSIONS = [
         "x^1, which the input weights produce",
         "hidden",
     ),
+    ("gpt-sp-logit-slope", 0.0, "independent q and k", "1/2"),
+    ("gpt-sp-logit-slope", 1.0, "before it is scaled", "1/2"),
+    ("gpt-mlp-adam-lr", 1.0, "that is SP's rule", "1/16"),
+    ("gpt-mlp-adam-lr", 64 / 4096, "the rule uses the ratio of fan-ins", "1/16"),
+    ("gpt-find-the-bug", "blocks.1.mlp.proj", "only because its input", "mlp.fc"),
+    ("gpt-find-the-bug", "head", "the output grows only downstream", "mlp.fc"),
+    ("gpt-find-the-bug", "blocks.0.mlp.fc", "which block's activations", "blocks.1"),
     ("ch06-limit-width", 784.0, "where does the readout start", "789"),
     ("ch06-limit-width", 5.0, "where does the first layer start", "789"),
     ("ch06-update-rank", 1.0, "sums over the whole support set", "5"),

@@ -150,3 +150,89 @@ def test_coordinate_check_of_the_mystery_mlp_points_at_the_hidden_layer():
     change = dict(zip(cc.layers, cc.slopes("delta")[1]))
     assert abs(change["x^1"]) < 0.15, change  # the input layer is right
     assert change["x^2"] > 0.5 and change["output"] > 0.5, change  # W^2 is not
+
+
+# ------------------------------------------------------------------------------ the GPT
+
+
+def gpt_batch():
+    g = torch.Generator().manual_seed(0)
+    return (
+        torch.randint(0, 27, (2, 16), generator=g),
+        torch.randint(0, 27, (2, 16), generator=g),
+    )
+
+
+def text_batch():
+    """Two blocks of 16 characters of the corpus (the chapter's batch)."""
+    import os
+
+    from mupbook.data import chars
+
+    raw = os.environ.get("MUPBOOK_DATA", "").strip()
+    if not raw or not os.path.isfile(
+        os.path.join(raw, "text", "offline_corpus.txt.gz")
+    ):
+        pytest.skip("MUPBOOK_DATA is unset or holds no text/offline_corpus.txt.gz")
+    text = chars.load(max_chars=2_000_000)
+    return tuple(b[0] for b in chars.train_batches(text.train, 1, 2, 16, seed=0))
+
+
+def test_gpt_coordinate_check_tracks_every_named_activation_from_tokens():
+    c = coord.gpt_coord_check(
+        "mup", *gpt_batch(), [32, 64], steps=2, seeds=(0,), progress=False
+    )
+    assert c.layers[0] == "embedding" and c.layers[-1] == "output"
+    assert "block1.attn_logits" in c.layers and len(c.layers) == 12
+    assert c.size.shape == (1, 2, 3, 12) and not c.diverged.any()
+    # zero query and zero readout (muP's default here): scores and output start at 0
+    assert c.size[0, :, 0, c.layers.index("block0.attn_logits")].max() == 0
+    assert c.size[0, :, 0, -1].max() == 0
+    assert c.slopes_at("size", [2], ["embedding"]).shape == (1, 1)
+    with pytest.raises(ValueError, match="unknown layers"):
+        c.slopes_at("size", [1], ["x^1"])
+
+
+#: The chapter's quick coordinate check: widths 128 to 512, Adam 0.03, 12 steps, 3 seeds.
+CHAPTER_WIDTHS = [128, 256, 512]
+
+
+@pytest.mark.slow
+def test_gpt_sp_scores_and_output_grow_and_mup_stays_flat():
+    """The chapter's claims at the chapter's quick set-up: SP's attention scores and
+    output grow (slope >= 0.4), muP's scores do not grow (slope < 0.1) and its other
+    activations are flat within 0.1."""
+    x, y = text_batch()
+    sp = coord.gpt_coord_check("sp", x, y, CHAPTER_WIDTHS, progress=False)
+    mu = coord.gpt_coord_check("mup", x, y, CHAPTER_WIDTHS, progress=False)
+    logits = [n for n in mu.layers if n.endswith("attn_logits")]
+    others = [n for n in mu.layers if n not in logits]
+    assert sp.slopes_at("size", range(3, 13), logits + ["output"]).min() >= 0.4
+    for kind in ("size", "delta"):
+        assert mu.slopes_at(kind, range(6, 13), logits).max() < 0.1
+        assert np.abs(mu.slopes_at(kind, range(2, 13), others)).max() < 0.1
+
+
+@pytest.mark.slow
+def test_gpt_coordinate_check_catches_one_over_sqrt_d_attention_in_mup(monkeypatch):
+    # the chapter's text: with the bug the first block's scores grow, slope above 0.15
+    from mupbook import transformer
+
+    monkeypatch.setattr(transformer, "attention_multiplier", lambda p, d, d0: d**-0.5)
+    x, y = text_batch()
+    mu = coord.gpt_coord_check("mup", x, y, CHAPTER_WIDTHS, progress=False)
+    assert mu.slopes_at("size", range(6, 13), ["block0.attn_logits"]).min() > 0.15
+
+
+@pytest.mark.slow
+def test_gpt_coordinate_check_catches_a_zero_readout_without_its_multiplier(
+    monkeypatch,
+):
+    # zero init alone is not muP: a readout at SP's scale (multiplier 1) blows up
+    from mupbook import transformer
+
+    monkeypatch.setattr(transformer, "readout_multiplier", lambda p, n, n0: 1.0)
+    mu = coord.gpt_coord_check(
+        "mup", *gpt_batch(), [128, 256, 512], steps=4, seeds=(0,), progress=False
+    )
+    assert mu.slopes_at("size", range(1, 5), ["output"]).max() > 0.5
