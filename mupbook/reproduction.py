@@ -121,7 +121,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "`--model relu-nngp` without `--grid-sigma-v`, with `--search-top 5`). The searches "
             "recorded in `results/maml_relu-nngp_search.json` and "
             "`results/maml_relu-ntk_search.json` are these commands with `--search-steps 100` "
-            "(the whole grid at f = 0, screening runs a quarter as long); chapter 6 shows the "
+            "(the whole grid at f = 0, screening runs a quarter as long); chapter 8 shows the "
             "grid, the settings chosen, and that meta-training then moves these limits by less "
             "than a point.",
         ),

@@ -1,7 +1,7 @@
 """Exercise checkers: tell a student whether an answer is right, and why not.
 
 Every exercise of the book is registered under an id such as
-``"ch01-variance-one"`` (in ``mupbook/exercises/chNN.py``, one module per chapter; a new chapter not yet numbered has a module named for its topic, e.g. ``transformers.py``) with a checker, its reference answer and answers known
+``"ch01-variance-one"`` (in ``mupbook/exercises/chNN.py``, one module per chapter) with a checker, its reference answer and answers known
 to be wrong (the tests prove that each checker accepts the reference and rejects
 those). In a notebook::
 
@@ -401,9 +401,9 @@ from . import (  # noqa: E402,F401
     ch03,
     ch04,
     ch05,
-    ch05_nonlinear,
     ch06,
     ch07,
-    pi_limit,
-    transformers,
+    ch08,
+    ch09,
+    ch10,
 )

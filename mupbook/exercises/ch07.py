@@ -1,142 +1,158 @@
-"""Exercises of chapter 7: Word2Vec at infinite width."""
+"""Exercises of the chapter "muP for Transformers" (attention, per-tensor rules, a bug hunt)."""
 
 from __future__ import annotations
 
-import math
+import dataclasses
 
-from . import Exercise, function, numeric, register
+import torch
+
+from ..transformer import GPT
+from . import Exercise, choice, numeric, register
+
+#: The buggy model's size (the coordinate check in the chapter uses these).
+BUG_VOCAB, BUG_LAYERS, BUG_HEADS, BUG_BASE = 27, 2, 2, 32
 
 
-def _keep_probability(count: float, total: float, sample: float) -> float:
-    t = sample * total
-    return min(1.0, (math.sqrt(count / t) + 1) * t / count)
+def _the_bug() -> str:
+    # which tensor keeps SP's Adam learning rate (the exercise is to find it)
+    return ".".join(("blocks", str(BUG_LAYERS - 1), "mlp", "fc"))
+
+
+def buggy_gpt(
+    width: int, generator: torch.Generator | None = None, context: int = 16
+) -> GPT:
+    """A muP GPT (:class:`~mupbook.transformer.GPT`, 27 tokens, 2 blocks, 2 heads, base
+    width 32) with one deliberate bug: one tensor's rule is not muP's. Its signature fits
+    :func:`mupbook.studies.coord_check.coord_check`'s ``make_model(width, generator)``."""
+    model = GPT(
+        BUG_VOCAB,
+        width,
+        "mup",
+        n_layers=BUG_LAYERS,
+        n_heads=BUG_HEADS,
+        context=context,
+        base_width=BUG_BASE,
+        generator=generator,
+    )
+    name = _the_bug()
+    model.scalings[name] = dataclasses.replace(model.scalings[name], adam_lr=1.0)
+    return model
+
+
+def _parameter_names() -> tuple[str, ...]:
+    net = GPT(BUG_VOCAB, BUG_BASE, n_layers=BUG_LAYERS, n_heads=BUG_HEADS, context=4)
+    return tuple(name for name, _ in net.named_parameters())
 
 
 register(
     Exercise(
-        id="ch07-limit-width",
+        id="gpt-sp-logit-slope",
         kind="derive",
-        question="A 1-hidden-layer linear network with d inputs and d_o outputs has a muP limit of width "
-        "at most d + d_o. Word2Vec has d = d_o = V (one-hot words in, V scores out), and its output "
-        "embeddings start at 0. Of which width is its muP limit for a vocabulary of V = 1000 words?",
+        question="A muP GPT whose q and k keep coordinates of order one computes its "
+        "attention scores with SP's scale, q.k / sqrt(d). After a few Adam steps q and k "
+        "are correlated. The scores then grow with the head dimension like d^s: what is s?",
         checker=numeric(
-            1000.0,
-            abs_tol=0.5,
+            0.5,
+            abs_tol=0.05,
             hints={
-                2000.0: "that is the bound d + d_o, for a readout that starts with directions "
-                "of its own; which directions does a readout that starts at 0 bring?",
-                64.0: "that is a finite width; the limit needs every direction the inputs span",
+                0.0: "that would hold for independent q and k (a sum of d terms of random "
+                "sign is sqrt(d)); after training the terms share a sign",
+                1.0: "that is how the sum q.k grows before it is scaled; the score is q.k "
+                "after the scale",
+                -0.5: "the sum grows, it does not shrink: count d correlated terms",
             },
-            explain="V = 1000, below the bound d + d_o = 2000 because the readout starts at 0: "
-            "E = A Ehat and U = B Ehat with V x V coefficients",
+            explain="1/2: q.k sums d terms of the same sign (a law of large numbers, size d); "
+            "1/sqrt(d) leaves sqrt(d)",
         ),
-        reference=lambda: 1000.0,
-        wrong=(lambda: 2000.0, lambda: 64.0),
+        reference=lambda: 0.5,
+        wrong=(lambda: 0.0, lambda: 1.0),
     )
 )
 
 register(
     Exercise(
-        id="ch07-limit-memory",
-        question="How many GB (10^9 bytes) do the muP limit's two V x V tables take for text8's V = 71,291 "
-        "words in float32?",
+        id="gpt-attention-multiplier",
+        kind="practice",
+        question="A muP GPT has base head dimension d_0 = 16 (where it equals SP). Which factor "
+        "multiplies q.k at head dimension d = 256?",
         checker=numeric(
-            2 * 71_291**2 * 4 / 1e9,
-            rel_tol=0.01,
+            16**0.5 / 256,
+            rel_tol=1e-6,
             hints={
-                71_291**2
-                * 4
-                / 1e9: "that is one table; the limit stores input and output embeddings",
-                2
-                * 71_291**2
-                * 4
-                / 2**30: "that is GiB (2^30 bytes); the question asks for GB",
-                2
-                * 71_291**2
-                * 2
-                / 1e9: "that is bfloat16 (2 bytes a number); the question asks for float32",
+                1 / 16: "that is SP's 1/sqrt(d); muP divides by d",
+                1
+                / 256: "that is 1/d alone: at d = d_0 it would not be SP's factor, and muP "
+                "equals SP at the base width",
+                1
+                / 64
+                ** 0.5: "that shrinks like 1/sqrt(d) beyond the base width; muP's factor "
+                "shrinks like 1/d",
             },
-            explain="2 V^2 x 4 bytes = 40.7 GB: one large GPU, or half of it in bfloat16",
+            explain="sqrt(16) / 256 = 1/64: the mup README's 8/d for d_0 = 64, here 4/d",
         ),
-        reference=lambda: 2 * 71_291**2 * 4 / 1e9,
+        reference=lambda: 16**0.5 / 256,
+        wrong=(lambda: 1 / 16, lambda: 1 / 256),
+    )
+)
+
+register(
+    Exercise(
+        id="gpt-mlp-adam-lr",
+        kind="derive",
+        question="In muP with Adam (base width 64), the MLP's first matrix has shape "
+        "(4n, n). At width n = 1024, by which factor is its learning rate multiplied, "
+        "relative to the base learning rate eta?",
+        checker=numeric(
+            64 / 1024,
+            rel_tol=1e-6,
+            hints={
+                1.0: "that is SP's rule: Adam moves every entry by about eta, so the "
+                "matrix's output changes by eta times its fan-in",
+                16.0: "under Adam the rate of a hidden matrix shrinks with width; growing "
+                "rates belong to vector-like tensors under SGD",
+                64
+                / 4096: "the MLP's factor 4 is in its fan-in at the base width too: "
+                "the rule uses the ratio of fan-ins",
+                0.25: "that is 1/sqrt(width ratio), an initialization scale, not Adam's rate",
+            },
+            explain="64 / 1024 = 1/16: a matrix-like tensor's Adam rate is eta / (fan_in / "
+            "base fan_in)",
+        ),
+        reference=lambda: 64 / 1024,
+        wrong=(lambda: 1.0, lambda: 16.0, lambda: 64 / 4096),
+    )
+)
+
+_NAMES = _parameter_names()
+_BLOCK = BUG_LAYERS - 1
+register(
+    Exercise(
+        id="gpt-find-the-bug",
+        kind="debug",
+        question="mupbook.exercises.ch07.buggy_gpt is a muP GPT in which one tensor "
+        "keeps a wrong rule. Run a coordinate check on it and name the tensor "
+        "(a parameter name such as 'blocks.0.attn.q').",
+        checker=choice(
+            _the_bug(),
+            _NAMES,
+            hints={
+                f"blocks.{_BLOCK}.mlp.proj": "its output grows, but only because its input "
+                "already does: look for the first activation that grows with width",
+                f"blocks.{_BLOCK - 1}.mlp.fc": "check the block: which block's activations "
+                "grow first?",
+                f"blocks.{_BLOCK}.attn.o": "the attention output stays flat; the slope "
+                "starts further on in that block",
+                "head": "the output grows only downstream of the real bug; the first "
+                "activation that grows is inside a block",
+            },
+            explain="the MLP's first matrix of the last block kept SP's Adam rate eta instead "
+            "of eta/m, so block1.mlp_hidden is the first activation to grow (slope near 1)",
+        ),
+        reference=_the_bug,
         wrong=(
-            lambda: 71_291**2 * 4 / 1e9,
-            lambda: 2 * 71_291**2 * 4 / 2**30,
-            lambda: 2 * 71_291**2 * 2 / 1e9,
+            lambda: f"blocks.{_BLOCK}.mlp.proj",
+            lambda: f"blocks.{_BLOCK - 1}.mlp.fc",
+            lambda: "head",
         ),
-    )
-)
-
-register(
-    Exercise(
-        id="ch07-ntk-accuracy",
-        kind="derive",
-        question="In the NTK limit the input embeddings stay at their initialization, orthonormal one-hot "
-        "rows. What analogy accuracy (in %) do they give?",
-        checker=numeric(
-            0.0,
-            abs_tol=1e-9,
-            hints={
-                100.0: "b - a + c has cosine 0 with every word other than a, b, c, which are excluded",
-            },
-            explain="0: every candidate word has cosine exactly 0 with b - a + c, the embeddings carry no "
-            "information, so nothing was learned where the analogy is read",
-        ),
-        reference=lambda: 0.0,
-        wrong=(lambda: 100.0, lambda: 50.0),
-    )
-)
-
-register(
-    Exercise(
-        id="ch07-keep-probability",
-        question="Write keep(count, total, sample): word2vec's probability of keeping a token of a word "
-        "seen `count` times among `total` tokens, with subsampling threshold `sample`.",
-        checker=function(
-            _keep_probability,
-            lambda: [
-                (1000.0, 1e6, 1e-4),
-                (10.0, 1e6, 1e-4),
-                (5e4, 2e6, 1e-3),
-                (3.0, 17e6, 1e-4),
-            ],
-            rtol=1e-9,
-            explain="min(1, (sqrt(f/t) + 1) t/f) with t = sample x total: frequent words are "
-            "dropped, rare ones always kept",
-        ),
-        reference=lambda: _keep_probability,
-        wrong=(
-            lambda: lambda c, n, s: math.sqrt(s * n / c),
-            lambda: lambda c, n, s: 1.0,
-        ),
-    )
-)
-
-register(
-    Exercise(
-        id="ch07-recipe-limit-width",
-        kind="derive",
-        question="word2vec's own recipe starts the output embeddings U uniform on "
-        "[-0.5/n, 0.5/n], not at 0. Of which width is the muP limit of that recipe for "
-        "a vocabulary of V = 1000 words?",
-        checker=numeric(
-            1000.0,
-            abs_tol=0.5,
-            hints={
-                2000.0: "the bound d + d_o counts the directions a readout starts with; "
-                "how large is a row of U at the start, |U_j|, as n grows, and what is left "
-                "of it in the limit?",
-                float(
-                    "inf"
-                ): "nothing here needs infinitely many directions: every update "
-                "is a combination of rows that are already there",
-                0.0: "the input embeddings still start as V directions of their own",
-            },
-            explain="V = 1000: a row of U starts with norm of order n^(-1/2), its scores "
-            "U_j . h are O(1/n), and what it adds to the input embeddings' updates "
-            "vanishes too; the limit is the same width-V network as for U = 0",
-        ),
-        reference=lambda: 1000.0,
-        wrong=(lambda: 2000.0, lambda: float("inf")),
     )
 )

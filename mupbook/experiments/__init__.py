@@ -7,10 +7,10 @@ mupbook.experiments.<name> --help``) that checks its whole configuration before 
 and writes the full-size results to JSON (:mod:`~mupbook.experiments._common`). Their
 figures live in :mod:`mupbook.viz`.
 
-* :mod:`~mupbook.experiments.maml` (chapter 6): MAML on Omniglot, finite widths, the muP
+* :mod:`~mupbook.experiments.maml` (chapter 8): MAML on Omniglot, finite widths, the muP
   limit and the kernel limits;
-* :mod:`~mupbook.experiments.mutransfer` (chapter 5): learning-rate sweeps across widths;
-* :mod:`~mupbook.experiments.word2vec` (chapter 7): Word2Vec at finite width and its limits;
+* :mod:`~mupbook.experiments.mutransfer` (chapter 6): learning-rate sweeps across widths;
+* :mod:`~mupbook.experiments.word2vec` (chapter 9): Word2Vec at finite width and its limits;
 * :mod:`~mupbook.experiments.pi_maml` and :mod:`~mupbook.experiments.pi_supervised` ("Deep
   limits that learn features"): the pi-limit on Omniglot, MAML with the pi-limit paper's
   protocol and supervised classification from a few drawings each.

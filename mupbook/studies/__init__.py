@@ -8,9 +8,9 @@
   during training, one teacher set-up (:class:`~mupbook.studies.movement.Teacher`);
 * :mod:`~mupbook.studies.kernel_regression` (chapter 2): kernel predictors beside finite
   networks trained by gradient descent;
-* :mod:`~mupbook.studies.coord_check` (chapter 5 and "muP for Transformers"): coordinate
+* :mod:`~mupbook.studies.coord_check` (chapter 6 and "muP for Transformers"): coordinate
   checks of MLPs and of the GPT;
-* :mod:`~mupbook.studies.spellings` (chapter 5): muP in the book's three spellings, one
+* :mod:`~mupbook.studies.spellings` (chapter 6): muP in the book's three spellings, one
   parametrization;
 * :mod:`~mupbook.studies.attention` ("muP for Transformers"): why attention needs 1/d;
 * :mod:`~mupbook.studies.pi_limit` ("Deep limits that learn features"): finite pi-nets

@@ -287,7 +287,7 @@ def mlp_coord_check(
 
 
 def mystery_mlp(width: int, generator: torch.Generator | None = None) -> ScaledMLP:
-    """Chapter 5's debug exercise: a muP MLP written by hand, with one mistake.
+    """Chapter 6's debug exercise: a muP MLP written by hand, with one mistake.
 
     32 inputs, two hidden ReLU layers of ``width``, 4 outputs, no biases, base width 16,
     TP5's Table 8 form, float32; inputs (B, 32) give outputs (B, 4). One tensor's Adam

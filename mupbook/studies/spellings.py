@@ -7,10 +7,10 @@ start at zero and have only ``a`` and ``c``. The book spells muP three ways:
 
 1. **TP4's abc-parametrization** (chapter 4, :mod:`mupbook.abc`): ``a = (-1/2, 0, ..., 0,
    1/2)``, ``b = 1/2``, one ``c = 0``; hidden biases share the input layer's ``a``.
-2. **TP5's Table 3** (chapters 3 and 5, :func:`mupbook.nn.tp5_scalings`, base width 1): no
+2. **TP5's Table 3** (chapters 3 and 6, :func:`mupbook.nn.tp5_scalings`, base width 1): no
    multipliers; init variance ``1/d``, ``1/n``, ``1/n^2`` and SGD learning rates ``eta n``,
    ``eta``, ``eta / n`` for input, hidden and output weights; ``eta n`` for hidden biases.
-3. **N(0, 1/n) and plain SGD** (chapters 6 and 7: :mod:`mupbook.limits.linear`, Word2Vec):
+3. **N(0, 1/n) and plain SGD** (chapters 8 and 9: :mod:`mupbook.limits.linear`, Word2Vec):
    every weight of variance ``1/n`` (the input's ``1/(d n)``), one learning rate ``eta``.
 
 The maps between them (:func:`spellings`):

@@ -158,7 +158,7 @@ def test_a_bool_is_not_a_number(flag):
 
     for answer in (flag, np.bool_(flag)):
         fb = check(
-            "ch03-readout-update" if flag else "ch07-ntk-accuracy", answer
+            "ch03-readout-update" if flag else "ch09-ntk-accuracy", answer
         )  # 1 and 0 are right
         assert (
             not fb.correct and f"{flag} is a truth value, not a number" in fb.message

@@ -134,7 +134,7 @@ def test_mystery_mlp_is_mup_but_for_one_tensor_the_hidden_adam_rate():
         if s != s_mup
     ]
     assert differ == ["weights.1"]  # W^2, the hidden matrix
-    assert EXERCISES["ch05-debug-coord"].reference() == "hidden weights"
+    assert EXERCISES["ch06-debug-coord"].reference() == "hidden weights"
 
 
 def test_coordinate_check_of_the_mystery_mlp_points_at_the_hidden_layer():

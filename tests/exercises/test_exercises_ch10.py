@@ -4,7 +4,7 @@ hint gives the answer away."""
 import numpy as np
 
 from mupbook.exercises import EXERCISES, check
-from mupbook.exercises import pi_limit as ex
+from mupbook.exercises import ch10 as ex
 
 
 def test_new_row_names_what_each_wrong_row_confuses():

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from mupbook.exercises import EXERCISES, check
-from mupbook.exercises import transformers as ex
+from mupbook.exercises import ch07 as ex
 from mupbook.studies import coord_check as coord
 from mupbook.transformer import GPT, attention_multiplier
 
