@@ -3,7 +3,8 @@ purpose (tests/chapters/breaking.py runs the real chapter up to the targeted ass
 
 Each break changes the library call the claim relies on, inside the chapter's kernel:
 a wrong parametrization (SP's coordinate check run in muP), 1/sqrt(d) attention in muP,
-a zero readout without muP's 1/m multiplier, and SP's recorded sweep read as muP's and
+a zero readout without muP's 1/m multiplier (and 1/sqrt(d) again for the longer, wider
+check that the scores' drift is a transient), and SP's recorded sweep read as muP's and
 the reverse.
 
 To keep them cheap, each run skips the cells its assert does not need (the figures, the
@@ -23,13 +24,15 @@ FIGURES = ["plot_dot_products()", "scaling_table("]
 SP_ASSERT = "sp_slopes.min() >= 0.4"
 LOGITS_ASSERT = "mu_logits.max() < 0.1"
 OTHERS_ASSERT = "np.abs(mu_others).max() < 0.1"
+#: muP's longer, wider coordinate check (steps 30 to 40, widths to 1024) and its assert.
+LATE_ASSERT = "np.abs(late_slopes).max() < 0.1"
 #: The recorded sweep's assert cells.
 MU_SHIFT = "mu_run.shift() <= 0.5"
 WIDER = "np.nanmax(change) < 0"
 SP_SHIFT = "sp_run.shift() >= 1.0"
 #: The coordinate checks take seconds on a quiet CPU; a shared one needs longer.
 SLOW_CELLS = 900
-COORD = ["gpt_coord_check(p,", SP_ASSERT, LOGITS_ASSERT, OTHERS_ASSERT]
+COORD = ["gpt_coord_check(p,", SP_ASSERT, LOGITS_ASSERT, OTHERS_ASSERT, LATE_ASSERT]
 
 
 def only_two_widths_for(param: str) -> str:
@@ -109,6 +112,20 @@ def test_mup_activations_assert_catches_a_readout_without_its_multiplier():
         timeout=SLOW_CELLS,
     )
     assert "muP's activations are not flat: output" in err
+
+
+@pytest.mark.slow
+def test_late_mup_assert_catches_one_over_sqrt_d_attention():
+    # the transient explains a drift downwards, never growth: with 1/sqrt(d) attention the
+    # scores keep growing after 30 steps at widths to 1024
+    err = run_broken(
+        CHAPTER,
+        BREAK_SQRT_D,
+        until=LATE_ASSERT,
+        skip=FIGURES + [SP_ASSERT, LOGITS_ASSERT, OTHERS_ASSERT],
+        timeout=SLOW_CELLS,
+    )
+    assert "muP's activations are not flat after the transient: block" in err
 
 
 def test_recorded_sweep_asserts_catch_sp_and_mup_swapped():
