@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
 
+import numpy as np
 import torch
 
 from .. import _checks, results, runtime
@@ -63,6 +64,18 @@ class ConfigBase:
         """The configuration, validated (ValueError naming the first bad field). Each
         experiment overrides this; the base accepts everything."""
         return self
+
+
+def floats_to_json(a: np.ndarray) -> list:
+    """An array of floats as nested JSON lists, NaN and infinities as ``null`` (JSON has
+    neither); :func:`floats_from_json` reads it back."""
+    a = np.asarray(a, dtype=float)
+    return np.where(np.isfinite(a), a, None).tolist()
+
+
+def floats_from_json(a: list) -> np.ndarray:
+    """The float array of :func:`floats_to_json`'s lists, ``null`` read as NaN."""
+    return np.asarray(a, dtype=object).astype(float)
 
 
 def add_common_arguments(

@@ -502,10 +502,10 @@ class Sweep:
             "base_width": self.base_width,
             "depth": self.depth,
             "seconds": self.seconds,
-            "loss": _jsonable(self.loss),
+            "loss": _common.floats_to_json(self.loss),
             "diverged": self.diverged.tolist(),
             "curve_steps": keep.tolist(),
-            "curves": _jsonable(self.curves[..., keep]),
+            "curves": _common.floats_to_json(self.curves[..., keep]),
             "best_lr_index": idx.tolist(),
             "best_lr_index_per_seed": self.best_lr_index(True).tolist(),
             "best_log2_lr": [
@@ -526,9 +526,9 @@ class Sweep:
             np.asarray(d["widths"], dtype=np.int64),
             np.asarray(d["log2_lrs"], dtype=float),
             tuple(d["seeds"]),
-            _unjson(d["loss"]),
+            _common.floats_from_json(d["loss"]),
             np.asarray(d["diverged"], dtype=bool),
-            _unjson(d["curves"]),
+            _common.floats_from_json(d["curves"]),
             d["num_classes"],
             d["steps"],
             d["batch_size"],
@@ -537,15 +537,6 @@ class Sweep:
             d.get("seconds", 0.0),
             dict(d.get("meta", {})),
         )
-
-
-def _jsonable(a: np.ndarray) -> list:
-    a = np.asarray(a, dtype=float)
-    return np.where(np.isfinite(a), a, None).tolist()
-
-
-def _unjson(a: list) -> np.ndarray:
-    return np.asarray(a, dtype=object).astype(float)  # None -> nan
 
 
 def lr_sweep(

@@ -329,10 +329,10 @@ class Sweep:
             "seeds": list(self.seeds),
             "vocab": self.vocab,
             "seconds": self.seconds,
-            "val_loss": _jsonable(self.val_loss),
+            "val_loss": _common.floats_to_json(self.val_loss),
             "diverged": self.diverged.tolist(),
             "curve_steps": self.curve_steps.tolist(),
-            "curves": _jsonable(self.curves),
+            "curves": _common.floats_to_json(self.curves),
             "optima": optima,
             "meta": self.meta,
         }
@@ -345,23 +345,14 @@ class Sweep:
             np.asarray(d["widths"], dtype=np.int64),
             np.asarray(d["log2_lrs"], dtype=float),
             tuple(d["seeds"]),
-            _unjson(d["val_loss"]),
+            _common.floats_from_json(d["val_loss"]),
             np.asarray(d["diverged"], dtype=bool),
-            _unjson(d["curves"]),
+            _common.floats_from_json(d["curves"]),
             np.asarray(d["curve_steps"], dtype=np.int64),
             int(d["vocab"]),
             float(d.get("seconds", 0.0)),
             dict(d.get("meta", {})),
         )
-
-
-def _jsonable(a: np.ndarray) -> list:
-    a = np.asarray(a, dtype=float)
-    return np.where(np.isfinite(a), a, None).tolist()
-
-
-def _unjson(a: list) -> np.ndarray:
-    return np.asarray(a, dtype=object).astype(float)  # None -> nan
 
 
 # ------------------------------------------------------------------- configurations
@@ -571,14 +562,7 @@ def run_cell(
     (lrs,), seconds. ``stack``: how the learning rates train (:func:`stack_size`)."""
     dtype = {"float32": torch.float32, "float64": torch.float64}[cfg.dtype]
     t0 = time.perf_counter()
-    batches = chars.train_batches(
-        data.train,
-        cfg.steps,
-        cfg.batch_size,
-        cfg.context,
-        seed + BATCH_SEED_OFFSET,
-        device,
-    )
+    batches = _batches(cfg, data, seed, device)
     model = make_model(cfg, param, width, seed, device, dtype)
     curves, final = train_lrs(
         model,
@@ -589,6 +573,21 @@ def run_cell(
         group=stack_size(width, next(model.parameters()).device, stack),
     )
     return curves, final, time.perf_counter() - t0
+
+
+def _batches(
+    cfg: Config, data: Data, seed: int, device=None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training batches of ``seed`` (``cfg.steps`` of ``cfg.batch_size`` x
+    ``cfg.context`` characters), the same for every width and parametrization."""
+    return chars.train_batches(
+        data.train,
+        cfg.steps,
+        cfg.batch_size,
+        cfg.context,
+        seed + BATCH_SEED_OFFSET,
+        device,
+    )
 
 
 def training_curve(
@@ -605,14 +604,7 @@ def training_curve(
     live run; NaN from a divergence on)."""
     _checks.choice(param, PARAMS, "param")
     lr = 2.0 ** _checks.number(log2_lr, "log2_lr")
-    batches = chars.train_batches(
-        data.train,
-        cfg.steps,
-        cfg.batch_size,
-        cfg.context,
-        seed + BATCH_SEED_OFFSET,
-        device,
-    )
+    batches = _batches(cfg, data, seed, device)
     model = make_model(cfg, param, width, seed, device)
     stack = StackedAdamW(model, [lr], weight_decay=cfg.weight_decay)
     return np.array([float(stack.step(x, y)[0]) for x, y in zip(*batches)])
@@ -731,7 +723,7 @@ def summary(sweeps: Mapping[str, Sweep]) -> dict:
         out[p] = {
             "optimal_log2_lr": opt,
             "shift": shift,
-            "best_loss": _jsonable(s.best_loss()),
+            "best_loss": _common.floats_to_json(s.best_loss()),
         }
     return out
 
@@ -833,8 +825,8 @@ def _save_partial(
                 "param": p,
                 "width": n,
                 "seed": s,
-                "curves": _jsonable(c),
-                "val_loss": _jsonable(v),
+                "curves": _common.floats_to_json(c),
+                "val_loss": _common.floats_to_json(v),
                 "seconds": sec,
             }
             for (p, n, s), (c, v, sec) in cells.items()
@@ -856,8 +848,8 @@ def _load_partial(path: Path, cfg: Config) -> tuple[dict, dict | None]:
         )
     cells = {
         (c["param"], int(c["width"]), int(c["seed"])): (
-            _unjson(c["curves"]),
-            _unjson(c["val_loss"]),
+            _common.floats_from_json(c["curves"]),
+            _common.floats_from_json(c["val_loss"]),
             float(c["seconds"]),
         )
         for c in doc["cells"]

@@ -78,28 +78,9 @@ def _plot_one(ax, sweep: Sweep) -> None:
                 transform=edge,
                 clip_on=False,
             )
-        if bad[j].any():
-            ax.plot(
-                x[bad[j]],
-                np.full(bad[j].sum(), 0.97 - 0.045 * j),
-                "x",
-                color=colors[j],
-                ms=7,
-                mew=2,
-                transform=edge,
-                clip_on=False,
-            )
+        mark_diverged(ax, x[bad[j]], j, colors[j], step=0.045)
         if best[j] >= 0:
-            ax.plot(
-                [x[best[j]]],
-                [mean[j, best[j]]],
-                "*",
-                color=colors[j],
-                ms=13,
-                markeredgecolor="black",
-                markeredgewidth=0.6,
-                zorder=5,
-            )
+            mark_optimum(ax, x[best[j]], mean[j, best[j]], colors[j])
     try:
         shift = f"optimum moves {sweep.shift_in_grid_steps()} grid step(s)"
     except ValueError:
@@ -108,20 +89,54 @@ def _plot_one(ax, sweep: Sweep) -> None:
     ax.set_xlabel(r"$\log_2$ learning rate")
     ax.set_ylabel("training loss")
     ax.grid(True, alpha=0.3)
-    handles, _ = ax.get_legend_handles_labels()
-    handles.append(
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker="*",
-            color="grey",
-            markeredgecolor="black",
-            ms=10,
-            label="best lr",
-        )
+    sweep_legend(ax, "best lr", bad.any(), off_scale, loc="lower left")
+
+
+def mark_optimum(ax, x: float, y: float, color: Any) -> None:
+    """One width's optimum on a learning-rate sweep panel: a black-edged star at (x, y)."""
+    ax.plot(
+        [x],
+        [y],
+        "*",
+        color=color,
+        ms=13,
+        markeredgecolor="black",
+        markeredgewidth=0.6,
+        zorder=5,
     )
-    if bad.any():
+
+
+def mark_diverged(
+    ax, xs: np.ndarray, row: int, color: Any, step: float = 0.04
+) -> None:
+    """Crosses at the top of the panel for the diverged learning rates ``xs`` of the
+    ``row``-th width (each width a little lower, so that they do not overlap)."""
+    if len(xs):
+        ax.plot(
+            xs,
+            np.full(len(xs), 0.97 - step * row),
+            "x",
+            color=color,
+            ms=7,
+            mew=2,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+        )
+
+
+def sweep_legend(
+    ax,
+    optimum: str,
+    diverged: bool,
+    off_scale: bool = False,
+    loc: str = "upper center",
+) -> None:
+    """The legend of a sweep panel: its widths' lines, the optimum's star (labelled
+    ``optimum``), and the diverged and off-scale marks when the panel has them."""
+    handles, _ = ax.get_legend_handles_labels()
+    star = dict(ls="", marker="*", color="grey", markeredgecolor="black", ms=10)
+    handles.append(Line2D([], [], label=optimum, **star))
+    if diverged:
         handles.append(
             Line2D([], [], ls="", marker="x", color="grey", mew=2, label="diverged")
         )
@@ -129,4 +144,4 @@ def _plot_one(ax, sweep: Sweep) -> None:
         handles.append(
             Line2D([], [], ls="", marker="^", color="grey", label="off scale")
         )
-    ax.legend(handles=handles, fontsize=7, loc="lower left")
+    ax.legend(handles=handles, fontsize=7, loc=loc)

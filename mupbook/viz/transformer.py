@@ -8,11 +8,11 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.lines import Line2D
 
 from ..experiments.mutransfer_gpt import PARAM_NAMES, Sweep
 from ..studies.attention import dot_product_sizes
 from . import COLORS, figure, loglog_sweep
+from .mutransfer import mark_diverged, mark_optimum, sweep_legend
 
 
 def plot_dot_products(
@@ -81,34 +81,14 @@ def _plot_one(ax, sweep: Sweep, ylim: tuple[float, float]) -> None:
         optima = sweep.optima()
     except ValueError:
         optima = [None] * len(sweep.widths)
-    edge = ax.get_xaxis_transform()
     for j, n in enumerate(sweep.widths):
         ok = ~bad[j] & np.isfinite(mean[j])
         ax.plot(
             x[ok], mean[j, ok], "o-", color=colors[j], ms=3, lw=1.3, label=f"n = {n}"
         )
-        if bad[j].any():
-            ax.plot(
-                x[bad[j]],
-                np.full(bad[j].sum(), 0.97 - 0.04 * j),
-                "x",
-                color=colors[j],
-                mew=2,
-                transform=edge,
-                clip_on=False,
-            )
+        mark_diverged(ax, x[bad[j]], j, colors[j])
         if optima[j] is not None:
-            o = optima[j]
-            ax.plot(
-                [o.x],
-                [o.y],
-                "*",
-                color=colors[j],
-                ms=13,
-                markeredgecolor="black",
-                markeredgewidth=0.6,
-                zorder=5,
-            )
+            mark_optimum(ax, optima[j].x, optima[j].y, colors[j])
     ax.set_ylim(*ylim)
     try:
         shift = f"optimum moves {sweep.shift():.2f} (log2)"
@@ -118,24 +98,7 @@ def _plot_one(ax, sweep: Sweep, ylim: tuple[float, float]) -> None:
     ax.set_xlabel(r"$\log_2$ learning rate")
     ax.set_ylabel("validation loss (nats / character)")
     ax.grid(True, alpha=0.3)
-    handles, _ = ax.get_legend_handles_labels()
-    handles.append(
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker="*",
-            color="grey",
-            markeredgecolor="black",
-            ms=10,
-            label="optimum (parabola)",
-        )
-    )
-    if bad.any():
-        handles.append(
-            Line2D([], [], ls="", marker="x", color="grey", mew=2, label="diverged")
-        )
-    ax.legend(handles=handles, fontsize=7, loc="upper center")
+    sweep_legend(ax, "optimum (parabola)", bad.any())
 
 
 def plot_optima(sweeps: Mapping[str, Sweep]):

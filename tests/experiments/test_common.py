@@ -219,3 +219,15 @@ def test_load_results_returns_documents_by_stem_and_only_of_that_experiment(tmp_
     assert maml.load_results(tmp_path)["maml_a"]["experiment"] == "maml"
     with pytest.raises(ValueError, match="does not exist"):
         _common.load_results("maml", tmp_path / "missing")
+
+
+def test_floats_survive_json_with_non_finite_values_read_back_as_nan():
+    import numpy as np
+
+    a = np.array([[1.5, np.nan], [np.inf, -2.0]])
+    listed = _common.floats_to_json(a)
+    assert listed == [[1.5, None], [None, -2.0]]
+    back = _common.floats_from_json(json.loads(json.dumps(listed)))
+    assert back.dtype == float and back.shape == (2, 2)
+    assert back[0, 0] == 1.5 and back[1, 1] == -2.0
+    assert np.isnan(back[0, 1]) and np.isnan(back[1, 0])

@@ -130,3 +130,24 @@ def test_gpt_explorer_in_the_book_shows_only_recorded_settings(monkeypatch):
     out = explorers.gpt_explorer(recorded_sweeps())
     # 2 parametrizations x widths 64, 128, 256 x learning rates 2^-10 .. 2^-5
     assert len(out.index) == 2 * 3 * 6
+
+
+@pytest.mark.parametrize("diverged, off_scale", [(False, False), (True, True)])
+def test_sweep_legend_lists_the_optimum_and_only_the_marks_a_panel_has(
+    diverged, off_scale
+):
+    import matplotlib.pyplot as plt
+
+    from mupbook.viz.mutransfer import mark_diverged, mark_optimum, sweep_legend
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 2], label="n = 64")
+    mark_optimum(ax, 0.5, 1.5, "C0")
+    mark_diverged(ax, np.array([1.0]) if diverged else np.array([]), 0, "C0")
+    sweep_legend(ax, "optimum (parabola)", diverged, off_scale)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    want = ["n = 64", "optimum (parabola)"]
+    want += ["diverged"] * diverged + ["off scale"] * off_scale
+    assert labels == want
+    assert len(ax.lines) == 2 + diverged  # line, star, and the crosses if any
+    plt.close(fig)
