@@ -55,7 +55,7 @@ $(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES)
 # $(BOOK_STAMP); running them again under nbval would double the time and check nothing
 # more (make nbval does it alone, with the widgets' live path instead of the static one).
 test: $(STAMP) lint
-	MUPBOOK_SCALE=quick $(BIN)/python -m pytest -p no:cacheprovider -ra tests --ignore=tests/chapters/test_book_browser.py
+	MUPBOOK_SCALE=quick $(BIN)/python -m pytest -p no:cacheprovider -ra --durations=20 tests --ignore=tests/chapters/test_book_browser.py
 	MUPBOOK_SCALE=quick $(MAKE) $(BOOK_STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider -ra tests/chapters/test_book_browser.py --book-html _build/html
 
