@@ -130,46 +130,15 @@ def plot_training_curves(curves: Mapping[str, np.ndarray], title: str = ""):
     curve that turned non-finite is marked where it ended. Returns the figure."""
     fig, axes = figure(width=5.2, height=3.3)
     ax = axes[0, 0]
-    for k, (label, y) in enumerate(curves.items()):
-        y = np.asarray(y, dtype=float)
-        ok = np.isfinite(y)
-        ax.plot(
-            np.arange(y.size)[ok], y[ok], color=COLORS[k % len(COLORS)], label=label
-        )
-        if not ok.all():
-            end = int(np.argmin(ok))
-            ax.plot(
-                [end],
-                [0.95],
-                "x",
-                color=COLORS[k % len(COLORS)],
-                mew=2,
-                ms=9,
-                transform=ax.get_xaxis_transform(),
-                clip_on=False,
-            )
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss (nats / character)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    _curves_panel(ax, {k: (np.arange(len(y)), y) for k, y in curves.items()})
     if title:
         ax.set_title(title, fontsize=10)
     return fig
 
 
-def plot_gpt_setting(
-    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    title: str,
-    sweep: Sweep | None = None,
-    log2_lr: float | None = None,
-):
-    """The GPT explorer's picture. Left: training loss against step, one line per entry
-    (label -> (steps (k,), losses (k,))), a divergence crossed where it happened. Right,
-    when ``sweep`` is given: that sweep's validation loss against log2 learning rate
-    (:func:`plot_gpt_sweep`'s panel), with ``log2_lr`` marked by a vertical line.
-    Returns the figure."""
-    fig, axes = figure(ncols=2 if sweep is not None else 1, width=4.3, height=3.3)
-    ax = axes[0, 0]
+def _curves_panel(ax, curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Training loss against step on ``ax``, one line per entry (label -> (steps (k,),
+    losses (k,))), a divergence crossed at the step where the loss turned non-finite."""
     for k, (label, (x, y)) in enumerate(curves.items()):
         x, y = np.asarray(x), np.asarray(y, dtype=float)
         ok = np.isfinite(y)
@@ -190,6 +159,22 @@ def plot_gpt_setting(
     ax.set_ylabel("training loss (nats / character)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
+
+
+def plot_gpt_setting(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    title: str,
+    sweep: Sweep | None = None,
+    log2_lr: float | None = None,
+):
+    """The GPT explorer's picture. Left: training loss against step, one line per entry
+    (label -> (steps (k,), losses (k,))), a divergence crossed where it happened. Right,
+    when ``sweep`` is given: that sweep's validation loss against log2 learning rate
+    (:func:`plot_gpt_sweep`'s panel), with ``log2_lr`` marked by a vertical line.
+    Returns the figure."""
+    fig, axes = figure(ncols=2 if sweep is not None else 1, width=4.3, height=3.3)
+    ax = axes[0, 0]
+    _curves_panel(ax, curves)
     ax.set_title(title, fontsize=9)
     if sweep is not None:
         mean = sweep.mean_loss()
